@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,7 @@ class Inbound:
     message_id: str | None = None
 
 
-class RsvpAnswer(str, Enum):
+class RsvpAnswer(StrEnum):
     YES = "yes"
     MAYBE = "maybe"
     NO = "no"

@@ -1,0 +1,85 @@
+"""The console chat's side of the outbound port: lines on a terminal, files in a folder."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from bot.core.messages import Button, ChatRef, OutFile, SentMessage, SentPoll, UserRef
+from bot.core.ports import CannotDM
+
+PLATFORM = "console"
+GROUP = ChatRef(PLATFORM, "group")
+
+
+def dm_chat(name: str) -> ChatRef:
+    return ChatRef(PLATFORM, f"dm:{name}")
+
+
+class ConsoleMessenger:
+    platform = PLATFORM
+
+    def __init__(self, write: Callable[[str], None], files_dir: Path) -> None:
+        self.write = write
+        self.files_dir = files_dir
+        self.started: set[str] = set()  # people who opened a DM with the bot
+        self._ids = itertools.count(1)
+        self.edits: dict[str, str] = {}
+
+    def _label(self, chat: ChatRef) -> str:
+        return "[group]" if chat.id == GROUP.id else f"[dm {chat.id.removeprefix('dm:')}]"
+
+    def _print(self, chat: ChatRef, text: str) -> str:
+        lines = text.splitlines() or [""]
+        self.write(f"{self._label(chat)} irl: {lines[0]}")
+        for line in lines[1:]:
+            self.write(f"    {line}")
+        return str(next(self._ids))
+
+    async def send_text(self, chat: ChatRef, text: str, buttons: Sequence[Button] = ()) -> SentMessage:
+        if buttons:
+            text += "\n" + " ".join(f"[{b.label}]" for b in buttons)
+        return SentMessage(chat, self._print(chat, text))
+
+    async def edit_text(self, chat: ChatRef, message_id: str, text: str,
+                        buttons: Sequence[Button] = ()) -> None:
+        self.edits[message_id] = text  # the console does not reprint edited messages
+
+    async def send_poll(self, chat: ChatRef, question: str, options: Sequence[str],
+                        multiple: bool) -> SentPoll:
+        how = "/vote 1 2" if multiple else "/vote 1"
+        body = "\n".join([f"📊 {question}", *(f"{i}. {o}" for i, o in enumerate(options, 1)),
+                          f"({how})"])
+        message_id = self._print(chat, body)
+        return SentPoll(chat, message_id, f"console-poll-{message_id}")
+
+    async def close_poll(self, poll: SentPoll) -> None:
+        return None  # the core announces the result itself
+
+    async def send_file(self, chat: ChatRef, file: OutFile, caption: str = "") -> SentMessage:
+        path = self._save(file)
+        return SentMessage(chat, self._print(chat, f"📎 {path}" + (f" — {caption}" if caption else "")))
+
+    async def send_dm(self, user: UserRef, text: str, file: OutFile | None = None) -> SentMessage:
+        if user.id not in self.started:
+            raise CannotDM(user, self.start_hint(user))
+        chat = dm_chat(user.id)
+        sent = self._print(chat, text)
+        if file is not None:
+            self._print(chat, f"📎 {self._save(file)}")
+        return SentMessage(chat, sent)
+
+    def start_hint(self, user: UserRef) -> str:
+        return f"Open a private chat with me and send /start (here: `{user.id} (dm): /start`)."
+
+    def _save(self, file: OutFile) -> Path:
+        self.files_dir.mkdir(parents=True, exist_ok=True)
+        stem, dot, ext = file.filename.rpartition(".")
+        path = self.files_dir / file.filename
+        n = 1
+        while path.exists():
+            n += 1
+            path = self.files_dir / (f"{stem}-{n}.{ext}" if dot else f"{file.filename}-{n}")
+        path.write_bytes(file.content)
+        return path

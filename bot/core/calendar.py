@@ -1,0 +1,40 @@
+"""Meetups as iCalendar files."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from icalendar import Calendar, Event
+
+from bot.core.messages import OutFile
+
+MEETUP_LENGTH = timedelta(hours=3)
+
+
+def meetup_event(
+    *, uid: str, title: str, starts_at: datetime, venue: str | None, chapter: str,
+    stamp: datetime, cancelled: bool = False,
+) -> Event:
+    event = Event()
+    event.add("uid", uid)
+    event.add("summary", title)
+    event.add("dtstart", starts_at)
+    event.add("dtend", starts_at + MEETUP_LENGTH)
+    event.add("dtstamp", stamp)
+    event.add("description", chapter)
+    if venue:
+        event.add("location", venue)
+    if cancelled:
+        event.add("status", "CANCELLED")
+    return event
+
+
+def calendar_file(filename: str, events: Sequence[Event], name: str) -> OutFile:
+    cal = Calendar()
+    cal.add("prodid", "-//IRL meetup bot//irlbot//EN")
+    cal.add("version", "2.0")
+    cal.add("x-wr-calname", name)
+    for event in events:
+        cal.add_component(event)
+    return OutFile(filename=filename, content=cal.to_ical(), mime_type="text/calendar")

@@ -1,0 +1,168 @@
+"""Chapters and people: /start, /help, /setup, /intro, /remind, /language, /next."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import select
+
+from bot.core.commands import split_args
+from bot.core.context import Ctx, ensure_membership
+from bot.core.dates import parse_offsets
+from bot.core.errors import UserError
+from bot.core.i18n import SUPPORTED_LANGUAGES, format_duration, translator
+from bot.core.reminders import schedule_person
+from bot.db.models import Chapter, ChatBinding, Interest, Meetup, Membership, Rsvp
+
+MAX_NAME = 120
+MAX_INTRO = 200
+
+
+def help_text(language: str) -> str:
+    _ = translator(language)
+    rows = [
+        ("/start", _("(in a DM) lets me send you reminders")),
+        ("/setup SMC Den Bosch; Den Bosch; Europe/Amsterdam; nl",
+         _("(admins) makes this group a chapter")),
+        ("/newmeetup Tweetup #1; thursday 19:30 | friday 20:00; Verkadefabriek; max 40",
+         _("(organisers) one date sets the meetup, several open a date poll")),
+        ("/poll Which venue?; Verkadefabriek | Café de Unie", _("(organisers) a plain poll")),
+        ("/vote 1 3", _("vote in the open poll")),
+        ("/closepoll", _("(organisers) closes the open poll now")),
+        ("/meetups", _("upcoming meetups")),
+        ("/rsvp yes +1", _("answer for the next meetup: yes, maybe or no, with guests")),
+        ("/who", _("who is coming, and the waitlist")),
+        ("/intro I make podcasts about cities", _("(in a DM) your line in /who")),
+        ("/next", _("tell me when the next meetup is announced")),
+        ("/remind 1d 2h", _("(in a DM) your reminder times, or /remind off")),
+        ("/language nl", _("(in a DM) the language I use with you")),
+        ("/ics", _("the next meetup as a calendar file; /ics all for every meetup")),
+        ("/cancel", _("(organisers) cancels the next meetup and tells everyone")),
+    ]
+    return _("What I can do:") + "\n" + "\n".join(f"{cmd} — {what}" for cmd, what in rows)
+
+
+async def start(ctx: Ctx, args: str) -> None:
+    _ = ctx._
+    if not ctx.is_private:
+        await ctx.reply(_("Hi! Send me /start in a private chat so I can remind you of "
+                          "meetups. /help lists what I can do."))
+        return
+    await ctx.reply(_("Hi {name}! I'm IRL, the meetup bot: I run polls for dates, keep track of "
+                      "who is coming and remind you before a meetup. You'll get your reminders "
+                      "here. Tell others who you are with /intro, and see /help for the rest.",
+                      name=ctx.sender.name))
+
+
+async def help_command(ctx: Ctx, args: str) -> None:
+    await ctx.reply(help_text(ctx.lang))
+
+
+async def setup(ctx: Ctx, args: str) -> None:
+    ctx.require_group()
+    if not ctx.is_admin:
+        raise UserError("Only the group's admins can set up a chapter.")
+    parts = split_args(args)
+    if len(parts) != 4 or not all(parts):
+        raise UserError("Write it like: /setup SMC Den Bosch; Den Bosch; Europe/Amsterdam; nl")
+    name, city, timezone, language = (" ".join(p.split()) for p in parts)
+    if len(name) > MAX_NAME or len(city) > MAX_NAME:
+        raise UserError("Keep the name and the city under {max} characters.", max=MAX_NAME)
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise UserError("I don't know the timezone “{tz}”. Write it like Europe/Amsterdam.",
+                        tz=timezone[:60]) from None
+    language = language.lower()
+    if language not in SUPPORTED_LANGUAGES:
+        raise UserError("The language must be one of: {langs}.", langs=", ".join(SUPPORTED_LANGUAGES))
+    chapter = ctx.chapter
+    if chapter is None:
+        chapter = Chapter(name=name, city=city, timezone=timezone, language=language,
+                          created_at=ctx.now)
+        ctx.s.add(chapter)
+        await ctx.s.flush()
+        ctx.s.add(ChatBinding(chapter_id=chapter.id, platform=ctx.chat.platform,
+                              chat_id=ctx.chat.id))
+    else:
+        chapter.name, chapter.city, chapter.timezone, chapter.language = (
+            name, city, timezone, language)
+    await ctx.s.flush()
+    membership = await ensure_membership(ctx.s, chapter, ctx.person, ctx.now)
+    membership.is_organiser = True
+    _ = translator(language)
+    await ctx.reply(_("This chat is now the chapter {name} ({city}, {tz}). Organisers can start "
+                      "with /newmeetup; everyone can send me /start in a private chat to get "
+                      "reminders.", name=name, city=city, tz=timezone))
+
+
+async def intro(ctx: Ctx, args: str) -> None:
+    ctx.require_private()
+    _ = ctx._
+    line = " ".join(args.split())
+    if not line:
+        current = ctx.person.intro or _("(none yet)")
+        await ctx.reply(_("Your intro: {line}\nChange it with /intro <one line about you>.",
+                          line=current))
+        return
+    if len(line) > MAX_INTRO:
+        raise UserError("Keep your intro under {max} characters.", max=MAX_INTRO)
+    ctx.person.intro = line
+    await ctx.reply(_("Thanks! Others see this next to your name in /who: {line}", line=line))
+
+
+async def remind(ctx: Ctx, args: str) -> None:
+    ctx.require_private()
+    _ = ctx._
+    text = args.strip().lower()
+    if not text:
+        current = ctx.person.reminder_offsets or " ".join(
+            format_duration(m, ctx.lang) for m in ctx.svc.settings.reminder_offsets)
+        await ctx.reply(_("Your reminders: {times} before a meetup. Change them with "
+                          "/remind 1d 2h, or /remind off.", times=current))
+        return
+    if text in ("off", "uit"):
+        ctx.person.reminder_offsets = "off"
+        reply = _("No more reminders. /remind 1d 2h turns them back on.")
+    else:
+        offsets = parse_offsets(text)
+        ctx.person.reminder_offsets = " ".join(f"{m}m" for m in offsets)
+        reply = _("I'll remind you {times} before each meetup you're going to.",
+                  times=", ".join(format_duration(m, ctx.lang) for m in offsets))
+    await ctx.s.flush()
+    upcoming = await ctx.s.execute(
+        select(Meetup, Chapter).join(Rsvp, Rsvp.meetup_id == Meetup.id)
+        .join(Chapter, Chapter.id == Meetup.chapter_id)
+        .where(Rsvp.person_id == ctx.person.id, Rsvp.status == "yes",
+               Meetup.status == "scheduled", Meetup.starts_at > ctx.now))
+    for meetup, chapter in upcoming:
+        await schedule_person(ctx.s, ctx.svc, ctx.now, meetup, ctx.person, chapter)
+    await ctx.reply(reply)
+
+
+async def language(ctx: Ctx, args: str) -> None:
+    ctx.require_private()
+    choice = args.strip().lower()
+    if choice not in SUPPORTED_LANGUAGES:
+        raise UserError("Write it like: /language nl or /language en")
+    ctx.person.language = choice
+    await ctx.reply(translator(choice)("I'll speak English with you from now on."))
+
+
+async def next_interest(ctx: Ctx, args: str) -> None:
+    _ = ctx._
+    chapter = ctx.chapter
+    if chapter is None and ctx.is_private:
+        ids = list(await ctx.s.scalars(select(Membership.chapter_id).where(
+            Membership.person_id == ctx.person.id)))
+        if len(ids) != 1:
+            raise UserError("Send /next in the group chat of the chapter you mean.")
+        chapter = await ctx.s.get_one(Chapter, ids[0])
+    if chapter is None:
+        chapter = ctx.require_chapter()
+    exists = await ctx.s.scalar(select(Interest).where(Interest.chapter_id == chapter.id,
+                                                       Interest.person_id == ctx.person.id))
+    if exists is None:
+        ctx.s.add(Interest(chapter_id=chapter.id, person_id=ctx.person.id, created_at=ctx.now))
+    await ctx.reply(_("{name}, you'll get a DM when {chapter} announces its next meetup.",
+                      name=ctx.person.display_name, chapter=chapter.name))

@@ -1,0 +1,113 @@
+"""Reading `<when>` in natural language (Dutch and English) in a chapter's timezone."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import dateparser
+
+from bot.core.errors import UserError
+from bot.core.i18n import format_when
+
+_TIME = re.compile(
+    r"\d{1,2}[:.]\d{2}|\b\d{1,2}\s*(am|pm|u)\b|\b\d{1,2}u\d{2}\b|\bnoon\b|\bmiddag\b", re.I
+)
+_DUTCH_HOUR = re.compile(r"\b(\d{1,2})u(\d{2})?\b", re.I)
+_NEXT_WEEKDAY = re.compile(r"\b(volgende|komende|aanstaande|coming)\s+(?=\w)", re.I)
+_SLASHED = re.compile(r"(?<![\d-])(\d{1,2})/(\d{1,2})(?![\d/])")
+
+MAX_WHEN_LENGTH = 60
+
+
+@dataclass(frozen=True)
+class When:
+    text: str
+    at: datetime  # UTC
+
+
+def _normalise(text: str) -> str:
+    text = _DUTCH_HOUR.sub(lambda m: f"{m.group(1)}:{m.group(2) or '00'}", text)
+    return _NEXT_WEEKDAY.sub("", text)
+
+
+def parse_when(text: str, *, timezone: str, language: str, now: datetime) -> When:
+    """Read one `<when>`; raises UserError when it is unreadable, ambiguous or in the past."""
+    raw = text.strip()
+    if not raw:
+        raise UserError("A date is missing. Write it like: thursday 19:30 or 2027-03-12 19:00")
+    if len(raw) > MAX_WHEN_LENGTH:
+        raise UserError("I can't read “{text}” as a date and time. Write it like: "
+                        "thursday 19:30 or 2027-03-12 19:00", text=raw[:MAX_WHEN_LENGTH] + "…")
+    tz = ZoneInfo(timezone)
+    base = now.astimezone(tz).replace(tzinfo=None)
+    settings = {
+        "TIMEZONE": timezone,
+        "RETURN_AS_TIMEZONE_AWARE": True,
+        "PREFER_DATES_FROM": "future",
+        "RELATIVE_BASE": base,
+        "DATE_ORDER": "DMY",
+    }
+    cleaned = _normalise(raw)
+    other = "en" if language != "en" else "nl"
+    parsed = None
+    for languages in ([language], [other]):
+        parsed = dateparser.parse(cleaned, languages=languages, settings=settings)
+        if parsed is not None:
+            break
+    if parsed is None:
+        raise UserError("I can't read “{text}” as a date and time. Write it like: "
+                        "thursday 19:30 or 2027-03-12 19:00", text=raw)
+    at = parsed.astimezone(UTC)
+    shown = format_when(at, timezone, language)
+    if not _TIME.search(raw):
+        raise UserError("“{text}” has no time of day; I read it as {shown}. "
+                        "Add a time, like: {text} 19:30", text=raw, shown=shown)
+    slashed = _SLASHED.search(raw)
+    if slashed and language == "en":
+        a, b = int(slashed.group(1)), int(slashed.group(2))
+        if a != b and a <= 12 and b <= 12:
+            raise UserError("“{text}” is ambiguous (day/month or month/day?); I read it as "
+                            "{shown}. Write the month as a word or use 2027-03-12 19:00.",
+                            text=raw, shown=shown)
+    if at <= now:
+        raise UserError("“{text}” is in the past: I read it as {shown}.", text=raw, shown=shown)
+    if at > now + timedelta(days=3 * 365):
+        raise UserError("“{text}” is too far ahead: I read it as {shown}.", text=raw, shown=shown)
+    return When(raw, at)
+
+
+_OFFSET = re.compile(r"(\d+)\s*([dhm])", re.I)
+_OFFSET_TOKEN = re.compile(r"^(\d+\s*[dhm])+$", re.I)
+
+
+def parse_offsets(text: str) -> list[int]:
+    """'1d 2h' / '2d3h30m' -> minutes before the meetup, largest first."""
+    tokens = text.replace(",", " ").split()
+    if not tokens:
+        raise UserError("Write reminder times like: 1d 2h (or off)")
+    minutes: set[int] = set()
+    for token in tokens:
+        if not _OFFSET_TOKEN.match(token):
+            raise UserError("I can't read “{text}” as a reminder time. Write it like: 1d 2h 30m",
+                            text=token[:40])
+        total = 0
+        for amount, unit in _OFFSET.findall(token):
+            total += int(amount) * {"d": 1440, "h": 60, "m": 1}[unit.lower()]
+        if total <= 0 or total > 30 * 1440:
+            raise UserError("A reminder time must lie between 1 minute and 30 days before.")
+        minutes.add(total)
+    if len(minutes) > 5:
+        raise UserError("At most 5 reminder times, please.")
+    return sorted(minutes, reverse=True)
+
+
+def parse_duration(text: str) -> timedelta:
+    """For the demo's `:advance 2d3h30m`."""
+    token = text.replace(" ", "")
+    if not token or not _OFFSET_TOKEN.match(token):
+        raise ValueError(f"can't read duration {text!r}")
+    total = sum(int(a) * {"d": 1440, "h": 60, "m": 1}[u.lower()] for a, u in _OFFSET.findall(token))
+    return timedelta(minutes=total)

@@ -1,0 +1,202 @@
+"""Polls: date polls that set a meetup, plain polls, votes from every platform, closing."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.core.commands import split_args
+from bot.core.context import Ctx, Services, chapter_chats, post_to_chapter
+from bot.core.dates import When
+from bot.core.errors import UserError
+from bot.core.i18n import format_when, translator
+from bot.core.messages import ChatRef, SentPoll
+from bot.core.rules import Tally, pick_winner, poll_closes_at
+from bot.db.models import Chapter, Meetup, Poll, PollOption, PostedMessage, Rsvp, Vote
+
+MAX_QUESTION = 300
+MAX_OPTION = 100
+MAX_OPTIONS = 10
+
+
+async def open_poll_of(s: AsyncSession, chapter_id: int) -> Poll | None:
+    return await s.scalar(select(Poll).where(Poll.chapter_id == chapter_id,
+                                             Poll.closed_at.is_(None)).order_by(Poll.id.desc()))
+
+
+async def _post_poll(ctx: Ctx, chapter: Chapter, poll: Poll, options: list[str],
+                     intro: str) -> None:
+    for chat in await chapter_chats(ctx.s, chapter.id):
+        messenger = ctx.svc.messengers.get(chat.platform)
+        if messenger is None:
+            continue
+        await messenger.send_text(chat, intro)
+        sent = await messenger.send_poll(chat, poll.question, options, poll.multiple)
+        ctx.s.add(PostedMessage(chapter_id=chapter.id, kind="poll", poll_id=poll.id,
+                                meetup_id=poll.meetup_id, platform=chat.platform,
+                                chat_id=chat.id, message_id=sent.message_id,
+                                platform_poll_id=sent.platform_poll_id, created_at=ctx.now))
+    ctx.svc.due_changed(poll.closes_at)
+
+
+async def open_date_poll(ctx: Ctx, chapter: Chapter, meetup: Meetup, moments: list[When]) -> None:
+    _ = ctx._
+    poll = Poll(chapter_id=chapter.id, meetup_id=meetup.id, kind="date", multiple=True,
+                question=_("{title}: which dates can you make?", title=meetup.title)[:MAX_QUESTION],
+                closes_at=poll_closes_at(ctx.now, moments[0].at), created_at=ctx.now)
+    ctx.s.add(poll)
+    await ctx.s.flush()
+    labels = [format_when(m.at, chapter.timezone, chapter.language) for m in moments]
+    for position, (moment, label) in enumerate(zip(moments, labels, strict=True)):
+        ctx.s.add(PollOption(poll_id=poll.id, position=position, label=label, starts_at=moment.at))
+    await ctx.s.flush()
+    intro = _("New meetup: {title}. Vote for every date you can make; the poll closes {closes}.",
+              title=meetup.title,
+              closes=format_when(poll.closes_at, chapter.timezone, chapter.language))
+    await _post_poll(ctx, chapter, poll, labels, intro)
+
+
+async def new_poll(ctx: Ctx, args: str) -> None:
+    chapter = ctx.require_organiser()
+    _ = ctx._
+    parts = split_args(args)
+    if len(parts) != 2 or not parts[0]:
+        raise UserError("Write it like: /poll Which venue?; Verkadefabriek | Café de Unie")
+    question = " ".join(parts[0].split())
+    if len(question) > MAX_QUESTION:
+        raise UserError("The question is {n} characters long; keep it under {max}.",
+                        n=len(question), max=MAX_QUESTION)
+    options = [" ".join(o.split()) for o in parts[1].split("|")]
+    if len(options) < 2 or any(not o for o in options):
+        raise UserError("A poll needs at least two options, separated by |.")
+    if len(options) > MAX_OPTIONS:
+        raise UserError("At most {max} options in one poll.", max=MAX_OPTIONS)
+    if any(len(o) > MAX_OPTION for o in options):
+        raise UserError("Keep each option under {max} characters.", max=MAX_OPTION)
+    if len(set(options)) != len(options):
+        raise UserError("The same option is in the list twice.")
+    if await open_poll_of(ctx.s, chapter.id) is not None:
+        raise UserError("A poll is still open. Close it first with /closepoll.")
+    poll = Poll(chapter_id=chapter.id, kind="plain", multiple=False, question=question,
+                closes_at=poll_closes_at(ctx.now, None), created_at=ctx.now)
+    ctx.s.add(poll)
+    await ctx.s.flush()
+    for position, label in enumerate(options):
+        ctx.s.add(PollOption(poll_id=poll.id, position=position, label=label))
+    await ctx.s.flush()
+    intro = _("New poll; it closes {closes}.",
+              closes=format_when(poll.closes_at, chapter.timezone, chapter.language))
+    await _post_poll(ctx, chapter, poll, options, intro)
+
+
+async def record_votes(s: AsyncSession, now: datetime, poll: Poll, person_id: int,
+                       positions: list[int]) -> list[PollOption]:
+    """Replace a person's votes in a poll (the latest answer counts; none takes it back)."""
+    options = list(await s.scalars(select(PollOption).where(PollOption.poll_id == poll.id)
+                                   .order_by(PollOption.position)))
+    if any(p < 0 or p >= len(options) for p in positions):
+        raise UserError("This poll has options 1 to {n}.", n=len(options))
+    if not poll.multiple and len(positions) > 1:
+        raise UserError("Pick one option in this poll.")
+    await s.execute(delete(Vote).where(Vote.poll_id == poll.id, Vote.person_id == person_id))
+    chosen = [options[p] for p in sorted(set(positions))]
+    for option in chosen:
+        s.add(Vote(poll_id=poll.id, option_id=option.id, person_id=person_id, voted_at=now))
+    await s.flush()
+    return chosen
+
+
+async def vote_command(ctx: Ctx, args: str) -> None:
+    chapter = ctx.require_chapter()
+    _ = ctx._
+    poll = await open_poll_of(ctx.s, chapter.id)
+    if poll is None:
+        raise UserError("There is no open poll right now.")
+    words = args.replace(",", " ").split()
+    if not words or len(words) > MAX_OPTIONS or not all(w.isdigit() and len(w) < 4 for w in words):
+        raise UserError("Write the numbers of the options, e.g. /vote 1 3")
+    chosen = await record_votes(ctx.s, ctx.now, poll, ctx.person.id, [int(w) - 1 for w in words])
+    await ctx.reply(_("{name} voted for {options}.", name=ctx.person.display_name,
+                      options=", ".join(str(o.position + 1) for o in chosen)))
+
+
+async def vote_by_answer(s: AsyncSession, now: datetime, platform: str, platform_poll_id: str,
+                         person_id: int, positions: list[int]) -> bool:
+    post = await s.scalar(select(PostedMessage).where(
+        PostedMessage.platform == platform, PostedMessage.platform_poll_id == platform_poll_id,
+        PostedMessage.kind == "poll"))
+    if post is None or post.poll_id is None:
+        return False
+    poll = await s.get_one(Poll, post.poll_id)
+    if poll.closed_at is not None:
+        return False
+    await record_votes(s, now, poll, person_id, positions)
+    return True
+
+
+async def close_poll_command(ctx: Ctx, args: str) -> None:
+    chapter = ctx.require_organiser()
+    poll = await open_poll_of(ctx.s, chapter.id)
+    if poll is None:
+        raise UserError("There is no open poll right now.")
+    await close_poll(ctx.s, ctx.svc, ctx.now, poll)
+
+
+async def close_platform_polls(s: AsyncSession, svc: Services, poll: Poll) -> None:
+    posts = await s.scalars(select(PostedMessage).where(PostedMessage.poll_id == poll.id,
+                                                        PostedMessage.kind == "poll"))
+    for post in posts:
+        messenger = svc.messengers.get(post.platform)
+        if messenger is not None:
+            await messenger.close_poll(SentPoll(ChatRef(post.platform, post.chat_id),
+                                                post.message_id, post.platform_poll_id or ""))
+
+
+async def tallies(s: AsyncSession, poll_id: int) -> list[tuple[PollOption, int]]:
+    counts: dict[int, int] = dict((await s.execute(
+        select(Vote.option_id, func.count()).where(Vote.poll_id == poll_id)
+        .group_by(Vote.option_id))).all())
+    options = await s.scalars(select(PollOption).where(PollOption.poll_id == poll_id)
+                              .order_by(PollOption.position))
+    return [(o, int(counts.get(o.id, 0))) for o in options]
+
+
+async def close_poll(s: AsyncSession, svc: Services, now: datetime, poll: Poll) -> None:
+    """Close a poll, announce the result; a date poll sets its meetup's date and opens RSVP."""
+    from bot.core.meetups import announce
+    from bot.core.reminders import schedule_group
+
+    poll.closed_at = now
+    chapter = await s.get_one(Chapter, poll.chapter_id)
+    _ = translator(chapter.language)
+    await close_platform_polls(s, svc, poll)
+    results = await tallies(s, poll.id)
+    summary = "\n".join(f"{o.position + 1}. {o.label}: {n}" for o, n in results)
+    winner_tally = pick_winner([Tally(o.id, o.position, o.starts_at, n) for o, n in results])
+    winner = next(o for o, _n in results if o.id == winner_tally.option_id)
+    if poll.kind != "date" or poll.meetup_id is None:
+        await post_to_chapter(s, svc, chapter.id, _("Poll closed: {question}\n{summary}\n"
+                                                     "Most votes: {winner}",
+                                                     question=poll.question, summary=summary,
+                                                     winner=winner.label))
+        return
+    meetup = await s.get_one(Meetup, poll.meetup_id)
+    if meetup.status != "polling":
+        return
+    assert winner.starts_at is not None
+    meetup.starts_at = winner.starts_at
+    meetup.status = "scheduled"
+    voters = await s.scalars(select(Vote.person_id).where(Vote.option_id == winner.id))
+    for person_id in voters:
+        s.add(Rsvp(meetup_id=meetup.id, person_id=person_id, status="maybe", guests=0,
+                   updated_at=now))
+    await s.flush()
+    await schedule_group(s, svc, now, meetup)
+    headline = _("The poll is closed: {title} is on {when}.\n{summary}",
+                 title=meetup.title, summary=summary,
+                 when=format_when(winner.starts_at, chapter.timezone, chapter.language))
+    if winner_tally.votes:
+        headline += "\n" + _("Everyone who voted for this date counts as maybe until they answer.")
+    await announce(s, svc, now, meetup, chapter, headline)

@@ -1,0 +1,77 @@
+"""Pure decisions: no database, no platform, no clock of their own."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+POLL_OPEN_FOR = timedelta(hours=48)
+POLL_CLOSES_BEFORE_FIRST = timedelta(hours=24)
+POLL_MIN_OPEN = timedelta(hours=1)
+
+
+def poll_closes_at(now: datetime, first_option: datetime | None) -> datetime:
+    """48 hours from now, and never later than 24 hours before the first option.
+
+    When the first option is too close for that (under 25 hours away), the poll closes halfway
+    between now and the first option, so people still get some time to vote.
+    """
+    closes = now + POLL_OPEN_FOR
+    if first_option is None:
+        return closes
+    closes = min(closes, first_option - POLL_CLOSES_BEFORE_FIRST)
+    if closes < now + POLL_MIN_OPEN:
+        closes = now + (first_option - now) / 2
+    return closes
+
+
+@dataclass(frozen=True)
+class Tally:
+    option_id: int
+    position: int
+    starts_at: datetime | None
+    votes: int
+
+
+def pick_winner(tallies: Sequence[Tally]) -> Tally:
+    """Most votes wins; a tie goes to the earliest date (or, without dates, the first option)."""
+    if not tallies:
+        raise ValueError("a poll without options has no winner")
+    return min(
+        tallies,
+        key=lambda t: (-t.votes, t.starts_at is None, t.starts_at or datetime.max, t.position),
+    )
+
+
+@dataclass(frozen=True)
+class Party:
+    rsvp_id: int
+    size: int  # the person plus their guests
+
+
+def fits(capacity: int | None, seats_taken: int, party_size: int) -> bool:
+    return capacity is None or seats_taken + party_size <= capacity
+
+
+def promotions(capacity: int | None, seats_taken: int, waitlist: Sequence[Party]) -> list[int]:
+    """Who moves up from the waitlist, in order. A party that no longer fits is skipped, not
+    split, and someone behind it who does fit moves up."""
+    promoted: list[int] = []
+    for party in waitlist:
+        if fits(capacity, seats_taken, party.size):
+            promoted.append(party.rsvp_id)
+            seats_taken += party.size
+    return promoted
+
+
+def reminder_times(
+    starts_at: datetime, offsets_minutes: Sequence[int], now: datetime
+) -> list[tuple[int, datetime]]:
+    """(offset, due time) for each offset whose time has not passed yet."""
+    result = []
+    for offset in sorted(set(offsets_minutes), reverse=True):
+        due = starts_at - timedelta(minutes=offset)
+        if due > now:
+            result.append((offset, due))
+    return result

@@ -1,0 +1,72 @@
+"""Waking the core when something is due.
+
+The database holds what is due (poll closes, reminders); APScheduler holds one job, armed for
+the earliest due row and re-armed after each batch. So 100,000 pending reminders cost one job,
+a restart rebuilds the schedule with one query, and a second replica simply finds the rows
+already claimed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime, timedelta
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.date import DateTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from bot.core.app import Core
+from bot.core.ports import Clock
+
+log = logging.getLogger(__name__)
+
+WAKE_JOB = "irl-wake"
+SWEEP_JOB = "irl-sweep"
+
+
+class Wakeups:
+    def __init__(self, core: Core, clock: Clock, sweep_every: timedelta = timedelta(seconds=60)):
+        self.core = core
+        self.clock = clock
+        self.sweep_every = sweep_every
+        self.scheduler = AsyncIOScheduler(timezone=UTC)
+        self.armed_for: datetime | None = None
+        self._running = asyncio.Lock()
+
+    async def start(self) -> None:
+        self.core.set_due_listener(self.notify)
+        self.scheduler.start()
+        # Other replicas may write due rows we are not told about: look now and then.
+        self.scheduler.add_job(self._wake, IntervalTrigger(seconds=self.sweep_every.total_seconds()),
+                               id=SWEEP_JOB, replace_existing=True, coalesce=True,
+                               max_instances=1)
+        await self._wake()
+
+    async def stop(self) -> None:
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+
+    def notify(self, due: datetime) -> None:
+        """Called by the core when it wrote something due at `due`."""
+        if self.armed_for is None or due < self.armed_for:
+            self._arm(due)
+
+    def _arm(self, due: datetime) -> None:
+        run_at = max(due, self.clock.now())
+        self.armed_for = run_at
+        self.scheduler.add_job(self._wake, DateTrigger(run_date=run_at), id=WAKE_JOB,
+                               replace_existing=True, misfire_grace_time=None, coalesce=True)
+
+    async def _wake(self) -> None:
+        async with self._running:
+            try:
+                handled = await self.core.run_due()
+                if handled:
+                    log.info("handled %d due item(s)", handled)
+            except Exception:
+                log.exception("running due items failed")
+            self.armed_for = None
+            due = await self.core.next_due_at()
+            if due is not None:
+                self._arm(due)

@@ -1,0 +1,100 @@
+"""`irlbot demo` with a piped script: the must-show scenario of issue 2, as a newcomer sees it."""
+
+from __future__ import annotations
+
+import os
+import re
+import sqlite3
+import subprocess
+import sys
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+TZ = ZoneInfo("Europe/Amsterdam")
+
+
+def run_demo(script: str, tmp_path: Path) -> list[str]:
+    db = tmp_path / "demo.db"
+    proc = subprocess.run(
+        [sys.executable, "-m", "bot", "demo", "--db", str(db)], input=script, text=True,
+        capture_output=True, timeout=120, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout.splitlines()
+
+
+def replies_to(lines: list[str], command: str) -> list[str]:
+    """The bot's lines after the input line `> command`, up to the next input."""
+    start = lines.index(f"> {command}")
+    out = []
+    for line in lines[start + 1:]:
+        if line.startswith("> ") or line.startswith("-- "):
+            break
+        out.append(line)
+    return out
+
+
+def test_whole_meetup_in_the_console(tmp_path: Path) -> None:
+    start = datetime.now(TZ)
+    d1 = (start + timedelta(days=5)).strftime("%Y-%m-%d %H:%M")
+    d2 = (start + timedelta(days=6)).strftime("%Y-%m-%d %H:%M")
+    script = f"""alice: /setup SMC Den Bosch; Den Bosch; Europe/Amsterdam; en
+alice: /newmeetup Tweetup #1; {d1} | {d2}; Verkadefabriek; max 2
+bob: /vote 1
+carol: /vote 1 2
+dave: /vote 2
+:advance 49h
+bob (dm): /start
+dave (dm): /start
+bob: /rsvp yes
+carol: /rsvp yes
+dave: /rsvp yes
+carol: /rsvp no
+bob: /cancel
+alice: /who
+:advance 2d
+"""
+    lines = run_demo(script, tmp_path)
+    text = "\n".join(lines)
+    shown_d1 = datetime.strptime(d1, "%Y-%m-%d %H:%M").strftime("%a %-d %b %Y, %H:%M")
+
+    closed = [i for i, line in enumerate(lines) if "The poll is closed" in line]
+    assert len(closed) == 1
+    assert f"Tweetup #1 is on {shown_d1}." in lines[closed[0]]
+    assert lines.index("> :advance 49h") < closed[0] < lines.index("> bob (dm): /start")
+
+    assert any("dave is on the waitlist, position 1" in line
+               for line in replies_to(lines, "dave: /rsvp yes"))
+    promoted = replies_to(lines, "carol: /rsvp no")
+    assert any(line.startswith("[dm dave] irl: Good news: a seat opened up") for line in promoted)
+    assert replies_to(lines, "bob: /cancel") == ["[group] irl: Only organisers can do that."]
+    who = "\n".join(replies_to(lines, "alice: /who"))
+    assert re.search(r"Going \(2/2\):\n    • bob\n    • dave$", who)
+
+    after = lines[lines.index("> alice: /who"):]
+    reminders = [line for line in after if "Reminder: Tweetup #1 starts in 1 day." in line]
+    assert sorted(reminders) == ["[dm bob] irl: Reminder: Tweetup #1 starts in 1 day.",
+                                 "[dm dave] irl: Reminder: Tweetup #1 starts in 1 day."]
+    assert sum(1 for line in after if line.startswith("[group] irl: Tomorrow: Tweetup #1")) == 1
+    ics = [line.split("📎 ")[1] for line in after if "📎" in line]
+    assert len(ics) == 2 and all(Path(p).read_bytes().startswith(b"BEGIN:VCALENDAR") for p in ics)
+    assert "Traceback" not in text
+
+
+def test_bad_input_in_the_console_leaves_no_trace(tmp_path: Path) -> None:
+    start = datetime.now(TZ)
+    d1 = (start + timedelta(days=5)).strftime("%Y-%m-%d %H:%M")
+    script = f"""alice: /setup SMC Den Bosch; Den Bosch; Europe/Amsterdam; en
+alice: /newmeetup X; yesterday 19:00
+alice: /newmeetup X; the day after never
+alice: /newmeetup {"T" * 5000}; {d1}
+bob: /vote 7
+"""
+    lines = run_demo(script, tmp_path)
+    assert "is in the past: I read it as" in replies_to(lines, "alice: /newmeetup X; yesterday 19:00")[0]
+    assert "I can't read" in replies_to(lines, "alice: /newmeetup X; the day after never")[0]
+    assert "5000 characters long" in "\n".join(lines)
+    assert replies_to(lines, "bob: /vote 7") == ["[group] irl: There is no open poll right now."]
+    con = sqlite3.connect(tmp_path / "demo.db")
+    for table in ("meetups", "polls", "poll_options", "votes", "reminders", "posted_messages"):
+        assert con.execute(f"select count(*) from {table}").fetchone() == (0,), table

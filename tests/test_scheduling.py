@@ -62,7 +62,8 @@ async def test_the_scheduler_wakes_the_core_on_time(db: Database) -> None:
         assert wakeups.armed_for is not None
         assert wakeups.armed_for <= clock.now() + timedelta(seconds=1)
         for _ in range(200):
-            if messenger.dms("bob"):
+            rearmed = wakeups.armed_for is not None and wakeups.armed_for > clock.now()
+            if messenger.dms("bob") and rearmed:
                 break
             await asyncio.sleep(0.05)
     finally:

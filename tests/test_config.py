@@ -60,3 +60,25 @@ def test_a_config_error_names_the_key_and_the_file(text: str, key: str, tmp_path
         load_config(path)
     assert caught.value.key == key
     assert str(path) in str(caught.value)
+
+
+def test_irlbot_migrate_creates_the_schema(tmp_path: Path) -> None:
+    import sqlite3
+    import subprocess
+    import sys
+
+    db = tmp_path / "fresh.db"
+    config = tmp_path / "config.toml"
+    config.write_text(f'[database]\nurl = "sqlite+aiosqlite:///{db}"\n')
+    proc = subprocess.run([sys.executable, "-m", "bot", "migrate", "--config", str(config)],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    tables = {r[0] for r in sqlite3.connect(db).execute(
+        "select name from sqlite_master where type = 'table'")}
+    assert {"chapters", "meetups", "reminders", "alembic_version"} <= tables
+    broken = tmp_path / "broken.toml"
+    broken.write_text('[bot]\nreminder_offsets = "24h"\n')
+    proc = subprocess.run([sys.executable, "-m", "bot", "migrate", "--config", str(broken)],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2
+    assert f"{broken}: [bot] reminder_offsets" in proc.stderr

@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select, update
@@ -46,29 +45,24 @@ log = logging.getLogger(__name__)
 Handler = Callable[[Ctx, str], Awaitable[None]]
 
 
-@dataclass(frozen=True)
-class Route:
-    handler: Handler
-    dm_only: bool = False
-
-
-ROUTES: dict[str, Route] = {
-    "start": Route(chapters.start),
-    "help": Route(chapters.help_command),
-    "setup": Route(chapters.setup),
-    "newmeetup": Route(meetups.new_meetup),
-    "poll": Route(polls.new_poll),
-    "vote": Route(polls.vote_command),
-    "closepoll": Route(polls.close_poll_command),
-    "meetups": Route(meetups.list_meetups),
-    "rsvp": Route(meetups.rsvp_command),
-    "who": Route(meetups.who),
-    "intro": Route(chapters.intro),
-    "next": Route(chapters.next_interest),
-    "remind": Route(chapters.remind),
-    "language": Route(chapters.language),
-    "ics": Route(meetups.ics),
-    "cancel": Route(meetups.cancel),
+ROUTES: dict[str, Handler] = {
+    "start": chapters.start,
+    "help": chapters.help_command,
+    "setup": chapters.setup,
+    "link": chapters.link,
+    "newmeetup": meetups.new_meetup,
+    "poll": polls.new_poll,
+    "vote": polls.vote_command,
+    "closepoll": polls.close_poll_command,
+    "meetups": meetups.list_meetups,
+    "rsvp": meetups.rsvp_command,
+    "who": meetups.who,
+    "intro": chapters.intro,
+    "next": chapters.next_interest,
+    "remind": chapters.remind,
+    "language": chapters.language,
+    "ics": meetups.ics,
+    "cancel": meetups.cancel,
 }
 
 
@@ -107,7 +101,7 @@ class Core:
         command = parse_command(msg.text)
         if command is None:
             return
-        route = ROUTES.get(command.name)
+        handler = ROUTES.get(command.name)
         language = self.settings.default_language
         try:
             async with self._unit():
@@ -122,7 +116,7 @@ class Core:
                         language = person.language or await self._home_language(s, person.id)
                     elif chapter is not None:
                         language = chapter.language
-                    if route is None:
+                    if handler is None:
                         if msg.is_private or chapter is not None:
                             raise UserError("I don't know /{name}. /help lists what I can do.",
                                             name=command.name[:30])
@@ -133,7 +127,7 @@ class Core:
                               is_private=msg.is_private, is_admin=msg.sender_is_admin,
                               person=person, chapter=chapter, membership=membership,
                               lang=language, _=translator(language))
-                    await route.handler(ctx, command.args)
+                    await handler(ctx, command.args)
         except UserError as err:
             await self._say(msg.chat, gettext(language, err.message, **err.values))
         except Exception:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
+from datetime import timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select
@@ -38,6 +40,7 @@ def help_text(language: str) -> str:
         ("/language nl", _("(in a DM) the language I use with you")),
         ("/ics", _("the next meetup as a calendar file; /ics all for every meetup")),
         ("/cancel", _("(organisers) cancels the next meetup and tells everyone")),
+        ("/link", _("(organisers) run this chapter in another group or room too")),
     ]
     return _("What I can do:") + "\n" + "\n".join(f"{cmd} — {what}" for cmd, what in rows)
 
@@ -94,6 +97,42 @@ async def setup(ctx: Ctx, args: str) -> None:
     await ctx.reply(_("This chat is now the chapter {name} ({city}, {tz}). Organisers can start "
                       "with /newmeetup; everyone can send me /start in a private chat to get "
                       "reminders.", name=name, city=city, tz=timezone))
+
+
+LINK_VALID = timedelta(hours=1)
+
+
+async def link(ctx: Ctx, args: str) -> None:
+    """Run one chapter in several chats: `/link` in the chapter's chat gives a code, `/link
+    CODE` in another group or room (Telegram or Matrix) binds that chat to the chapter."""
+    ctx.require_group()
+    _ = ctx._
+    code = args.strip().upper()
+    if not code:
+        chapter = ctx.require_organiser()
+        chapter.link_code = secrets.token_hex(4).upper()
+        chapter.link_expires_at = ctx.now + LINK_VALID
+        await ctx.reply(_("To run {name} in another group or room too (Telegram or Matrix), "
+                          "an admin there sends this within an hour:\n/link {code}",
+                          name=chapter.name, code=chapter.link_code))
+        return
+    if not ctx.is_admin:
+        raise UserError("Only the group's admins can link it to a chapter.")
+    if ctx.chapter is not None:
+        raise UserError("This chat already belongs to the chapter {name}.", name=ctx.chapter.name)
+    chapter = await ctx.s.scalar(select(Chapter).where(Chapter.link_code == code[:32]))
+    if (chapter is None or chapter.link_expires_at is None
+            or chapter.link_expires_at < ctx.now):
+        raise UserError("That link code is unknown or has expired. Ask for a new one with /link "
+                        "in the chapter's chat.")
+    chapter.link_code, chapter.link_expires_at = None, None
+    ctx.s.add(ChatBinding(chapter_id=chapter.id, platform=ctx.chat.platform, chat_id=ctx.chat.id))
+    await ctx.s.flush()
+    membership = await ensure_membership(ctx.s, chapter, ctx.person, ctx.now)
+    membership.is_organiser = True
+    _ = translator(chapter.language)
+    await ctx.reply(_("This chat is now part of {name}: polls, announcements and the head count "
+                      "are shared with its other chats.", name=chapter.name))
 
 
 async def intro(ctx: Ctx, args: str) -> None:

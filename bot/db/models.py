@@ -62,6 +62,9 @@ class Chapter(Base):
     language: Mapped[str] = mapped_column(String(8))
     reminder_offsets: Mapped[str | None] = mapped_column(String(120))  # "24h 2h"; None: default
     recurring_rule: Mapped[str | None] = mapped_column(String(200))
+    # A one-time code that binds another group or room (on any platform) to this chapter.
+    link_code: Mapped[str | None] = mapped_column(String(32), unique=True)
+    link_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 

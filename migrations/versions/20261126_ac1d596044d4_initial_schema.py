@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: d065502de88a
+Revision ID: ac1d596044d4
 Revises:
-Create Date: 2026-11-26 16:40:22.088814
+Create Date: 2026-11-26 16:47:11.077175
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from alembic import op
 
 import bot.db.models
 
-revision = "d065502de88a"
+revision = "ac1d596044d4"
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -38,8 +38,11 @@ def upgrade() -> None:
         sa.Column("language", sa.String(length=8), nullable=False),
         sa.Column("reminder_offsets", sa.String(length=120), nullable=True),
         sa.Column("recurring_rule", sa.String(length=200), nullable=True),
+        sa.Column("link_code", sa.String(length=32), nullable=True),
+        sa.Column("link_expires_at", bot.db.models.UTCDateTime(), nullable=True),
         sa.Column("created_at", bot.db.models.UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_chapters")),
+        sa.UniqueConstraint("link_code", name=op.f("uq_chapters_link_code")),
     )
     op.create_table(
         "people",

@@ -1,0 +1,47 @@
+"""One chapter in two chats (a Telegram group and a Matrix room): one poll, one head count."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from bot.core.app import Core
+from bot.core.context import CoreSettings
+from bot.db.session import Database
+from tests.core.test_meetup_flow import local
+from tests.fakes import Chat, RecordingMessenger
+
+
+async def test_a_chapter_spread_over_two_platforms(db: Database, clock) -> None:
+    tg, mx = RecordingMessenger(platform="telegram"), RecordingMessenger(platform="matrix")
+    core = Core(db, {"telegram": tg, "matrix": mx}, clock, CoreSettings())
+    group = Chat(core, tg, clock, chat_id="-100", admins=["alice"])
+    room = Chat(core, mx, clock, chat_id="!room:localhost", admins=["mia"])
+    await group.say("alice", "/setup SMC Den Bosch; Den Bosch; Europe/Amsterdam; en")
+    code_line = (await group.say("alice", "/link"))[0].text.splitlines()[-1]
+    assert code_line.startswith("/link ")
+    assert "Only the group's admins" in (await room.say("bob", code_line))[0].text
+    assert "unknown or has expired" in (await room.say("mia", "/link NOPE1234"))[0].text
+    assert "now part of SMC Den Bosch" in (await room.say("mia", code_line))[0].text
+    assert "already belongs to" in (await room.say("mia", code_line))[0].text
+    third = Chat(core, tg, clock, chat_id="-200", admins=["zoe"])
+    assert "unknown or has expired" in (await third.say("zoe", code_line))[0].text  # used up
+
+    d1, d2 = local(group, timedelta(days=5)), local(group, timedelta(days=6))
+    await room.say("mia", f"/newmeetup Tweetup; {d1} | {d2}; max 2")  # a linked admin organises
+    tg_poll = next(s for s in tg.sent if s.kind == "poll")
+    mx_poll = next(s for s in mx.sent if s.kind == "poll")
+    await group.answer_poll("bob", f"poll-{tg_poll.message_id}", [1])
+    await room.answer_poll("carol", f"poll-{mx_poll.message_id}", [1])
+    await room.say("dave", "/vote 1")
+    await group.advance(timedelta(hours=49))
+    for messenger in (tg, mx):
+        assert [s.kind for s in messenger.sent].count("close_poll") == 1
+        closing = [s.text for s in messenger.sent if "The poll is closed" in s.text]
+        assert len(closing) == 1 and "2. " in closing[0] and ": 2" in closing[0]
+
+    await group.say("bob", "/rsvp yes")
+    await room.say("carol", "/rsvp yes")
+    out = await room.say("dave", "/rsvp yes")
+    assert "waitlist, position 1" in out[0].text  # the seats are counted across both chats
+    who = (await group.say("alice", "/who"))[0].text
+    assert "Going (2/2)" in who and "Bob" in who and "Carol" in who

@@ -38,15 +38,27 @@ async def main(rows: int, url: str | None) -> None:
         chapter = Chapter(name="Bench", city="X", timezone="UTC", language="en", created_at=now)
         s.add(chapter)
         await s.flush()
-        meetup = Meetup(chapter_id=chapter.id, title="B", status="scheduled", created_at=now,
-                        starts_at=now + timedelta(days=60))
+        meetup = Meetup(
+            chapter_id=chapter.id,
+            title="B",
+            status="scheduled",
+            created_at=now,
+            starts_at=now + timedelta(days=60),
+        )
         s.add(meetup)
         await s.flush()
-        batch = [{"meetup_id": meetup.id, "person_id": None, "offset_minutes": i,
-                  "due_at": now + timedelta(days=1, seconds=i), "status": "pending"}
-                 for i in range(rows)]
+        batch = [
+            {
+                "meetup_id": meetup.id,
+                "person_id": None,
+                "offset_minutes": i,
+                "due_at": now + timedelta(days=1, seconds=i),
+                "status": "pending",
+            }
+            for i in range(rows)
+        ]
         for start in range(0, rows, 10_000):
-            await s.execute(insert(Reminder), batch[start:start + 10_000])
+            await s.execute(insert(Reminder), batch[start : start + 10_000])
     await db.dispose()
 
     began = time.perf_counter()
@@ -60,8 +72,10 @@ async def main(rows: int, url: str | None) -> None:
     jobs = len(wakeups.scheduler.get_jobs())
     await wakeups.stop()
     await db.dispose()
-    print(f"{rows} pending reminders on {db.dialect}: start (migrate check + schedule rebuilt) "
-          f"in {took:.3f} s, {jobs} scheduler jobs, armed for {wakeups.armed_for}")
+    print(
+        f"{rows} pending reminders on {db.dialect}: start (migrate check + schedule rebuilt) "
+        f"in {took:.3f} s, {jobs} scheduler jobs, armed for {wakeups.armed_for}"
+    )
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ from datetime import datetime
 
 from sqlalchemy import select, update
 
-from bot.core import chapters, meetups, polls
+from bot.core import chapters, meetups, polls, reminders
 from bot.core.commands import MAX_COMMAND_TEXT, parse_command
 from bot.core.context import (
     CoreSettings,
@@ -36,7 +36,7 @@ from bot.core.messages import (
     RsvpAction,
 )
 from bot.core.ports import Clock, Messenger
-from bot.core.reminders import claim_reminders, deliver, next_due_at
+from bot.core.reminders import claim_reminders, next_due_at
 from bot.db.models import Chapter, ChatBinding, Meetup, Poll, PostedMessage, Reminder
 from bot.db.session import Database
 
@@ -255,18 +255,33 @@ class Core:
         now = self.svc.clock.now()
         async with self._unit(), self.db.transaction() as s:
             won = await claim_reminders(s, self.svc, now)
-        for rid in won:
-            try:
-                async with self._unit(), self.db.transaction() as s:
-                    reminder = await s.get_one(Reminder, rid)
-                    if reminder.status != "pending":
-                        continue
-                    reminder.status = await deliver(s, self.svc, now, reminder)
-                    reminder.sent_at = now if reminder.status == "sent" else None
-                    reminder.claimed_until = None
-            except Exception:
-                log.exception("reminder %s failed; it is retried after its lease", rid)
+        # Sent side by side: with a platform's network latency one at a time would be far
+        # slower than its rate limits allow. Only sending happens outside the database.
+        gate = asyncio.Semaphore(self.settings.send_concurrency)
+
+        async def one(rid: int) -> None:
+            async with gate:
+                try:
+                    await self._send_reminder(rid, now)
+                except Exception:
+                    log.exception("reminder %s failed; it is retried after its lease", rid)
+
+        await asyncio.gather(*(one(rid) for rid in won))
         return len(won)
+
+    async def _send_reminder(self, rid: int, now: datetime) -> None:
+        async with self._unit(), self.db.transaction() as s:
+            reminder = await s.get_one(Reminder, rid)
+            if reminder.status != "pending":
+                return
+            prepared = await reminders.prepare(s, self.svc, now, reminder)
+            if isinstance(prepared, str):
+                await reminders.finish(s, self.svc, now, None, reminder, prepared, None)
+                return
+        status, failure = await reminders.send(self.svc, prepared)
+        async with self._unit(), self.db.transaction() as s:
+            reminder = await s.get_one(Reminder, rid)
+            await reminders.finish(s, self.svc, now, prepared, reminder, status, failure)
 
 
 class _Refused(Exception):

@@ -28,6 +28,7 @@ class CoreSettings:
     reminder_grace: timedelta = timedelta(hours=3)
     claim_lease: timedelta = timedelta(minutes=5)
     batch_size: int = 200
+    send_concurrency: int = 16
 
 
 @dataclass
@@ -173,27 +174,37 @@ async def send_dm(
 ) -> bool:
     """DM a person on a platform the chapter uses. When the platform refuses, the person is
     named once per meetup in the chapter's chat with a hint how to start the bot."""
-    identities = list(await s.scalars(select(Identity).where(Identity.person_id == person.id)
-                                      .order_by(Identity.dm_started.desc(), Identity.id)))
-    identities = [i for i in identities if i.platform in svc.messengers]
-    if not identities:
+    targets = await dm_targets(s, svc, person.id)
+    if not targets:
         return False
     failure: CannotDM | None = None
-    for identity in identities:
-        user = UserRef(identity.platform, identity.platform_user_id, identity.display_name)
+    for user in targets:
         try:
-            await svc.messenger(identity.platform).send_dm(user, text, file)
+            await svc.messenger(user.platform).send_dm(user, text, file)
             return True
         except CannotDM as exc:
             failure = exc
-            identity.dm_started = False
     assert failure is not None
-    await _hint_once(s, svc, now, person, chapter, meetup_id, failure)
+    await dm_failed(s, svc, now, person, chapter, meetup_id, failure)
     return False
 
 
-async def _hint_once(s: AsyncSession, svc: Services, now: datetime, person: Person,
-                     chapter: Chapter, meetup_id: int | None, failure: CannotDM) -> None:
+async def dm_targets(s: AsyncSession, svc: Services, person_id: int) -> list[UserRef]:
+    """The person's accounts on platforms we serve, those that opened a DM with us first."""
+    identities = await s.scalars(select(Identity).where(Identity.person_id == person_id)
+                                 .order_by(Identity.dm_started.desc(), Identity.id))
+    return [UserRef(i.platform, i.platform_user_id, i.display_name) for i in identities
+            if i.platform in svc.messengers]
+
+
+async def dm_failed(s: AsyncSession, svc: Services, now: datetime, person: Person,
+                    chapter: Chapter, meetup_id: int | None, failure: CannotDM) -> None:
+    """Remember the refusal and name the person once per meetup in the chapter's chat."""
+    identity = await s.scalar(select(Identity).where(
+        Identity.platform == failure.user.platform,
+        Identity.platform_user_id == failure.user.id))
+    if identity is not None:
+        identity.dm_started = False
     if meetup_id is not None:
         seen = await s.scalar(select(DmHint).where(DmHint.person_id == person.id,
                                                    DmHint.meetup_id == meetup_id))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import and_, case, delete, func, or_, select, update
@@ -10,13 +11,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.context import (
     Services,
+    chapter_chats,
+    dm_failed,
+    dm_targets,
     person_language,
     person_timezone,
-    post_to_chapter,
-    send_dm,
 )
 from bot.core.dates import parse_offsets
 from bot.core.i18n import format_when, translator
+from bot.core.messages import ChatRef, OutFile, UserRef
+from bot.core.ports import CannotDM
 from bot.core.rules import reminder_times
 from bot.db.models import Chapter, Meetup, Person, Poll, Reminder, Rsvp
 
@@ -129,8 +133,23 @@ def reminder_text(meetup: Meetup, chapter: Chapter, language: str, timezone: str
     return "\n".join(lines)
 
 
-async def deliver(s: AsyncSession, svc: Services, now: datetime, reminder: Reminder) -> str:
-    """Send one claimed reminder; returns its new status."""
+@dataclass
+class Outgoing:
+    """A claimed reminder, ready to send without holding the database."""
+
+    reminder_id: int
+    chapter_id: int
+    meetup_id: int
+    person_id: int | None
+    text: str
+    file: OutFile | None = None
+    chats: list[ChatRef] = field(default_factory=list)  # the group's reminder
+    users: list[UserRef] = field(default_factory=list)  # a DM: the person's accounts, best first
+
+
+async def prepare(s: AsyncSession, svc: Services, now: datetime,
+                  reminder: Reminder) -> Outgoing | str:
+    """What to send for one claimed reminder, or the status it ends with unsent."""
     from bot.core.meetups import meetup_calendar
 
     meetup = await s.get_one(Meetup, reminder.meetup_id)
@@ -140,25 +159,53 @@ async def deliver(s: AsyncSession, svc: Services, now: datetime, reminder: Remin
     if now - reminder.due_at > svc.settings.reminder_grace:
         log.info("reminder %s skipped: %s late", reminder.id, now - reminder.due_at)
         return "skipped"
+    out = Outgoing(reminder.id, chapter.id, meetup.id, reminder.person_id, "")
     if reminder.person_id is None:
         _ = translator(chapter.language)
-        text = _("Tomorrow: {title}, {when}{venue}. Coming? /rsvp yes — who's coming? /who",
-                 title=meetup.title,
-                 when=format_when(meetup.starts_at, chapter.timezone, chapter.language),
-                 venue=f", {meetup.venue}" if meetup.venue else "")
+        out.text = _("Tomorrow: {title}, {when}{venue}. Coming? /rsvp yes — who's coming? /who",
+                     title=meetup.title,
+                     when=format_when(meetup.starts_at, chapter.timezone, chapter.language),
+                     venue=f", {meetup.venue}" if meetup.venue else "")
         if reminder.offset_minutes != 24 * 60:
-            text = reminder_text(meetup, chapter, chapter.language, chapter.timezone,
-                                 reminder.offset_minutes)
-        await post_to_chapter(s, svc, chapter.id, text)
-        return "sent"
+            out.text = reminder_text(meetup, chapter, chapter.language, chapter.timezone,
+                                     reminder.offset_minutes)
+        out.chats = [c for c in await chapter_chats(s, chapter.id) if c.platform in svc.messengers]
+        return out
     person = await s.get_one(Person, reminder.person_id)
     rsvp = await s.scalar(select(Rsvp).where(Rsvp.meetup_id == meetup.id,
                                              Rsvp.person_id == person.id))
     if rsvp is None or rsvp.status != "yes":
         return "skipped"
     language = person_language(person, chapter, svc)
-    text = reminder_text(meetup, chapter, language, person_timezone(person, chapter, svc),
-                         reminder.offset_minutes)
-    sent = await send_dm(s, svc, now, person, chapter, meetup.id, text,
-                         meetup_calendar(meetup, chapter, now))
-    return "sent" if sent else "failed"
+    out.text = reminder_text(meetup, chapter, language, person_timezone(person, chapter, svc),
+                             reminder.offset_minutes)
+    out.file = meetup_calendar(meetup, chapter, now)
+    out.users = await dm_targets(s, svc, person.id)
+    return out if out.users else "failed"
+
+
+async def send(svc: Services, out: Outgoing) -> tuple[str, CannotDM | None]:
+    """Send a prepared reminder; returns its status and, if no DM got through, why."""
+    for chat in out.chats:
+        await svc.messenger(chat.platform).send_text(chat, out.text)
+    if out.chats:
+        return "sent", None
+    failure = None
+    for user in out.users:
+        try:
+            await svc.messenger(user.platform).send_dm(user, out.text, out.file)
+            return "sent", None
+        except CannotDM as exc:
+            failure = exc
+    return "failed", failure
+
+
+async def finish(s: AsyncSession, svc: Services, now: datetime, out: Outgoing | None,
+                 reminder: Reminder, status: str, failure: CannotDM | None) -> None:
+    reminder.status = status
+    reminder.sent_at = now if status == "sent" else None
+    reminder.claimed_until = None
+    if failure is not None and out is not None and out.person_id is not None:
+        person = await s.get_one(Person, out.person_id)
+        chapter = await s.get_one(Chapter, out.chapter_id)
+        await dm_failed(s, svc, now, person, chapter, out.meetup_id, failure)

@@ -54,3 +54,8 @@ def format_duration(minutes: int, language: str) -> str:
             parts.append(format_timedelta(timedelta(**{unit + "s": amount}), granularity=unit,
                                           threshold=10_000, locale=language))
     return " ".join(parts) or format_timedelta(timedelta(0), locale=language)
+
+
+from bot.core.locales.nl import CATALOG as _NL_CATALOG  # noqa: E402
+
+register_catalog("nl", _NL_CATALOG)

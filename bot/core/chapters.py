@@ -12,7 +12,7 @@ from bot.core.commands import split_args
 from bot.core.context import Ctx, ensure_membership
 from bot.core.dates import parse_offsets
 from bot.core.errors import UserError
-from bot.core.i18n import SUPPORTED_LANGUAGES, format_duration, translator
+from bot.core.i18n import SUPPORTED_LANGUAGES, format_durations, translator
 from bot.core.reminders import schedule_person
 from bot.db.models import Chapter, ChatBinding, Interest, Meetup, Membership, Rsvp
 
@@ -155,10 +155,14 @@ async def remind(ctx: Ctx, args: str) -> None:
     _ = ctx._
     text = args.strip().lower()
     if not text:
-        current = ctx.person.reminder_offsets or " ".join(
-            format_duration(m, ctx.lang) for m in ctx.svc.settings.reminder_offsets)
+        if ctx.person.reminder_offsets == "off":
+            await ctx.reply(_("Your reminders are off. /remind 1d 2h turns them back on."))
+            return
+        current = (parse_offsets(ctx.person.reminder_offsets) if ctx.person.reminder_offsets
+                   else ctx.svc.settings.reminder_offsets)
         await ctx.reply(_("Your reminders: {times} before a meetup. Change them with "
-                          "/remind 1d 2h, or /remind off.", times=current))
+                          "/remind 1d 2h, or /remind off.",
+                          times=format_durations(current, ctx.lang)))
         return
     if text in ("off", "uit"):
         ctx.person.reminder_offsets = "off"
@@ -167,7 +171,7 @@ async def remind(ctx: Ctx, args: str) -> None:
         offsets = parse_offsets(text)
         ctx.person.reminder_offsets = " ".join(f"{m}m" for m in offsets)
         reply = _("I'll remind you {times} before each meetup you're going to.",
-                  times=", ".join(format_duration(m, ctx.lang) for m in offsets))
+                  times=format_durations(offsets, ctx.lang))
     await ctx.s.flush()
     upcoming = await ctx.s.execute(
         select(Meetup, Chapter).join(Rsvp, Rsvp.meetup_id == Meetup.id)

@@ -20,6 +20,7 @@ _NEXT_WEEKDAY = re.compile(r"\b(volgende|komende|aanstaande|coming)\s+(?=\w)", r
 _SLASHED = re.compile(r"(?<![\d-])(\d{1,2})/(\d{1,2})(?![\d/])")
 
 MAX_WHEN_LENGTH = 60
+MAX_OFFSETS = 5
 
 
 @dataclass(frozen=True)
@@ -97,10 +98,10 @@ def parse_offsets(text: str) -> list[int]:
         for amount, unit in _OFFSET.findall(token):
             total += int(amount) * {"d": 1440, "h": 60, "m": 1}[unit.lower()]
         if total <= 0 or total > 30 * 1440:
-            raise UserError("A reminder time must lie between 1 minute and 30 days before.")
+            raise UserError("A reminder time must lie between 1 minute and 30 days before the meetup.")
         minutes.add(total)
-    if len(minutes) > 5:
-        raise UserError("At most 5 reminder times, please.")
+    if len(minutes) > MAX_OFFSETS:
+        raise UserError("At most {max} reminder times, please.", max=MAX_OFFSETS)
     return sorted(minutes, reverse=True)
 
 

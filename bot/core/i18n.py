@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime, format_timedelta
+from babel.lists import format_list
 
 SUPPORTED_LANGUAGES = ("en", "nl")
 DEFAULT_LANGUAGE = "en"
@@ -42,6 +43,11 @@ def format_when(moment: datetime, timezone: str, language: str) -> str:
     """E.g. 'Thu 3 Dec 2026, 19:30' / 'do 3 dec. 2026, 19:30' in the given timezone."""
     local = moment.astimezone(ZoneInfo(timezone))
     return format_datetime(local, "EEE d MMM y, HH:mm", locale=language)
+
+
+def format_durations(minutes: list[int] | tuple[int, ...], language: str) -> str:
+    """E.g. '1 day and 2 hours' / '1 dag en 2 uur'."""
+    return format_list([format_duration(m, language) for m in minutes], locale=language)
 
 
 def format_duration(minutes: int, language: str) -> str:

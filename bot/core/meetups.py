@@ -181,7 +181,7 @@ async def new_meetup(ctx: Ctx, args: str) -> None:
         if found:
             capacity = int(found.group(1))
             if not 1 <= capacity <= MAX_CAPACITY:
-                raise UserError("max must be a number of seats from 1 to {max}.", max=MAX_CAPACITY)
+                raise UserError("After max, write a number of seats from 1 to {max}.", max=MAX_CAPACITY)
         elif venue is None:
             venue = " ".join(extra.split())
             if len(venue) > MAX_VENUE:
@@ -282,7 +282,8 @@ async def apply_rsvp(s: AsyncSession, svc: Services, now: datetime, meetup: Meet
             if meetup.capacity:
                 line += " " + _("{n}/{max} seats taken.", n=taken + party, max=meetup.capacity)
         elif was_yes:
-            raise UserError("Only {free} seats are left, so your group stays at its current size.",
+            raise UserError("There isn't room for a bigger group (only {free} left), so yours "
+                            "stays the same size.",
                             free=meetup.capacity - taken if meetup.capacity else 0)
         else:
             if rsvp.status != "waitlist":

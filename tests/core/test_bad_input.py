@@ -34,7 +34,7 @@ async def ready(chat: Chat) -> None:
     ("alice", "/newmeetup X; 03/04 19:00", "is ambiguous"),
     ("alice", "/newmeetup " + "x" * 5000 + "; {d1}", "That title is 5000 characters long"),
     ("alice", "/newmeetup X; {d1}; " + "v" * 300, "The venue is 300 characters long"),
-    ("alice", "/newmeetup X; {d1}; max 0", "max must be a number of seats"),
+    ("alice", "/newmeetup X; {d1}; max 0", "After max, write a number of seats"),
     ("alice", "/newmeetup X; {d1} | {d1}", "twice"),
     ("alice", "/newmeetup X", "Write it like: /newmeetup"),
     ("bob", "/newmeetup X; {d1}", "Only organisers can do that."),

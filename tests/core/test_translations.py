@@ -288,7 +288,7 @@ async def test_a_person_can_choose_dutch_in_a_dm(chat: Chat, messenger: Recordin
     await chat.say("alice", "/setup SMC Eindhoven; Eindhoven; Europe/Amsterdam; en")
     assert texts(await chat.dm("bob", "/language nl")) == ["Vanaf nu praat ik Nederlands met je."]
     assert texts(await chat.dm("bob", "/remind 1d 2h")) == [
-        "Ik herinner je aan elke meetup waar je heen gaat: 1 dag, 2 uur van tevoren."]
+        "Ik herinner je aan elke meetup waar je heen gaat: 1 dag en 2 uur van tevoren."]
     assert texts(await chat.dm("bob", "/remind uit")) == [
         "Je krijgt geen herinneringen meer. Met /remind 1d 2h zet je ze weer aan."]
     assert texts(await chat.dm("bob", "/intro")) == [

@@ -128,6 +128,8 @@ CATALOG: dict[str, str] = {
     "Your reminders: {times} before a meetup. Change them with /remind 1d 2h, or /remind off.":
         "Je herinneringen: {times} voor een meetup. Pas ze aan met /remind 1d 2h, of zet ze "
         "uit met /remind uit.",
+    "Your reminders are off. /remind 1d 2h turns them back on.":
+        "Je herinneringen staan uit. Met /remind 1d 2h zet je ze weer aan.",
     "No more reminders. /remind 1d 2h turns them back on.":
         "Je krijgt geen herinneringen meer. Met /remind 1d 2h zet je ze weer aan.",
     "I'll remind you {times} before each meetup you're going to.":
@@ -164,10 +166,10 @@ CATALOG: dict[str, str] = {
         "Schrijf herinneringstijden zo: 1d 2h (of uit)",
     "I can't read “{text}” as a reminder time. Write it like: 1d 2h 30m":
         "Ik kan “{text}” niet als herinneringstijd lezen. Schrijf het zo: 1d 2h 30m",
-    "A reminder time must lie between 1 minute and 30 days before.":
+    "A reminder time must lie between 1 minute and 30 days before the meetup.":
         "Een herinnering moet tussen 1 minuut en 30 dagen voor de meetup vallen.",
-    "At most 5 reminder times, please.":
-        "Je kunt hooguit 5 herinneringstijden kiezen.",
+    "At most {max} reminder times, please.":
+        "Je kunt hooguit {max} herinneringstijden kiezen.",
 
     # --- meetups.py: announcing ------------------------------------------------------------
     "✅ Going":
@@ -202,7 +204,7 @@ CATALOG: dict[str, str] = {
         "De meetup heeft een titel nodig, bijv. /newmeetup Tweetup #1; donderdag 19:30",
     "That title is {n} characters long; keep it under {max}.":
         "Die titel is {n} tekens lang; houd hem onder de {max}.",
-    "max must be a number of seats from 1 to {max}.":
+    "After max, write a number of seats from 1 to {max}.":
         "Achter max hoort een aantal plekken van 1 tot en met {max}.",
     "The venue is {n} characters long; keep it under {max}.":
         "De locatie is {n} tekens lang; houd die onder de {max}.",
@@ -238,7 +240,7 @@ CATALOG: dict[str, str] = {
         "{name} komt naar {title}.",
     "{n}/{max} seats taken.":
         "{n} van de {max} plekken bezet.",
-    "Only {free} seats are left, so your group stays at its current size.":
+    "There isn't room for a bigger group (only {free} left), so yours stays the same size.":
         "Er is niet genoeg plek meer (nog {free} vrij), dus je groep blijft even groot.",
     "{title} is full: {name} is on the waitlist, position {pos}. You'll get a DM when a "
     "seat opens.":

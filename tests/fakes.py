@@ -74,13 +74,13 @@ class RecordingMessenger:
 
     async def send_dm(self, user: UserRef, text: str, file: OutFile | None = None) -> SentMessage:
         if user.id not in self.started:
-            raise CannotDM(user, f"Start me: https://example.invalid/start/{user.id}")
+            raise CannotDM(user)
         mid = self._id()
         self.sent.append(Sent("dm", user.id, text, file=file, message_id=mid))
         return SentMessage(ChatRef(self.platform, f"dm-{user.id}"), mid)
 
     def start_hint(self, user: UserRef) -> str:
-        return f"Start me: https://example.invalid/start/{user.id}"
+        return ""
 
     # --- reading the transcript --------------------------------------------------------------
     def take(self) -> list[Sent]:

@@ -214,8 +214,13 @@ async def dm_failed(s: AsyncSession, svc: Services, now: datetime, person: Perso
         await s.flush()
     _ = translator(chapter.language)
     hint = failure.start_hint or svc.messenger(failure.user.platform).start_hint(failure.user)
-    text = _("{name}, I can't send you private messages yet. {hint}",
-             name=failure.user.name, hint=hint)
+    # An adapter's hint is used when it is a link; its sentences would be in English only.
+    if hint.startswith(("https://", "http://")):
+        text = _("{name}, I can't send you private messages yet. Tap {link} and press Start, "
+                 "so I can send you reminders.", name=failure.user.name, link=hint)
+    else:
+        text = _("{name}, I can't send you private messages yet. Open a private chat with me "
+                 "and send /start, so I can send you reminders.", name=failure.user.name)
     for chat in await chapter_chats(s, chapter.id):
         if chat.platform == failure.user.platform:
             await svc.messenger(chat.platform).send_text(chat, text)

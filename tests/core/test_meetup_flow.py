@@ -84,7 +84,8 @@ async def test_person_who_never_started_the_bot_is_named_once(
     await chat.say("erin", "/rsvp yes")
     out = await chat.advance(timedelta(days=3))
     hints = [s.text for s in out if s.kind == "text" and "can't send you private" in s.text]
-    assert len(hints) == 1 and "Erin" in hints[0] and "/start/erin" in hints[0]
+    assert len(hints) == 1 and "Erin" in hints[0]
+    assert "Open a private chat with me and send /start" in hints[0]
     assert not [s for s in out if s.kind == "dm"]
 
 

@@ -35,8 +35,14 @@ CATALOG: dict[str, str] = {
         "Dat mogen alleen organisatoren.",
     "Send this to me in a private chat.":
         "Stuur me dit in een privéchat.",
-    "{name}, I can't send you private messages yet. {hint}":
-        "{name}, ik kan je nog geen privéberichten sturen. {hint}",
+    "{name}, I can't send you private messages yet. Tap {link} and press Start, so I can send "
+    "you reminders.":
+        "{name}, ik kan je nog geen privéberichten sturen. Tik op {link} en druk op Start, dan "
+        "kan ik je herinneringen sturen.",
+    "{name}, I can't send you private messages yet. Open a private chat with me and send "
+    "/start, so I can send you reminders.":
+        "{name}, ik kan je nog geen privéberichten sturen. Open een privéchat met mij en stuur "
+        "/start, dan kan ik je herinneringen sturen.",
 
     # --- chapters.py: /help ----------------------------------------------------------------
     "What I can do:":

@@ -45,6 +45,14 @@ CATALOG: dict[str, str] = {
         "/start, dan kan ik je herinneringen sturen.",
 
     # --- chapters.py: /help ----------------------------------------------------------------
+    "/newmeetup Tweetup #1; thursday 19:30 | friday 20:00; Verkadefabriek; max 40":
+        "/newmeetup Tweetup #1; donderdag 19:30 | vrijdag 20:00; Verkadefabriek; max 40",
+    "/poll Which venue?; Verkadefabriek | Café de Unie":
+        "/poll Welke locatie?; Verkadefabriek | Café de Unie",
+    "/rsvp yes +1":
+        "/rsvp ja +1",
+    "/intro I make podcasts about cities":
+        "/intro Ik maak podcasts over steden",
     "What I can do:":
         "Dit kan ik:",
     "(in a DM) lets me send you reminders":

@@ -10,10 +10,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from datetime import datetime
 
 from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core import chapters, meetups, polls, reminders
 from bot.core.commands import MAX_COMMAND_TEXT, parse_command
@@ -22,6 +23,7 @@ from bot.core.context import (
     Ctx,
     Services,
     chapter_for_chat,
+    dm_failed,
     ensure_membership,
     person_for,
 )
@@ -35,9 +37,10 @@ from bot.core.messages import (
     Reply,
     RsvpAction,
 )
+from bot.core.outbox import Outbox, outbox_of
 from bot.core.ports import Clock, Messenger
 from bot.core.reminders import claim_reminders, next_due_at
-from bot.db.models import Chapter, ChatBinding, Meetup, Poll, PostedMessage, Reminder
+from bot.db.models import Chapter, ChatBinding, Meetup, Person, Poll, PostedMessage, Reminder
 from bot.db.session import Database
 
 log = logging.getLogger(__name__)
@@ -94,6 +97,35 @@ class Core:
     def _unit(self) -> contextlib.AbstractAsyncContextManager[object]:
         return self._serial if self._serial is not None else contextlib.nullcontext()
 
+    @contextlib.asynccontextmanager
+    async def _work(self) -> AsyncIterator[AsyncSession]:
+        """One unit of work: a transaction with an outbox, whose messages are sent after
+        the commit. When the block raises, nothing is written and nothing is sent."""
+        box = Outbox()
+        async with self._unit():
+            async with self.db.transaction() as s:
+                s.info["outbox"] = box
+                yield s
+        await self._deliver(box)
+
+    async def _deliver(self, box: Outbox) -> None:
+        # Recording what came back can queue more (the "start me" hint): a few rounds at most.
+        for _round in range(3):
+            results = await box.flush(self.svc.messenger)
+            if not results:
+                return
+            box = Outbox()
+            async with self._unit(), self.db.transaction() as s:
+                s.info["outbox"] = box
+                now = self.svc.clock.now()
+                for row in results.posted:
+                    s.add(PostedMessage(**row, created_at=now))
+                for failed in results.failures:
+                    person = await s.get_one(Person, failed.person_id)
+                    chapter = await s.get_one(Chapter, failed.chapter_id)
+                    await dm_failed(s, self.svc, now, person, chapter, failed.meetup_id,
+                                    failed.failure)
+
     # --- inbound -----------------------------------------------------------------------------
 
     async def handle_message(self, msg: Inbound) -> None:
@@ -104,30 +136,29 @@ class Core:
         handler = ROUTES.get(command.name)
         language = self.settings.default_language
         try:
-            async with self._unit():
-                async with self.db.transaction() as s:
-                    now = self.svc.clock.now()
-                    person, identity = await person_for(s, msg.sender, now)
-                    chapter = None if msg.is_private else await chapter_for_chat(s, msg.chat)
-                    membership = (await ensure_membership(s, chapter, person, now)
-                                  if chapter else None)
-                    if msg.is_private:
-                        identity.dm_started = True
-                        language = person.language or await self._home_language(s, person.id)
-                    elif chapter is not None:
-                        language = chapter.language
-                    if handler is None:
-                        if msg.is_private or chapter is not None:
-                            raise UserError("I don't know /{name}. /help lists what I can do.",
-                                            name=command.name[:30])
-                        return
-                    if len(msg.text) > MAX_COMMAND_TEXT:
-                        raise UserError("That message is too long for me.")
-                    ctx = Ctx(s=s, svc=self.svc, now=now, chat=msg.chat, sender=msg.sender,
-                              is_private=msg.is_private, is_admin=msg.sender_is_admin,
-                              person=person, chapter=chapter, membership=membership,
-                              lang=language, _=translator(language))
-                    await handler(ctx, command.args)
+            async with self._work() as s:
+                now = self.svc.clock.now()
+                person, identity = await person_for(s, msg.sender, now)
+                chapter = None if msg.is_private else await chapter_for_chat(s, msg.chat)
+                membership = (await ensure_membership(s, chapter, person, now)
+                              if chapter else None)
+                if msg.is_private:
+                    identity.dm_started = True
+                    language = person.language or await self._home_language(s, person.id)
+                elif chapter is not None:
+                    language = chapter.language
+                if handler is None:
+                    if msg.is_private or chapter is not None:
+                        raise UserError("I don't know /{name}. /help lists what I can do.",
+                                        name=command.name[:30])
+                    return
+                if len(msg.text) > MAX_COMMAND_TEXT:
+                    raise UserError("That message is too long for me.")
+                ctx = Ctx(s=s, svc=self.svc, now=now, chat=msg.chat, sender=msg.sender,
+                          is_private=msg.is_private, is_admin=msg.sender_is_admin,
+                          person=person, chapter=chapter, membership=membership,
+                          lang=language, _=translator(language))
+                await handler(ctx, command.args)
         except UserError as err:
             await self._say(msg.chat, gettext(language, err.message, **err.values))
         except Exception:
@@ -152,7 +183,7 @@ class Core:
     async def handle_poll_answer(self, answer: PollAnswer) -> None:
         """A native poll vote (empty option_indexes = vote taken back)."""
         try:
-            async with self._unit(), self.db.transaction() as s:
+            async with self._work() as s:
                 now = self.svc.clock.now()
                 person, _identity = await person_for(s, answer.voter, now)
                 await polls.vote_by_answer(s, now, answer.platform, answer.platform_poll_id,
@@ -163,7 +194,7 @@ class Core:
     async def handle_rsvp_action(self, action: RsvpAction) -> Reply:
         """A button press; the Reply is the short toast the platform shows."""
         try:
-            async with self._unit(), self.db.transaction() as s:
+            async with self._work() as s:
                 now = self.svc.clock.now()
                 person, _identity = await person_for(s, action.sender, now)
                 chapter = await chapter_for_chat(s, action.chat)
@@ -179,7 +210,7 @@ class Core:
 
     async def handle_reaction(self, reaction: ReactionRsvp) -> None:
         """A reaction added/removed on a message the bot posted (Matrix RSVP)."""
-        async with self._unit(), self.db.transaction() as s:
+        async with self._work() as s:
             post = await s.scalar(select(PostedMessage).where(
                 PostedMessage.platform == reaction.chat.platform,
                 PostedMessage.chat_id == reaction.chat.id,
@@ -200,11 +231,11 @@ class Core:
                                                     reaction.answer, None)
             except UserError as err:
                 line = gettext(chapter.language, err.message, **err.values)
-            await self._say(reaction.chat, line)
+            outbox_of(s).text(reaction.chat, line)
 
     async def migrate_chat(self, old: ChatRef, new: ChatRef) -> None:
         """A chat changed its id (Telegram group -> supergroup): keep its chapter."""
-        async with self._unit(), self.db.transaction() as s:
+        async with self._work() as s:
             await s.execute(update(ChatBinding).where(
                 ChatBinding.platform == old.platform, ChatBinding.chat_id == old.id)
                 .values(platform=new.platform, chat_id=new.id))
@@ -243,7 +274,7 @@ class Core:
                     won.append(pid)
         for pid in won:
             try:
-                async with self._unit(), self.db.transaction() as s:
+                async with self._work() as s:
                     poll = await s.get_one(Poll, pid)
                     if poll.closed_at is None:
                         await polls.close_poll(s, self.svc, now, poll)
@@ -253,7 +284,7 @@ class Core:
 
     async def _send_due_reminders(self) -> int:
         now = self.svc.clock.now()
-        async with self._unit(), self.db.transaction() as s:
+        async with self._work() as s:
             won = await claim_reminders(s, self.svc, now)
         # Sent side by side: with a platform's network latency one at a time would be far
         # slower than its rate limits allow. Only sending happens outside the database.
@@ -270,7 +301,7 @@ class Core:
         return len(won)
 
     async def _send_reminder(self, rid: int, now: datetime) -> None:
-        async with self._unit(), self.db.transaction() as s:
+        async with self._work() as s:
             reminder = await s.get_one(Reminder, rid)
             if reminder.status != "pending":
                 return
@@ -279,7 +310,7 @@ class Core:
                 await reminders.finish(s, self.svc, now, None, reminder, prepared, None)
                 return
         status, failure = await reminders.send(self.svc, prepared)
-        async with self._unit(), self.db.transaction() as s:
+        async with self._work() as s:
             reminder = await s.get_one(Reminder, rid)
             await reminders.finish(s, self.svc, now, prepared, reminder, status, failure)
 

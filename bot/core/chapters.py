@@ -48,17 +48,17 @@ def help_text(language: str) -> str:
 async def start(ctx: Ctx, args: str) -> None:
     _ = ctx._
     if not ctx.is_private:
-        await ctx.reply(_("Hi! Send me /start in a private chat so I can remind you of "
+        ctx.reply(_("Hi! Send me /start in a private chat so I can remind you of "
                           "meetups. /help lists what I can do."))
         return
-    await ctx.reply(_("Hi {name}! I'm IRL, the meetup bot: I run polls for dates, keep track of "
+    ctx.reply(_("Hi {name}! I'm IRL, the meetup bot: I run polls for dates, keep track of "
                       "who is coming and remind you before a meetup. You'll get your reminders "
                       "here. Tell others who you are with /intro, and see /help for the rest.",
                       name=ctx.sender.name))
 
 
 async def help_command(ctx: Ctx, args: str) -> None:
-    await ctx.reply(help_text(ctx.lang))
+    ctx.reply(help_text(ctx.lang))
 
 
 async def setup(ctx: Ctx, args: str) -> None:
@@ -94,7 +94,7 @@ async def setup(ctx: Ctx, args: str) -> None:
     membership = await ensure_membership(ctx.s, chapter, ctx.person, ctx.now)
     membership.is_organiser = True
     _ = translator(language)
-    await ctx.reply(_("This chat is now the chapter {name} ({city}, {tz}). Organisers can start "
+    ctx.reply(_("This chat is now the chapter {name} ({city}, {tz}). Organisers can start "
                       "with /newmeetup; everyone can send me /start in a private chat to get "
                       "reminders.", name=name, city=city, tz=timezone))
 
@@ -112,7 +112,7 @@ async def link(ctx: Ctx, args: str) -> None:
         chapter = ctx.require_organiser()
         chapter.link_code = secrets.token_hex(4).upper()
         chapter.link_expires_at = ctx.now + LINK_VALID
-        await ctx.reply(_("To run {name} in another group or room too (Telegram or Matrix), "
+        ctx.reply(_("To run {name} in another group or room too (Telegram or Matrix), "
                           "an admin there sends this within an hour:\n/link {code}",
                           name=chapter.name, code=chapter.link_code))
         return
@@ -131,7 +131,7 @@ async def link(ctx: Ctx, args: str) -> None:
     membership = await ensure_membership(ctx.s, chapter, ctx.person, ctx.now)
     membership.is_organiser = True
     _ = translator(chapter.language)
-    await ctx.reply(_("This chat is now part of {name}: polls, announcements and the head count "
+    ctx.reply(_("This chat is now part of {name}: polls, announcements and the head count "
                       "are shared with its other chats.", name=chapter.name))
 
 
@@ -141,13 +141,13 @@ async def intro(ctx: Ctx, args: str) -> None:
     line = " ".join(args.split())
     if not line:
         current = ctx.person.intro or _("(none yet)")
-        await ctx.reply(_("Your intro: {line}\nChange it with /intro <one line about you>.",
+        ctx.reply(_("Your intro: {line}\nChange it with /intro <one line about you>.",
                           line=current))
         return
     if len(line) > MAX_INTRO:
         raise UserError("Keep your intro under {max} characters.", max=MAX_INTRO)
     ctx.person.intro = line
-    await ctx.reply(_("Thanks! Others see this next to your name in /who: {line}", line=line))
+    ctx.reply(_("Thanks! Others see this next to your name in /who: {line}", line=line))
 
 
 async def remind(ctx: Ctx, args: str) -> None:
@@ -156,11 +156,11 @@ async def remind(ctx: Ctx, args: str) -> None:
     text = args.strip().lower()
     if not text:
         if ctx.person.reminder_offsets == "off":
-            await ctx.reply(_("Your reminders are off. /remind 1d 2h turns them back on."))
+            ctx.reply(_("Your reminders are off. /remind 1d 2h turns them back on."))
             return
         current = (parse_offsets(ctx.person.reminder_offsets) if ctx.person.reminder_offsets
                    else ctx.svc.settings.reminder_offsets)
-        await ctx.reply(_("Your reminders: {times} before a meetup. Change them with "
+        ctx.reply(_("Your reminders: {times} before a meetup. Change them with "
                           "/remind 1d 2h, or /remind off.",
                           times=format_durations(current, ctx.lang)))
         return
@@ -180,7 +180,7 @@ async def remind(ctx: Ctx, args: str) -> None:
                Meetup.status == "scheduled", Meetup.starts_at > ctx.now))
     for meetup, chapter in upcoming:
         await schedule_person(ctx.s, ctx.svc, ctx.now, meetup, ctx.person, chapter)
-    await ctx.reply(reply)
+    ctx.reply(reply)
 
 
 async def language(ctx: Ctx, args: str) -> None:
@@ -189,7 +189,7 @@ async def language(ctx: Ctx, args: str) -> None:
     if choice not in SUPPORTED_LANGUAGES:
         raise UserError("Write it like: /language nl or /language en")
     ctx.person.language = choice
-    await ctx.reply(translator(choice)("I'll speak English with you from now on."))
+    ctx.reply(translator(choice)("I'll speak English with you from now on."))
 
 
 async def next_interest(ctx: Ctx, args: str) -> None:
@@ -207,5 +207,5 @@ async def next_interest(ctx: Ctx, args: str) -> None:
                                                        Interest.person_id == ctx.person.id))
     if exists is None:
         ctx.s.add(Interest(chapter_id=chapter.id, person_id=ctx.person.id, created_at=ctx.now))
-    await ctx.reply(_("{name}, you'll get a DM when {chapter} announces its next meetup.",
+    ctx.reply(_("{name}, you'll get a DM when {chapter} announces its next meetup.",
                       name=ctx.person.display_name, chapter=chapter.name))

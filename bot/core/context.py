@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.core.errors import UserError
 from bot.core.i18n import DEFAULT_LANGUAGE, Translate, translator
 from bot.core.messages import Button, ChatRef, OutFile, UserRef
+from bot.core.outbox import Posted, outbox_of
 from bot.core.ports import CannotDM, Clock, Messenger
 from bot.db.models import Chapter, ChatBinding, DmHint, Identity, Membership, Person
 
@@ -90,8 +91,9 @@ class Ctx:
         if not self.is_private:
             raise UserError("Send this to me in a private chat.")
 
-    async def reply(self, text: str, buttons: Sequence[Button] = ()) -> None:
-        await self.svc.messenger(self.chat.platform).send_text(self.chat, text, buttons)
+    def reply(self, text: str, buttons: Sequence[Button] = ()) -> None:
+        """Answer in the chat the command came from (sent once the unit of work commits)."""
+        outbox_of(self.s).text(self.chat, text, buttons)
 
 
 async def person_for(s: AsyncSession, user: UserRef, now: datetime) -> tuple[Person, Identity]:
@@ -147,17 +149,13 @@ async def chapter_chats(s: AsyncSession, chapter_id: int) -> list[ChatRef]:
 
 
 async def post_to_chapter(
-    s: AsyncSession, svc: Services, chapter_id: int, text: str, buttons: Sequence[Button] = ()
-) -> list[tuple[ChatRef, str]]:
-    """Send to every chat of the chapter; returns (chat, message id) of each post."""
-    posted = []
+    s: AsyncSession, svc: Services, chapter_id: int, text: str, buttons: Sequence[Button] = (),
+    record: Posted | None = None,
+) -> None:
+    """Post in every chat of the chapter (on the platforms this bot serves)."""
     for chat in await chapter_chats(s, chapter_id):
-        messenger = svc.messengers.get(chat.platform)
-        if messenger is None:
-            continue
-        sent = await messenger.send_text(chat, text, buttons)
-        posted.append((chat, sent.message_id))
-    return posted
+        if chat.platform in svc.messengers:
+            outbox_of(s).text(chat, text, buttons, record)
 
 
 def person_language(person: Person, chapter: Chapter | None, svc: Services) -> str:
@@ -169,24 +167,14 @@ def person_timezone(person: Person, chapter: Chapter | None, svc: Services) -> s
 
 
 async def send_dm(
-    s: AsyncSession, svc: Services, now: datetime, person: Person, chapter: Chapter,
-    meetup_id: int | None, text: str, file: OutFile | None = None,
-) -> bool:
+    s: AsyncSession, svc: Services, person: Person, chapter: Chapter, meetup_id: int | None,
+    text: str, file: OutFile | None = None,
+) -> None:
     """DM a person on a platform the chapter uses. When the platform refuses, the person is
     named once per meetup in the chapter's chat with a hint how to start the bot."""
     targets = await dm_targets(s, svc, person.id)
-    if not targets:
-        return False
-    failure: CannotDM | None = None
-    for user in targets:
-        try:
-            await svc.messenger(user.platform).send_dm(user, text, file)
-            return True
-        except CannotDM as exc:
-            failure = exc
-    assert failure is not None
-    await dm_failed(s, svc, now, person, chapter, meetup_id, failure)
-    return False
+    if targets:
+        outbox_of(s).dm(targets, text, file, (person.id, chapter.id, meetup_id))
 
 
 async def dm_targets(s: AsyncSession, svc: Services, person_id: int) -> list[UserRef]:
@@ -223,4 +211,4 @@ async def dm_failed(s: AsyncSession, svc: Services, now: datetime, person: Perso
                  "and send /start, so I can send you reminders.", name=failure.user.name)
     for chat in await chapter_chats(s, chapter.id):
         if chat.platform == failure.user.platform:
-            await svc.messenger(chat.platform).send_text(chat, text)
+            outbox_of(s).text(chat, text)

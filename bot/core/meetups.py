@@ -19,7 +19,8 @@ from bot.core.context import (
 from bot.core.dates import parse_when
 from bot.core.errors import UserError
 from bot.core.i18n import format_when, translator
-from bot.core.messages import Button, OutFile, RsvpAnswer
+from bot.core.messages import Button, ChatRef, OutFile, RsvpAnswer
+from bot.core.outbox import Posted, outbox_of
 from bot.core.reminders import clear_meetup, clear_person, schedule_group, schedule_person
 from bot.core.rules import Party, fits, promotions
 from bot.db.models import Chapter, Interest, Meetup, Person, Poll, PostedMessage, Rsvp
@@ -101,15 +102,12 @@ async def announcement_text(s: AsyncSession, meetup: Meetup, chapter: Chapter) -
     ])
 
 
-async def announce(ctx_s: AsyncSession, svc: Services, now: datetime, meetup: Meetup,
-                   chapter: Chapter, headline: str) -> None:
-    text = headline + "\n" + await announcement_text(ctx_s, meetup, chapter)
-    for chat, message_id in await post_to_chapter(
-            ctx_s, svc, chapter.id, text, rsvp_buttons(meetup.id, chapter.language)):
-        ctx_s.add(PostedMessage(chapter_id=chapter.id, kind="announcement", meetup_id=meetup.id,
-                                platform=chat.platform, chat_id=chat.id, message_id=message_id,
-                                created_at=now))
-    await ctx_s.flush()
+async def announce(s: AsyncSession, svc: Services, meetup: Meetup, chapter: Chapter,
+                   headline: str) -> None:
+    """Post the meetup with its RSVP buttons; the posts are filed so answers find it back."""
+    text = headline + "\n" + await announcement_text(s, meetup, chapter)
+    await post_to_chapter(s, svc, chapter.id, text, rsvp_buttons(meetup.id, chapter.language),
+                          record=Posted(chapter.id, "announcement", meetup_id=meetup.id))
 
 
 async def refresh_announcements(s: AsyncSession, svc: Services, meetup: Meetup,
@@ -125,12 +123,9 @@ async def refresh_announcements(s: AsyncSession, svc: Services, meetup: Meetup,
         text = _("❌ Cancelled") + "\n" + text
     buttons = [] if meetup.status == "cancelled" else rsvp_buttons(meetup.id, chapter.language)
     for post in posts:
-        messenger = svc.messengers.get(post.platform)
-        if messenger is not None:
-            from bot.core.messages import ChatRef
-
-            await messenger.edit_text(ChatRef(post.platform, post.chat_id), post.message_id,
-                                      text, buttons)
+        if post.platform in svc.messengers:
+            outbox_of(s).edit(ChatRef(post.platform, post.chat_id), post.message_id, text,
+                              buttons)
 
 
 def meetup_calendar(meetup: Meetup, chapter: Chapter, now: datetime) -> OutFile:
@@ -154,7 +149,7 @@ async def notify_interest(s: AsyncSession, svc: Services, now: datetime, meetup:
     for row in rows:
         person = await s.get_one(Person, row.person_id)
         _ = translator(person.language or chapter.language)
-        await send_dm(s, svc, now, person, chapter, meetup.id,
+        await send_dm(s, svc, person, chapter, meetup.id,
                       _("{chapter} has announced its next meetup: {what}",
                         chapter=chapter.name, what=what))
         await s.delete(row)
@@ -209,7 +204,7 @@ async def new_meetup(ctx: Ctx, args: str) -> None:
     await ctx.s.flush()
     if len(moments) == 1:
         await schedule_group(ctx.s, ctx.svc, ctx.now, meetup)
-        await announce(ctx.s, ctx.svc, ctx.now, meetup, chapter, _("New meetup!"))
+        await announce(ctx.s, ctx.svc, meetup, chapter, _("New meetup!"))
         what = describe(meetup, chapter, chapter.language)
     else:
         await open_date_poll(ctx, chapter, meetup, sorted(moments, key=lambda m: m.at))
@@ -245,7 +240,7 @@ async def rsvp_command(ctx: Ctx, args: str) -> None:
                             "poll closes.", title=polling.title)
         raise UserError("No meetup is planned yet. Send /next to hear when one is.")
     text = await apply_rsvp(ctx.s, ctx.svc, ctx.now, meetup, chapter, ctx.person, answer, guests)
-    await ctx.reply(text)
+    ctx.reply(text)
 
 
 async def apply_rsvp(s: AsyncSession, svc: Services, now: datetime, meetup: Meetup,
@@ -340,7 +335,7 @@ async def promote(s: AsyncSession, svc: Services, now: datetime, meetup: Meetup,
         person = await s.get_one(Person, rsvp.person_id)
         await schedule_person(s, svc, now, meetup, person, chapter)
         _ = translator(person.language or chapter.language)
-        await send_dm(s, svc, now, person, chapter, meetup.id,
+        await send_dm(s, svc, person, chapter, meetup.id,
                       _("Good news: a seat opened up. You're going to {what}. Can't make it "
                         "after all? Send /rsvp no in the group.",
                         what=describe(meetup, chapter, person.language or chapter.language)))
@@ -398,7 +393,7 @@ async def who(ctx: Ctx, args: str) -> None:
     if waiting:
         lines.append(_("Waitlist:"))
         lines += [f"{i}. {w}" for i, (_seq, w) in enumerate(waiting, 1)]
-    await ctx.reply("\n".join(lines))
+    ctx.reply("\n".join(lines))
 
 
 async def list_meetups(ctx: Ctx, args: str) -> None:
@@ -426,9 +421,9 @@ async def list_meetups(ctx: Ctx, args: str) -> None:
             if ctx.is_private:
                 lines[-1] += f" ({chapter.name})"
     if not lines:
-        await ctx.reply(_("No meetups planned. Send /next to hear when one is."))
+        ctx.reply(_("No meetups planned. Send /next to hear when one is."))
         return
-    await ctx.reply(_("Upcoming meetups:") + "\n" + "\n".join(f"• {line}" for line in lines))
+    ctx.reply(_("Upcoming meetups:") + "\n" + "\n".join(f"• {line}" for line in lines))
 
 
 async def cancel(ctx: Ctx, args: str) -> None:
@@ -458,7 +453,7 @@ async def cancel(ctx: Ctx, args: str) -> None:
                                       Rsvp.status.in_(["yes", "maybe", "waitlist"])))
     for _rsvp, person in told:
         t = translator(person.language or chapter.language)
-        await send_dm(ctx.s, ctx.svc, ctx.now, person, chapter, meetup.id,
+        await send_dm(ctx.s, ctx.svc, person, chapter, meetup.id,
                       t("Sorry: {title} ({chapter}) is cancelled.", title=meetup.title,
                         chapter=chapter.name))
 
@@ -479,5 +474,4 @@ async def ics(ctx: Ctx, args: str) -> None:
         if meetup is None:
             raise UserError("No meetup is planned yet. Send /next to hear when one is.")
         file = meetup_calendar(meetup, chapter, ctx.now)
-    await ctx.svc.messenger(ctx.chat.platform).send_file(
-        ctx.chat, file, _("Add it to your calendar."))
+    outbox_of(ctx.s).file(ctx.chat, file, _("Add it to your calendar."))

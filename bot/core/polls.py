@@ -13,6 +13,7 @@ from bot.core.dates import When
 from bot.core.errors import UserError
 from bot.core.i18n import format_when, translator
 from bot.core.messages import ChatRef, SentPoll
+from bot.core.outbox import Posted, outbox_of
 from bot.core.rules import Tally, pick_winner, poll_closes_at
 from bot.db.models import Chapter, Meetup, Poll, PollOption, PostedMessage, Rsvp, Vote
 
@@ -28,16 +29,13 @@ async def open_poll_of(s: AsyncSession, chapter_id: int) -> Poll | None:
 
 async def _post_poll(ctx: Ctx, chapter: Chapter, poll: Poll, options: list[str],
                      intro: str) -> None:
+    box = outbox_of(ctx.s)
     for chat in await chapter_chats(ctx.s, chapter.id):
-        messenger = ctx.svc.messengers.get(chat.platform)
-        if messenger is None:
+        if chat.platform not in ctx.svc.messengers:
             continue
-        await messenger.send_text(chat, intro)
-        sent = await messenger.send_poll(chat, poll.question, options, poll.multiple)
-        ctx.s.add(PostedMessage(chapter_id=chapter.id, kind="poll", poll_id=poll.id,
-                                meetup_id=poll.meetup_id, platform=chat.platform,
-                                chat_id=chat.id, message_id=sent.message_id,
-                                platform_poll_id=sent.platform_poll_id, created_at=ctx.now))
+        box.text(chat, intro)
+        box.poll(chat, poll.question, options, poll.multiple,
+                 Posted(chapter.id, "poll", meetup_id=poll.meetup_id, poll_id=poll.id))
     ctx.svc.due_changed(poll.closes_at)
 
 
@@ -118,7 +116,7 @@ async def vote_command(ctx: Ctx, args: str) -> None:
     if not words or len(words) > MAX_OPTIONS or not all(w.isdigit() and len(w) < 4 for w in words):
         raise UserError("Write the numbers of the options, e.g. /vote 1 3")
     chosen = await record_votes(ctx.s, ctx.now, poll, ctx.person.id, [int(w) - 1 for w in words])
-    await ctx.reply(_("{name} voted for {options}.", name=ctx.person.display_name,
+    ctx.reply(_("{name} voted for {options}.", name=ctx.person.display_name,
                       options=", ".join(str(o.position + 1) for o in chosen)))
 
 
@@ -148,10 +146,9 @@ async def close_platform_polls(s: AsyncSession, svc: Services, poll: Poll) -> No
     posts = await s.scalars(select(PostedMessage).where(PostedMessage.poll_id == poll.id,
                                                         PostedMessage.kind == "poll"))
     for post in posts:
-        messenger = svc.messengers.get(post.platform)
-        if messenger is not None:
-            await messenger.close_poll(SentPoll(ChatRef(post.platform, post.chat_id),
-                                                post.message_id, post.platform_poll_id or ""))
+        if post.platform in svc.messengers:
+            outbox_of(s).close_poll(SentPoll(ChatRef(post.platform, post.chat_id),
+                                             post.message_id, post.platform_poll_id or ""))
 
 
 async def tallies(s: AsyncSession, poll_id: int) -> list[tuple[PollOption, int]]:
@@ -199,4 +196,4 @@ async def close_poll(s: AsyncSession, svc: Services, now: datetime, poll: Poll) 
                  when=format_when(winner.starts_at, chapter.timezone, chapter.language))
     if winner_tally.votes:
         headline += "\n" + _("Everyone who voted for this date counts as maybe until they answer.")
-    await announce(s, svc, now, meetup, chapter, headline)
+    await announce(s, svc, meetup, chapter, headline)

@@ -205,3 +205,20 @@ async def test_reminder_overdue_beyond_grace_is_skipped(
     await chat.core.run_due()
     assert ["Reminder: Borrel starts in 2 hours."] == [
         s.text.splitlines()[0] for s in messenger.sent if s.kind == "dm" and "Reminder" in s.text]
+
+
+async def test_promoted_member_who_cannot_be_dmed_is_named_once_in_the_group(
+        chat: Chat, messenger: RecordingMessenger) -> None:
+    await chat.say("alice", "/setup SMC; Den Bosch; Europe/Amsterdam; en")
+    await chat.say("alice", f"/newmeetup Borrel; {local(chat, timedelta(days=3))}; max 1")
+    await chat.say("bob", "/rsvp yes")
+    await chat.say("frank", "/rsvp yes")  # waitlisted; never opened a DM with the bot
+    out = await chat.say("bob", "/rsvp no")
+    hints = [s.text for s in out if s.kind == "text" and "can't send you private" in s.text]
+    assert len(hints) == 1 and hints[0].startswith("Frank,")
+    assert "Going (1/1):\n• Frank" in (await chat.say("alice", "/who"))[0].text
+    await chat.say("bob", "/rsvp yes")  # waitlisted now
+    await chat.say("frank", "/rsvp no")
+    out = await chat.advance(timedelta(days=3))  # bob was promoted (he has no DM either)
+    texts = [s.text for s in messenger.sent if "can't send you private" in s.text]
+    assert sorted(t.split(",")[0] for t in texts) == ["Bob", "Frank"]  # once per person

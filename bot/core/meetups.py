@@ -239,8 +239,9 @@ async def rsvp_command(ctx: Ctx, args: str) -> None:
             raise UserError("The date of {title} is still being voted on; RSVP opens when the "
                             "poll closes.", title=polling.title)
         raise UserError("No meetup is planned yet. Send /next to hear when one is.")
+    first = len(outbox_of(ctx.s))  # the answer goes out before the DMs it causes
     text = await apply_rsvp(ctx.s, ctx.svc, ctx.now, meetup, chapter, ctx.person, answer, guests)
-    ctx.reply(text)
+    outbox_of(ctx.s).text(ctx.chat, text, at=first)
 
 
 async def apply_rsvp(s: AsyncSession, svc: Services, now: datetime, meetup: Meetup,

@@ -59,12 +59,13 @@ class Outbox:
         return len(self._sends)
 
     def text(self, chat: ChatRef, text: str, buttons: Sequence[Button] = (),
-             record: Posted | None = None) -> None:
+             record: Posted | None = None, at: int | None = None) -> None:
+        """Queue a message; `at` puts it before what was queued since `len(outbox)` was `at`."""
         async def send(messenger: Callable[[str], Messenger], results: Results) -> None:
             sent = await messenger(chat.platform).send_text(chat, text, tuple(buttons))
             if record is not None:
                 results.posted.append(_row(record, chat, sent.message_id, None))
-        self._sends.append(send)
+        self._sends.insert(len(self._sends) if at is None else at, send)
 
     def edit(self, chat: ChatRef, message_id: str, text: str,
              buttons: Sequence[Button] = ()) -> None:

@@ -1,0 +1,219 @@
+"""The Telegram adapter: one python-telegram-bot Application, run under our own event loop.
+
+It translates and forwards; the core decides. `start(core)` / `stop()` are called by the
+entry point, so the Matrix adapter can run beside it on the same loop (no `run_polling`).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Protocol
+
+from telegram import Message, Update
+from telegram.constants import ChatMemberStatus, ChatType
+from telegram.error import TelegramError
+from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
+
+from bot.adapters.telegram import translate
+from bot.adapters.telegram.admins import AdminCache
+from bot.adapters.telegram.commands import bot_commands
+from bot.adapters.telegram.messenger import TelegramMessenger
+from bot.adapters.telegram.processor import ChatOrderedProcessor
+from bot.adapters.telegram.ratelimit import FloodLimits, TelegramRateLimiter
+from bot.adapters.telegram.settings import TelegramSettings
+from bot.core.app import ROUTES
+from bot.core.messages import ChatRef, Inbound, PollAnswer, Reply, RsvpAction
+
+log = logging.getLogger(__name__)
+
+ALLOWED_UPDATES = [
+    Update.MESSAGE,
+    Update.CALLBACK_QUERY,
+    Update.POLL_ANSWER,
+    Update.CHAT_MEMBER,  # only sent when asked for by name
+    Update.MY_CHAT_MEMBER,
+]
+_ADMIN_STATUSES = {ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER}
+
+
+class CoreHandler(Protocol):
+    """What the adapter calls on the core (bot.core.app.Core)."""
+
+    async def handle_message(self, msg: Inbound) -> None: ...
+
+    async def handle_poll_answer(self, answer: PollAnswer) -> None: ...
+
+    async def handle_rsvp_action(self, action: RsvpAction) -> Reply: ...
+
+    async def migrate_chat(self, old: ChatRef, new: ChatRef) -> None: ...
+
+
+class TelegramAdapter:
+    def __init__(
+        self,
+        settings: TelegramSettings,
+        core: CoreHandler | None = None,
+        *,
+        limits: FloodLimits | None = None,
+        edit_interval: float = 5.0,
+        admin_ttl: float = 600.0,
+        poll_timeout: int = 30,
+    ) -> None:
+        # httpx logs every request URL at INFO, and Bot API URLs carry the token.
+        logging.getLogger("httpx").setLevel(logging.WARNING)
+        self.settings = settings
+        self.poll_timeout = poll_timeout
+        self.rate_limiter = TelegramRateLimiter(limits)
+        self.application: Application = (  # type: ignore[type-arg]
+            ApplicationBuilder()
+            .token(settings.token)
+            .base_url(settings.base_url)
+            .rate_limiter(self.rate_limiter)
+            .concurrent_updates(ChatOrderedProcessor(1024))
+            .job_queue(None)
+            .build()
+        )
+        self.messenger = TelegramMessenger(self.application.bot, edit_interval=edit_interval)
+        self.messenger.on_migrate = self._migrate
+        self.admins = AdminCache(self._fetch_admins, ttl=admin_ttl)
+        self.application.add_handler(TypeHandler(Update, self._on_update))
+        self.application.add_error_handler(self._on_error)
+        self._core = core
+
+    @property
+    def core(self) -> CoreHandler:
+        if self._core is None:
+            raise RuntimeError("TelegramAdapter has no core: pass it to the constructor or start()")
+        return self._core
+
+    @property
+    def bot_username(self) -> str:
+        return self.application.bot.username
+
+    async def start(self, core: CoreHandler | None = None) -> None:
+        if core is not None:
+            self._core = core
+        if self._core is None:
+            raise RuntimeError("TelegramAdapter.start() needs the core")
+        app = self.application
+        await app.initialize()  # getMe
+        await self._set_commands()
+        updater = app.updater
+        assert updater is not None
+        if self.settings.mode == "webhook":
+            await updater.start_webhook(
+                listen=self.settings.listen,
+                port=self.settings.port,
+                url_path=self.settings.webhook_path,
+                webhook_url=self.settings.webhook_url,
+                secret_token=self.settings.secret_token,
+                allowed_updates=ALLOWED_UPDATES,
+            )
+        else:
+            await updater.start_polling(timeout=self.poll_timeout, allowed_updates=ALLOWED_UPDATES)
+        await app.start()
+        log.info("telegram: @%s is up (%s)", self.bot_username, self.settings.mode)
+
+    async def stop(self) -> None:
+        app = self.application
+        if app.updater and app.updater.running:
+            await app.updater.stop()
+        if app.running:
+            await app.stop()
+        await self.messenger.drain()
+        await app.shutdown()
+
+    async def _set_commands(self) -> None:
+        bot = self.application.bot
+        await bot.set_my_commands(bot_commands("en", ROUTES))
+        await bot.set_my_commands(bot_commands("nl", ROUTES), language_code="nl")
+
+    async def _fetch_admins(self, chat_id: int) -> set[int]:
+        members = await self.application.bot.get_chat_administrators(chat_id)
+        return {m.user.id for m in members}
+
+    async def _migrate(self, old: ChatRef, new: ChatRef) -> None:
+        self.admins.forget(int(old.id))
+        await self.core.migrate_chat(old, new)
+
+    # -- updates
+
+    async def _on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        if update.message:
+            await self._on_message(update)
+        elif update.callback_query:
+            await self._on_button(update)
+        elif update.poll_answer:
+            answer = translate.poll_answer(update.poll_answer)
+            if answer is not None:
+                await self.core.handle_poll_answer(answer)
+        elif update.chat_member:
+            change = update.chat_member
+            self.admins.update(
+                change.chat.id,
+                change.new_chat_member.user.id,
+                change.new_chat_member.status in _ADMIN_STATUSES,
+            )
+        elif update.my_chat_member:
+            self.admins.forget(update.my_chat_member.chat.id)
+
+    async def _on_message(self, update: Update) -> None:
+        message = update.message
+        assert message is not None
+        if message.migrate_to_chat_id:
+            await self.messenger.note_migration(message.chat.id, message.migrate_to_chat_id)
+            return
+        if message.migrate_from_chat_id:
+            await self.messenger.note_migration(message.migrate_from_chat_id, message.chat.id)
+            return
+        if not message.text:
+            return
+        sender = translate.sender_of(message)
+        text = translate.command_text(message.text, self.bot_username)
+        if sender is None or text is None:
+            return
+        private = message.chat.type == ChatType.PRIVATE
+        await self.core.handle_message(
+            Inbound(
+                chat=translate.chat_ref(message.chat.id),
+                sender=sender,
+                text=text,
+                is_private=private,
+                sender_is_admin=not private and await self._is_admin(message),
+                message_id=str(message.message_id),
+            )
+        )
+
+    async def _is_admin(self, message: Message) -> bool:
+        if translate.is_anonymous_admin(message):
+            return True
+        user = message.from_user
+        return user is not None and await self.admins.is_admin(message.chat.id, user.id)
+
+    async def _on_button(self, update: Update) -> None:
+        query = update.callback_query
+        assert query is not None
+        text = ""
+        try:
+            if query.message is not None and query.data:
+                chat = query.message.chat
+                private = chat.type == ChatType.PRIVATE
+                reply = await self.core.handle_rsvp_action(
+                    RsvpAction(
+                        chat=translate.chat_ref(chat.id),
+                        sender=translate.user_ref(query.from_user),
+                        payload=query.data,
+                        sender_is_admin=not private
+                        and await self.admins.is_admin(chat.id, query.from_user.id),
+                    )
+                )
+                text = reply.text
+        finally:
+            # Always answer, or the user's client shows a spinner until it times out.
+            try:
+                await query.answer(text[:200] or None)
+            except TelegramError as exc:
+                log.warning("answerCallbackQuery failed: %s", exc)
+
+    async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        log.error("telegram update %r failed", update, exc_info=context.error)

@@ -1,0 +1,234 @@
+"""The core's outbound port on Telegram."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TypeVar
+
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Message
+from telegram.constants import MessageLimit, PollLimit
+from telegram.error import BadRequest, ChatMigrated, Forbidden
+
+from bot.adapters.telegram.edits import EditCoalescer
+from bot.adapters.telegram.translate import PLATFORM, chat_ref
+from bot.core.messages import Button, ChatRef, OutFile, SentMessage, SentPoll, UserRef
+from bot.core.ports import CannotDM
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+MigrationHook = Callable[[ChatRef, ChatRef], Awaitable[None]]
+_EditKey = tuple[int, int]
+_EditContent = tuple[str, InlineKeyboardMarkup | None]
+
+BUTTONS_PER_ROW = 3
+MAX_TEXT = MessageLimit.MAX_TEXT_LENGTH
+MAX_CAPTION = MessageLimit.CAPTION_LENGTH
+
+
+class PollTooLarge(ValueError):
+    """More options than a Telegram poll takes (see `TelegramMessenger.max_poll_options`)."""
+
+
+def _utf16_len(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _prefix_fitting(text: str, limit: int) -> int:
+    """How many characters of `text` fit in `limit` UTF-16 units (Telegram's measure)."""
+    used = 0
+    for i, ch in enumerate(text):
+        used += 2 if ord(ch) > 0xFFFF else 1
+        if used > limit:
+            return i
+    return len(text)
+
+
+def _clip(text: str, limit: int) -> str:
+    if _utf16_len(text) <= limit:
+        return text
+    return text[: _prefix_fitting(text, limit - 1)] + "…"
+
+
+def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
+    """Split at line ends into messages Telegram accepts; an over-long line is cut."""
+    if _utf16_len(text) <= limit:
+        return [text]
+    chunks: list[str] = []
+    current = ""
+    for line in text.splitlines(keepends=True):
+        while _utf16_len(line) > limit:
+            if current:
+                chunks.append(current)
+                current = ""
+            cut = _prefix_fitting(line, limit)
+            chunks.append(line[:cut])
+            line = line[cut:]
+        if _utf16_len(current + line) > limit:
+            chunks.append(current)
+            current = ""
+        current += line
+    chunks.append(current)
+    return [c.rstrip("\n") for c in chunks if c.strip()]
+
+
+def keyboard(buttons: Sequence[Button]) -> InlineKeyboardMarkup | None:
+    if not buttons:
+        return None
+    for b in buttons:
+        if not 1 <= len(b.payload.encode()) <= 64:
+            raise ValueError(f"button payload must be 1-64 bytes: {b.payload!r}")
+    rows = [
+        [InlineKeyboardButton(b.label, callback_data=b.payload) for b in buttons[i : i + BUTTONS_PER_ROW]]
+        for i in range(0, len(buttons), BUTTONS_PER_ROW)
+    ]
+    return InlineKeyboardMarkup(rows)
+
+
+class TelegramMessenger:
+    platform = PLATFORM
+    max_poll_options = PollLimit.MAX_OPTION_NUMBER
+
+    def __init__(self, bot: Bot, edit_interval: float = 5.0, start_payload: str = "hi") -> None:
+        self._bot = bot
+        self._start_payload = start_payload
+        self._edits: EditCoalescer[_EditKey, _EditContent] = EditCoalescer(self._apply_edit, edit_interval)
+        self._migrated: dict[int, int] = {}
+        self.on_migrate: MigrationHook | None = None
+
+    # -- the port
+
+    async def send_text(self, chat: ChatRef, text: str, buttons: Sequence[Button] = ()) -> SentMessage:
+        markup = keyboard(buttons)
+        pieces = split_text(text)
+        sent: Message | None = None
+        for i, piece in enumerate(pieces):
+            last = i == len(pieces) - 1
+
+            async def send(chat_id: int, piece: str = piece, last: bool = last) -> Message:
+                return await self._bot.send_message(chat_id, piece, reply_markup=markup if last else None)
+
+            sent = await self._to_chat(chat, send)
+        assert sent is not None
+        return SentMessage(chat_ref(sent.chat.id), str(sent.message_id))
+
+    async def edit_text(
+        self, chat: ChatRef, message_id: str, text: str, buttons: Sequence[Button] = ()
+    ) -> None:
+        """Returns at once; the edit goes out within the edit interval, latest text wins."""
+        content = (_clip(text, MAX_TEXT), keyboard(buttons))
+        self._edits.submit((self._chat_id(chat), int(message_id)), content)
+
+    async def send_poll(
+        self, chat: ChatRef, question: str, options: Sequence[str], multiple: bool
+    ) -> SentPoll:
+        if not PollLimit.MIN_OPTION_NUMBER <= len(options) <= self.max_poll_options:
+            raise PollTooLarge(
+                f"a Telegram poll takes {PollLimit.MIN_OPTION_NUMBER}-{self.max_poll_options} "
+                f"options, not {len(options)}"
+            )
+
+        async def send(chat_id: int) -> Message:
+            return await self._bot.send_poll(
+                chat_id,
+                _clip(question, PollLimit.MAX_QUESTION_LENGTH),
+                [_clip(o, PollLimit.MAX_OPTION_LENGTH) for o in options],
+                is_anonymous=False,
+                allows_multiple_answers=multiple,
+            )
+
+        message = await self._to_chat(chat, send)
+        assert message.poll is not None
+        return SentPoll(chat_ref(message.chat.id), str(message.message_id), message.poll.id)
+
+    async def close_poll(self, poll: SentPoll) -> None:
+        async def stop(chat_id: int) -> None:
+            await self._bot.stop_poll(chat_id, int(poll.message_id))
+
+        try:
+            await self._to_chat(poll.chat, stop)
+        except BadRequest as exc:
+            if "already been closed" not in exc.message:
+                raise
+
+    async def send_file(self, chat: ChatRef, file: OutFile, caption: str = "") -> SentMessage:
+        if _utf16_len(caption) > MAX_CAPTION:
+            await self.send_text(chat, caption)
+            caption = ""
+
+        async def send(chat_id: int) -> Message:
+            document = InputFile(file.content, filename=file.filename)
+            document.mimetype = file.mime_type
+            return await self._bot.send_document(chat_id, document, caption=caption or None)
+
+        message = await self._to_chat(chat, send)
+        return SentMessage(chat_ref(message.chat.id), str(message.message_id))
+
+    async def send_dm(self, user: UserRef, text: str, file: OutFile | None = None) -> SentMessage:
+        """A private chat's id is the user's id. Raises CannotDM when Telegram refuses."""
+        chat = ChatRef(PLATFORM, user.id)
+        try:
+            if file is None:
+                return await self.send_text(chat, text)
+            return await self.send_file(chat, file, caption=text)
+        except Forbidden as exc:
+            log.info("cannot DM telegram user %s: %s", user.id, exc.message)
+            raise CannotDM(user, self.start_hint(user)) from exc
+        except BadRequest as exc:
+            if "chat not found" not in exc.message.lower():
+                raise
+            raise CannotDM(user, self.start_hint(user)) from exc
+
+    def start_hint(self, user: UserRef) -> str:
+        return f"https://t.me/{self._bot.username}?start={self._start_payload}"
+
+    # -- for the adapter and tests
+
+    async def drain(self) -> None:
+        """Send edits still waiting, at once (on shutdown)."""
+        await self._edits.drain()
+
+    async def settle(self) -> None:
+        """Wait until edits asked for so far are sent, keeping the edit interval."""
+        await self._edits.wait_idle()
+
+    async def note_migration(self, old_id: int, new_id: int) -> None:
+        """A group became a supergroup: send there from now on and tell the core, once."""
+        if self._migrated.get(old_id) == new_id:
+            return
+        self._migrated[old_id] = new_id
+        log.info("telegram chat %s migrated to %s", old_id, new_id)
+        if self.on_migrate is not None:
+            await self.on_migrate(chat_ref(old_id), chat_ref(new_id))
+
+    # -- helpers
+
+    def _chat_id(self, chat: ChatRef) -> int:
+        chat_id = int(chat.id)
+        while chat_id in self._migrated:
+            chat_id = self._migrated[chat_id]
+        return chat_id
+
+    async def _to_chat(self, chat: ChatRef, call: Callable[[int], Awaitable[T]]) -> T:
+        chat_id = self._chat_id(chat)
+        try:
+            return await call(chat_id)
+        except ChatMigrated as exc:
+            await self.note_migration(chat_id, exc.new_chat_id)
+            return await call(exc.new_chat_id)
+
+    async def _apply_edit(self, key: _EditKey, content: _EditContent) -> None:
+        chat_id, message_id = key
+        text, markup = content
+
+        async def edit(target: int) -> None:
+            await self._bot.edit_message_text(
+                text, chat_id=target, message_id=message_id, reply_markup=markup
+            )
+
+        try:
+            await self._to_chat(chat_ref(chat_id), edit)
+        except BadRequest as exc:
+            if "not modified" not in exc.message:
+                raise

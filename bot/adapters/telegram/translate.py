@@ -1,0 +1,64 @@
+"""Telegram objects to the core's neutral values (no I/O here)."""
+
+from __future__ import annotations
+
+import re
+
+from telegram import Chat, Message, User
+from telegram import PollAnswer as TgPollAnswer
+
+from bot.core.messages import ChatRef, PollAnswer, UserRef
+
+PLATFORM = "telegram"
+# Telegram's "GroupAnonymousBot": the sender of messages an anonymous group admin posts.
+ANONYMOUS_ADMIN_ID = 1087968824
+
+_ADDRESSED = re.compile(r"^(/[A-Za-z0-9_]+)@([A-Za-z0-9_]+)")
+
+
+def chat_ref(chat_id: int) -> ChatRef:
+    return ChatRef(PLATFORM, str(chat_id))
+
+
+def user_ref(user: User) -> UserRef:
+    return UserRef(PLATFORM, str(user.id), user.full_name)
+
+
+def chat_as_user(chat: Chat) -> UserRef:
+    return UserRef(PLATFORM, str(chat.id), chat.effective_name or "")
+
+
+def command_text(text: str, bot_username: str) -> str | None:
+    """`text` with "@<this bot>" taken off its command word; None if the command is
+    addressed to another bot ("/help@otherbot")."""
+    match = _ADDRESSED.match(text)
+    if match is None:
+        return text
+    if match.group(2).lower() != bot_username.lower():
+        return None
+    return match.group(1) + text[match.end() :]
+
+
+def is_anonymous_admin(message: Message) -> bool:
+    """Posted by a group admin who chose to stay anonymous (shown as the group itself)."""
+    return message.sender_chat is not None and message.sender_chat.id == message.chat.id
+
+
+def sender_of(message: Message) -> UserRef | None:
+    """Who wrote `message`, or None for what the core should not see (bots, channels)."""
+    if is_anonymous_admin(message):
+        return UserRef(PLATFORM, str(ANONYMOUS_ADMIN_ID), "Anonymous admin")
+    user = message.from_user
+    if user is None or user.is_bot or message.sender_chat is not None:
+        return None
+    return user_ref(user)
+
+
+def poll_answer(answer: TgPollAnswer) -> PollAnswer | None:
+    if answer.user is not None:
+        voter = user_ref(answer.user)
+    elif answer.voter_chat is not None:
+        voter = chat_as_user(answer.voter_chat)
+    else:
+        return None
+    return PollAnswer(PLATFORM, answer.poll_id, voter, tuple(answer.option_ids))

@@ -1,0 +1,20 @@
+"""The project's own fake of the Telegram Bot API (see server.py and limits.py)."""
+
+from .limits import FakeLimits, RetryWindow, Window
+from .model import BotMessage, CallbackAnswer, Document, FakeChat, FakePoll, FakeUser
+from .params import ApiError
+from .server import FakeBotAPI
+
+__all__ = [
+    "ApiError",
+    "BotMessage",
+    "CallbackAnswer",
+    "Document",
+    "FakeBotAPI",
+    "FakeChat",
+    "FakeLimits",
+    "FakePoll",
+    "FakeUser",
+    "RetryWindow",
+    "Window",
+]

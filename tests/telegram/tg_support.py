@@ -1,0 +1,47 @@
+"""Helpers shared by the Telegram tests (a module of its own: every test directory has a
+module called `conftest`)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from bot.adapters.telegram import FloodLimits, TelegramAdapter, TelegramSettings
+from bot.core.messages import ChatRef, Inbound, PollAnswer, Reply, RsvpAction
+from tests.telegram.fake_bot_api import FakeBotAPI
+
+# Logic tests run the documented limits 50 times faster; burst tests pick their own.
+SCALE = 0.02
+
+
+@dataclass
+class RecordingCore:
+    """Stands in for bot.core.app.Core: records what the adapter hands over."""
+
+    messages: list[Inbound] = field(default_factory=list)
+    poll_answers: list[PollAnswer] = field(default_factory=list)
+    actions: list[RsvpAction] = field(default_factory=list)
+    migrations: list[tuple[ChatRef, ChatRef]] = field(default_factory=list)
+    on_message: Callable[[Inbound], Awaitable[None]] | None = None
+    toast: str = "Noted"
+
+    async def handle_message(self, msg: Inbound) -> None:
+        self.messages.append(msg)
+        if self.on_message is not None:
+            await self.on_message(msg)
+
+    async def handle_poll_answer(self, answer: PollAnswer) -> None:
+        self.poll_answers.append(answer)
+
+    async def handle_rsvp_action(self, action: RsvpAction) -> Reply:
+        self.actions.append(action)
+        return Reply(f"{self.toast}: {action.payload}")
+
+    async def migrate_chat(self, old: ChatRef, new: ChatRef) -> None:
+        self.migrations.append((old, new))
+
+
+def make_adapter(fake: FakeBotAPI, limits: FloodLimits, **kwargs: object) -> TelegramAdapter:
+    settings = TelegramSettings(token=fake.token, base_url=fake.base_url)
+    options: dict[str, object] = {"edit_interval": 0.3, "poll_timeout": 5, **kwargs}
+    return TelegramAdapter(settings, limits=limits, **options)  # type: ignore[arg-type]

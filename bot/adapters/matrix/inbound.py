@@ -1,0 +1,169 @@
+"""Room events from other people -> calls on the core."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+from bot.adapters.matrix.content import (
+    POLL_RESPONSE_TYPES,
+    command_text,
+    poll_selections,
+    reaction_answer,
+    relation,
+    selection_indexes,
+    strip_reply_fallback,
+)
+from bot.adapters.matrix.direct import DirectRooms
+from bot.adapters.matrix.messenger import PLATFORM, MatrixMessenger, text_content
+from bot.adapters.matrix.polls import PollBook
+from bot.adapters.matrix.rooms import RoomDirectory
+from bot.adapters.matrix.rsvp import Reactions, RsvpMessages
+from bot.adapters.matrix.state import StateStore, state_key
+from bot.core.messages import (
+    ChatRef,
+    Inbound,
+    PollAnswer,
+    ReactionRsvp,
+    UserRef,
+)
+
+log = logging.getLogger(__name__)
+
+ENCRYPTED_NOTICE = (
+    "I can't read encrypted rooms yet, so I don't see any commands here. "
+    "Please use me in a room without encryption."
+)
+
+Event = Mapping[str, Any]
+
+
+class CoreSink(Protocol):
+    """The part of bot.core.app.Core this adapter calls."""
+
+    async def handle_message(self, msg: Inbound) -> None: ...
+
+    async def handle_poll_answer(self, answer: PollAnswer) -> None: ...
+
+    async def handle_reaction(self, reaction: ReactionRsvp) -> None: ...
+
+
+class EventRouter:
+    def __init__(
+        self,
+        core: CoreSink | None,
+        messenger: MatrixMessenger,
+        rooms: RoomDirectory,
+        direct: DirectRooms,
+        polls: PollBook,
+        store: StateStore,
+        rsvp_messages: RsvpMessages,
+    ) -> None:
+        self.core = core
+        self._messenger = messenger
+        self._rooms = rooms
+        self._direct = direct
+        self._polls = polls
+        self._store = store
+        self._reactions = Reactions(store)
+        self._rsvp_messages = rsvp_messages
+
+    def _core(self) -> CoreSink:
+        if self.core is None:
+            raise RuntimeError("MatrixAdapter has no core bound")
+        return self.core
+
+    async def _user(self, room_id: str, user_id: str) -> UserRef:
+        return UserRef(PLATFORM, user_id, await self._rooms.display_name(room_id, user_id))
+
+    async def dispatch(self, room_id: str, event: Event) -> None:
+        etype = event.get("type")
+        if etype == "m.room.message":
+            await self._message(room_id, event)
+        elif etype in POLL_RESPONSE_TYPES:
+            await self._poll_response(room_id, event)
+        elif etype == "m.reaction":
+            await self._reaction(room_id, event)
+        elif etype == "m.room.redaction":
+            await self._redaction(room_id, event)
+        elif etype == "m.room.encrypted":
+            await self.encrypted_room(room_id)
+
+    async def _message(self, room_id: str, event: Event) -> None:
+        content = event.get("content") or {}
+        body = content.get("body")
+        if content.get("msgtype") != "m.text" or not isinstance(body, str):
+            return
+        rel = relation(content)
+        if rel is not None and rel[0] == "m.replace":
+            return  # an edit must not run a command a second time
+        sender = str(event["sender"])
+        msg = Inbound(
+            chat=ChatRef(PLATFORM, room_id),
+            sender=await self._user(room_id, sender),
+            text=command_text(strip_reply_fallback(body)),
+            is_private=self._direct.is_direct(room_id),
+            sender_is_admin=await self._rooms.is_organiser(room_id, sender),
+            message_id=str(event.get("event_id")),
+        )
+        await self._core().handle_message(msg)
+
+    async def _poll_response(self, room_id: str, event: Event) -> None:
+        content = event.get("content") or {}
+        rel = relation(content)
+        if rel is None or rel[0] != "m.reference":
+            return
+        poll = await self._polls.get(rel[1])
+        if poll is None or poll.closed or poll.room_id != room_id:
+            return  # not ours, or after the end event: MSC3381 says it doesn't count
+        ids = poll_selections(str(event.get("type")), content) or []
+        answer = PollAnswer(
+            platform=PLATFORM,
+            platform_poll_id=rel[1],
+            voter=await self._user(room_id, str(event["sender"])),
+            option_indexes=selection_indexes(ids, poll.options, poll.max_selections),
+        )
+        await self._core().handle_poll_answer(answer)
+
+    async def _reaction(self, room_id: str, event: Event) -> None:
+        rel = (event.get("content") or {}).get("m.relates_to") or {}
+        key = rel.get("key")
+        target = rel.get("event_id")
+        if rel.get("rel_type") != "m.annotation" or not isinstance(key, str):
+            return
+        answer = reaction_answer(key)
+        if answer is None or not isinstance(target, str):
+            return
+        if not await self._rsvp_messages.contains(target):
+            return  # a ✅ under chatter is not an RSVP
+        sender = str(event["sender"])
+        await self._reactions.added(str(event["event_id"]), target, sender, answer)
+        await self._core().handle_reaction(
+            ReactionRsvp(ChatRef(PLATFORM, room_id), await self._user(room_id, sender),
+                         target, answer)
+        )
+
+    async def _redaction(self, room_id: str, event: Event) -> None:
+        content = event.get("content") or {}
+        # Room version 11 moved `redacts` into the content; older versions have it on top.
+        redacts = content.get("redacts") or event.get("redacts")
+        if not isinstance(redacts, str):
+            return
+        change = await self._reactions.removed(redacts)
+        if change is None:
+            return
+        target, sender, answer = change
+        await self._core().handle_reaction(
+            ReactionRsvp(ChatRef(PLATFORM, room_id), await self._user(room_id, sender),
+                         target, answer)
+        )
+
+    async def encrypted_room(self, room_id: str) -> None:
+        """Says once per room, ever, that encrypted rooms can't be served."""
+        key = state_key("e2ee_notice:", room_id)
+        if await self._store.get(key):
+            return
+        await self._store.set(key, "1")
+        log.warning("matrix: room %s is encrypted; told it once that I can't read it", room_id)
+        await self._messenger.send_event(room_id, "m.room.message", text_content(ENCRYPTED_NOTICE))

@@ -1,0 +1,174 @@
+"""The core's outbound port on Matrix."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+from collections.abc import Sequence
+from typing import Any
+from uuid import uuid4
+
+from nio import AsyncClient, ErrorResponse, UploadResponse
+
+from bot.adapters.matrix.calls import call
+from bot.adapters.matrix.content import (
+    POLL_END,
+    POLL_START,
+    bang_commands,
+    poll_end_content,
+    poll_start_content,
+    render_buttons,
+)
+from bot.adapters.matrix.direct import DirectRooms, NoDirectRoom
+from bot.adapters.matrix.polls import PollBook, PollInfo
+from bot.adapters.matrix.rsvp import RsvpMessages
+from bot.adapters.matrix.settings import MatrixSettings
+from bot.core.messages import Button, ChatRef, OutFile, SentMessage, SentPoll, UserRef
+from bot.core.ports import CannotDM
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "matrix"
+POLL_ENDED_TEXT = "The poll has ended."
+
+
+def text_content(body: str) -> dict[str, Any]:
+    # m.notice: the convention for bots, and other bots won't answer it.
+    return {"msgtype": "m.notice", "body": body}
+
+
+class MatrixMessenger:
+    platform = PLATFORM
+
+    def __init__(
+        self,
+        client: AsyncClient,
+        settings: MatrixSettings,
+        direct: DirectRooms,
+        polls: PollBook,
+        rsvp_messages: RsvpMessages,
+        ready: asyncio.Event | None = None,
+    ) -> None:
+        self._client = client
+        self._settings = settings
+        self._direct = direct
+        self._polls = polls
+        self._rsvp_messages = rsvp_messages
+        self._ready = ready
+
+    async def send_event(self, room_id: str, event_type: str, content: dict[str, Any]) -> str:
+        if self._ready is not None and not self._ready.is_set():
+            # Not logged in yet (homeserver unreachable at start): wait, as for a lost line.
+            await asyncio.wait_for(self._ready.wait(), self._settings.send_retry_s)
+        txn = uuid4().hex  # the same id on every retry: the homeserver posts it once
+        resp = await call(
+            f"send {event_type}",
+            lambda: self._client.room_send(room_id, event_type, content, tx_id=txn),
+            give_up_after_s=self._settings.send_retry_s,
+        )
+        return str(resp.event_id)
+
+    async def send_text(
+        self, chat: ChatRef, text: str, buttons: Sequence[Button] = ()
+    ) -> SentMessage:
+        body, keys = render_buttons(bang_commands(text), buttons)
+        event_id = await self.send_event(chat.id, "m.room.message", text_content(body))
+        if keys:
+            await self._rsvp_messages.add(event_id)
+        if self._settings.seed_reactions:
+            # Offer the RSVP reactions so members tap one instead of hunting for the emoji.
+            for key in keys:
+                await self.send_event(
+                    chat.id,
+                    "m.reaction",
+                    {"m.relates_to": {"rel_type": "m.annotation", "event_id": event_id,
+                                      "key": key}},
+                )
+        return SentMessage(chat, event_id)
+
+    async def edit_text(
+        self, chat: ChatRef, message_id: str, text: str, buttons: Sequence[Button] = ()
+    ) -> None:
+        body, _ = render_buttons(bang_commands(text), buttons)
+        new = text_content(body)
+        await self.send_event(
+            chat.id,
+            "m.room.message",
+            {
+                **text_content(f"* {body}"),
+                "m.new_content": new,
+                "m.relates_to": {"rel_type": "m.replace", "event_id": message_id},
+            },
+        )
+
+    async def send_poll(
+        self, chat: ChatRef, question: str, options: Sequence[str], multiple: bool
+    ) -> SentPoll:
+        content = poll_start_content(question, options, multiple)
+        event_id = await self.send_event(chat.id, POLL_START, content)
+        max_sel = len(options) if multiple else 1
+        await self._polls.started(event_id, PollInfo(chat.id, len(options), max_sel))
+        return SentPoll(chat, event_id, platform_poll_id=event_id)
+
+    async def close_poll(self, poll: SentPoll) -> None:
+        # Marked first: a response racing the end event must not count after the core closed.
+        await self._polls.ended(poll.platform_poll_id)
+        await self.send_event(
+            poll.chat.id, POLL_END,
+            poll_end_content(poll.platform_poll_id, POLL_ENDED_TEXT),
+        )
+
+    async def send_file(self, chat: ChatRef, file: OutFile, caption: str = "") -> SentMessage:
+        url = await self._upload(file)
+        content: dict[str, Any] = {
+            "msgtype": "m.file",
+            "body": bang_commands(caption) or file.filename,
+            "filename": file.filename,
+            "url": url,
+            "info": {"mimetype": file.mime_type, "size": len(file.content)},
+        }
+        event_id = await self.send_event(chat.id, "m.room.message", content)
+        return SentMessage(chat, event_id)
+
+    async def _upload(self, file: OutFile) -> str:
+        async def upload() -> UploadResponse | ErrorResponse:
+            resp, _keys = await self._client.upload(
+                lambda _got_429, _got_timeouts: io.BytesIO(file.content),
+                content_type=file.mime_type,
+                filename=file.filename,
+                filesize=len(file.content),
+            )
+            return resp
+
+        resp = await call("upload", upload, give_up_after_s=self._settings.send_retry_s)
+        return str(resp.content_uri)
+
+    async def send_dm(
+        self, user: UserRef, text: str, file: OutFile | None = None
+    ) -> SentMessage:
+        """Posts into the person's direct room; CannotDM unless they joined it in time.
+
+        The message goes in before the wait, so someone who accepts the invite late still
+        finds it there.
+        """
+        try:
+            room = await self._direct.open_room(user.id)
+        except NoDirectRoom as exc:
+            log.info("matrix: can't DM %s: %s", user.id, exc)
+            raise CannotDM(user, self.start_hint(user)) from exc
+        chat = ChatRef(PLATFORM, room.room_id)
+        sent = await self.send_text(chat, text)
+        if file is not None:
+            await self.send_file(chat, file)
+        try:
+            await self._direct.wait_joined(room)
+        except NoDirectRoom as exc:
+            log.info("matrix: can't DM %s: %s", user.id, exc)
+            raise CannotDM(user, self.start_hint(user)) from exc
+        return sent
+
+    def start_hint(self, user: UserRef) -> str:
+        return (
+            f"accept my invite to a direct chat, or start one with {self._settings.user_id}"
+        )

@@ -58,7 +58,7 @@ class MatrixConfig:
     access_token: str = ""
     device_name: str = "irlbot"
     organiser_power_level: int = 50
-    dm_invite_timeout: timedelta = timedelta(minutes=10)
+    dm_invite_timeout: timedelta = timedelta(minutes=2)
     allowed_inviters: tuple[str, ...] = ()
 
 
@@ -186,6 +186,6 @@ def load_config(path: str | Path | None) -> Config:
             homeserver=homeserver, user_id=user_id, password=password, access_token=access_token,
             device_name=m.str("device_name", "irlbot"),
             organiser_power_level=m.int("organiser_power_level", 50),
-            dm_invite_timeout=m.duration("dm_invite_timeout", timedelta(minutes=10)),
+            dm_invite_timeout=m.duration("dm_invite_timeout", timedelta(minutes=2)),
             allowed_inviters=tuple(inviters))
     return Config(database=database, bot=bot, telegram=telegram, matrix=matrix, source=source)

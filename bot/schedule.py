@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 
 WAKE_JOB = "irl-wake"
 SWEEP_JOB = "irl-sweep"
+HOUSEKEEPING_JOB = "irl-housekeeping"
 
 
 class Wakeups:
@@ -41,6 +42,8 @@ class Wakeups:
         self.scheduler.add_job(self._wake, IntervalTrigger(seconds=self.sweep_every.total_seconds()),
                                id=SWEEP_JOB, replace_existing=True, coalesce=True,
                                max_instances=1)
+        self.scheduler.add_job(self.core.forget_handled, IntervalTrigger(hours=6),
+                               id=HOUSEKEEPING_JOB, replace_existing=True, coalesce=True)
         await self._wake()
 
     async def stop(self) -> None:

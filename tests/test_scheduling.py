@@ -35,7 +35,8 @@ async def test_a_restarted_bot_rebuilds_its_schedule_from_the_database(
     await wakeups.start()
     try:
         assert wakeups.armed_for == clock.now() + timedelta(days=2)  # the group's and the 24h ones
-        assert {job.id for job in wakeups.scheduler.get_jobs()} == {WAKE_JOB, "irl-sweep"}
+        assert {job.id for job in wakeups.scheduler.get_jobs()} == {
+            WAKE_JOB, "irl-sweep", "irl-housekeeping"}
     finally:
         await wakeups.stop()
     clock.advance(timedelta(days=2))
@@ -113,7 +114,7 @@ async def test_a_hundred_thousand_pending_reminders_cost_one_job(db: Database,
     wakeups = Wakeups(core, clock)
     await wakeups.start()
     try:
-        assert len(wakeups.scheduler.get_jobs()) == 2
+        assert len(wakeups.scheduler.get_jobs()) == 3  # wake, sweep, housekeeping: not per row
         assert wakeups.armed_for == min(first_due, clock.now() + timedelta(days=29))
     finally:
         await wakeups.stop()

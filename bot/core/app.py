@@ -11,9 +11,10 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core import chapters, meetups, polls, reminders
@@ -40,7 +41,16 @@ from bot.core.messages import (
 from bot.core.outbox import Outbox, outbox_of
 from bot.core.ports import Clock, Messenger
 from bot.core.reminders import claim_reminders, next_due_at
-from bot.db.models import Chapter, ChatBinding, Meetup, Person, Poll, PostedMessage, Reminder
+from bot.db.models import (
+    Chapter,
+    ChatBinding,
+    HandledMessage,
+    Meetup,
+    Person,
+    Poll,
+    PostedMessage,
+    Reminder,
+)
 from bot.db.session import Database
 
 log = logging.getLogger(__name__)
@@ -138,6 +148,10 @@ class Core:
         try:
             async with self._work() as s:
                 now = self.svc.clock.now()
+                if not await self._first_delivery(s, msg, now):
+                    log.info("%s %s in %s was handled before", msg.chat.platform,
+                             msg.message_id, msg.chat.id)
+                    return
                 person, identity = await person_for(s, msg.sender, now)
                 chapter = None if msg.is_private else await chapter_for_chat(s, msg.chat)
                 membership = (await ensure_membership(s, chapter, person, now)
@@ -165,6 +179,25 @@ class Core:
             log.exception("command %r failed", command.name)
             await self._say(msg.chat, gettext(language, "Something went wrong on my side; "
                                                         "nothing was changed. Try again later."))
+
+    @staticmethod
+    async def _first_delivery(s: AsyncSession, msg: Inbound, now: datetime) -> bool:
+        if msg.message_id is None:
+            return True
+        try:
+            async with s.begin_nested():
+                s.add(HandledMessage(platform=msg.chat.platform, chat_id=msg.chat.id,
+                                     message_id=msg.message_id[:255], handled_at=now))
+                await s.flush()
+        except IntegrityError:
+            return False
+        return True
+
+    async def forget_handled(self, older_than: timedelta = timedelta(days=7)) -> None:
+        """Housekeeping: platforms don't deliver a message again after days."""
+        async with self._unit(), self.db.transaction() as s:
+            await s.execute(delete(HandledMessage).where(
+                HandledMessage.handled_at < self.svc.clock.now() - older_than))
 
     async def _home_language(self, s, person_id: int) -> str:
         from bot.db.models import Membership

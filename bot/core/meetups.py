@@ -98,7 +98,7 @@ async def announcement_text(s: AsyncSession, meetup: Meetup, chapter: Chapter) -
     return "\n".join([
         _("📅 {what}", what=describe(meetup, chapter, chapter.language)),
         await counts_line(s, meetup, chapter.language),
-        _("Coming? Tap a button or send /rsvp yes (bring guests: /rsvp yes +1)."),
+        _("Coming? Answer with ✅ 🤔 ❌ below, or send /rsvp yes (with guests: /rsvp yes +1)."),
     ])
 
 

@@ -251,6 +251,20 @@ class DmHint(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+class HandledMessage(Base):
+    """A command the core has handled: a platform that delivers it again (a restart, a
+    replayed sync) does not get it run twice."""
+
+    __tablename__ = "handled_messages"
+    __table_args__ = (UniqueConstraint("platform", "chat_id", "message_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    chat_id: Mapped[str] = mapped_column(String(255))
+    message_id: Mapped[str] = mapped_column(String(255))
+    handled_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
 class AdapterState(Base):
     """Small key/value state an adapter keeps across restarts (Matrix sync token, device id)."""
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
+from bot.core.messages import ChatRef
 from tests.fakes import Chat, RecordingMessenger
 
 TZ = ZoneInfo("Europe/Amsterdam")
@@ -222,3 +223,24 @@ async def test_promoted_member_who_cannot_be_dmed_is_named_once_in_the_group(
     out = await chat.advance(timedelta(days=3))  # bob was promoted (he has no DM either)
     texts = [s.text for s in messenger.sent if "can't send you private" in s.text]
     assert sorted(t.split(",")[0] for t in texts) == ["Bob", "Frank"]  # once per person
+
+
+async def test_a_command_delivered_twice_is_handled_once(
+        chat: Chat, messenger: RecordingMessenger) -> None:
+    from bot.core.messages import Inbound
+
+    await chat.say("alice", "/setup SMC; Den Bosch; Europe/Amsterdam; en")
+    again = Inbound(chat.chat, chat.user("alice"),
+                    f"/newmeetup Borrel; {local(chat, timedelta(days=3))}", False, True,
+                    message_id="42")
+    await chat.core.handle_message(again)
+    await chat.core.handle_message(again)  # a platform replaying after a crash
+    assert len([s for s in messenger.sent if "New meetup!" in s.text]) == 1
+    other = Inbound(ChatRef(chat.chat.platform, "another-chat"), chat.user("alice"), "/help",
+                    False, True, message_id="42")
+    await chat.core.handle_message(other)  # the same id in another chat is another message
+    assert messenger.sent[-1].to == "another-chat"
+    chat.clock.advance(timedelta(days=8))
+    await chat.core.forget_handled()
+    await chat.core.handle_message(again)  # long forgotten: handled (and refused, as a date
+    assert "in the past" in messenger.sent[-1].text  # that has passed by now)

@@ -189,7 +189,7 @@ async def test_a_dutch_chapter_hears_dutch(chat: Chat, messenger: RecordingMesse
         "Nieuwe meetup!",
         "📅 Borrel — do 3 dec 2026, 19:30, Verkadefabriek",
         "0/2 erbij · 0 misschien",
-        "Kom je? Tik op een knop of stuur /rsvp ja (met gasten: /rsvp ja +1).",
+        "Kom je? Antwoord met ✅ 🤔 ❌ hieronder, of stuur /rsvp ja (met gasten: /rsvp ja +1).",
     ]
     assert [b.label for b in post.buttons] == ["✅ Ik kom", "🤔 Misschien", "❌ Kan niet"]
 

@@ -202,8 +202,8 @@ CATALOG: dict[str, str] = {
         "{n} op de wachtlijst",
     "📅 {what}":
         "📅 {what}",
-    "Coming? Tap a button or send /rsvp yes (bring guests: /rsvp yes +1).":
-        "Kom je? Tik op een knop of stuur /rsvp ja (met gasten: /rsvp ja +1).",
+    "Coming? Answer with ✅ 🤔 ❌ below, or send /rsvp yes (with guests: /rsvp yes +1).":
+        "Kom je? Antwoord met ✅ 🤔 ❌ hieronder, of stuur /rsvp ja (met gasten: /rsvp ja +1).",
     "❌ Cancelled":
         "❌ Gaat niet door",
     "{chapter} has announced its next meetup: {what}":

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: ac1d596044d4
+Revision ID: bfb11103a821
 Revises:
-Create Date: 2026-11-26 16:47:11.077175
+Create Date: 2026-11-26 17:11:30.271990
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from alembic import op
 
 import bot.db.models
 
-revision = "ac1d596044d4"
+revision = "bfb11103a821"
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -44,6 +44,21 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_chapters")),
         sa.UniqueConstraint("link_code", name=op.f("uq_chapters_link_code")),
     )
+    op.create_table(
+        "handled_messages",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("platform", sa.String(length=16), nullable=False),
+        sa.Column("chat_id", sa.String(length=255), nullable=False),
+        sa.Column("message_id", sa.String(length=255), nullable=False),
+        sa.Column("handled_at", bot.db.models.UTCDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_handled_messages")),
+        sa.UniqueConstraint(
+            "platform", "chat_id", "message_id", name=op.f("uq_handled_messages_platform_chat_id_message_id")
+        ),
+    )
+    with op.batch_alter_table("handled_messages", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_handled_messages_handled_at"), ["handled_at"], unique=False)
+
     op.create_table(
         "people",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -361,6 +376,10 @@ def downgrade() -> None:
 
     op.drop_table("chat_bindings")
     op.drop_table("people")
+    with op.batch_alter_table("handled_messages", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_handled_messages_handled_at"))
+
+    op.drop_table("handled_messages")
     op.drop_table("chapters")
     op.drop_table("adapter_state")
     # ### end Alembic commands ###

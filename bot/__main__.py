@@ -56,7 +56,7 @@ async def demo(db_path: str | None, language: str, lines_in: Sequence[str] | Non
     interactive = lines_in is None
     write(f"-- IRL demo: a chapter chat on a virtual clock. Data: {data_dir}")
     if interactive:
-        write("-- e.g. `alice: /setup SMC Den Bosch; Den Bosch; Europe/Amsterdam; en`, "
+        write(f"-- e.g. `alice: /setup SMC Den Bosch; Den Bosch; Europe/Amsterdam; {language}`, "
               "`alice (dm): /start`, `:advance 25h`, `:quit`")
     try:
         if lines_in is not None:

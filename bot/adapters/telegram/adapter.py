@@ -198,13 +198,16 @@ class TelegramAdapter:
             if query.message is not None and query.data:
                 chat = query.message.chat
                 private = chat.type == ChatType.PRIVATE
+                # A message posted before its group became a supergroup stays in the old
+                # chat, and so do taps on its buttons; the chapter moved to the new id.
+                chat_id = self.messenger.current_chat_id(chat.id)
                 reply = await self.core.handle_rsvp_action(
                     RsvpAction(
-                        chat=translate.chat_ref(chat.id),
+                        chat=translate.chat_ref(chat_id),
                         sender=translate.user_ref(query.from_user),
                         payload=query.data,
                         sender_is_admin=not private
-                        and await self.admins.is_admin(chat.id, query.from_user.id),
+                        and await self.admins.is_admin(chat_id, query.from_user.id),
                     )
                 )
                 text = reply.text

@@ -202,13 +202,16 @@ class TelegramMessenger:
         if self.on_migrate is not None:
             await self.on_migrate(chat_ref(old_id), chat_ref(new_id))
 
-    # -- helpers
-
-    def _chat_id(self, chat: ChatRef) -> int:
-        chat_id = int(chat.id)
+    def current_chat_id(self, chat_id: int) -> int:
+        """The id a chat has now: a basic group's supergroup id once it was upgraded."""
         while chat_id in self._migrated:
             chat_id = self._migrated[chat_id]
         return chat_id
+
+    # -- helpers
+
+    def _chat_id(self, chat: ChatRef) -> int:
+        return self.current_chat_id(int(chat.id))
 
     async def _to_chat(self, chat: ChatRef, call: Callable[[int], Awaitable[T]]) -> T:
         chat_id = self._chat_id(chat)

@@ -24,12 +24,21 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, replace
 from typing import Any
 
-from telegram.error import RetryAfter
+import httpx
+from telegram.error import BadRequest, NetworkError, RetryAfter
 from telegram.ext import BaseRateLimiter
 
 log = logging.getLogger(__name__)
 
 # Methods that post or change a message: the ones Telegram's message limits count.
+# Methods that post something new: repeating one whose answer was lost could post it twice.
+POSTING_METHODS = frozenset(
+    m.lower()
+    for m in ("sendMessage", "sendPoll", "sendDocument", "sendPhoto", "forwardMessage", "copyMessage")
+)
+# Failures that mean the request never reached Telegram.
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+
 MESSAGE_METHODS = frozenset(
     m.lower()
     for m in (
@@ -67,6 +76,10 @@ class FloodLimits:
     slack: float = 0.04
     # How often one request is retried after a 429; None: until it goes through.
     max_retries: int | None = None
+    # A network failure (Telegram out of reach, a timeout) is retried this often, waiting
+    # `network_backoff` seconds, doubling up to 8 s: about half a minute in all.
+    network_retries: int = 6
+    network_backoff: float = 0.5
 
     def scaled(self, factor: float) -> FloodLimits:
         def s(r: Rate | None) -> Rate | None:
@@ -149,6 +162,7 @@ class TelegramRateLimiter(BaseRateLimiter[int]):
         counted = chat_id is not None and endpoint.lower() in MESSAGE_METHODS
         max_retries = rate_limit_args if rate_limit_args is not None else self.limits.max_retries
         attempt = 0
+        network_attempt = 0
         while True:
             if counted:
                 assert chat_id is not None
@@ -165,6 +179,13 @@ class TelegramRateLimiter(BaseRateLimiter[int]):
                 wait = _seconds(exc) + self.limits.slack
                 log.warning("Telegram flood limit on %s: waiting %.1f s", endpoint, wait)
                 self._paused_until = max(self._paused_until, time.monotonic() + wait)
+            except NetworkError as exc:
+                if not _may_repeat(exc, endpoint) or network_attempt >= self.limits.network_retries:
+                    raise
+                wait = min(8.0, self.limits.network_backoff * 2**network_attempt)
+                network_attempt += 1
+                log.warning("Telegram unreachable on %s (%s): trying again in %.1f s", endpoint, exc, wait)
+                await asyncio.sleep(wait)
 
     async def _admit(self, chat_id: int | str) -> None:
         """Wait until a message to `chat_id` keeps every window, then count it."""
@@ -211,6 +232,17 @@ class TelegramRateLimiter(BaseRateLimiter[int]):
         for key in [k for k, w in self._windows.items() if w.idle(now)]:
             if key[1] not in self._chat_locks:
                 del self._windows[key]
+
+
+def _may_repeat(exc: NetworkError, endpoint: str) -> bool:
+    """Whether a request that failed on the network can be sent again without harm."""
+    if isinstance(exc, BadRequest):  # Telegram's answer, not the network's
+        return False
+    if isinstance(exc.__cause__, _NOT_SENT):
+        return True
+    # The request may have arrived: repeat only what does no harm twice (an edit, a toast,
+    # stopPoll, a lookup), never a new post.
+    return endpoint.lower() not in POSTING_METHODS
 
 
 def _chat_key(chat_id: object) -> int | str | None:

@@ -55,10 +55,13 @@ def sender_of(message: Message) -> UserRef | None:
 
 
 def poll_answer(answer: TgPollAnswer) -> PollAnswer | None:
-    if answer.user is not None:
-        voter = user_ref(answer.user)
-    elif answer.voter_chat is not None:
+    # An anonymous voter (a group's anonymous admin, a channel) comes as `voter_chat`; for
+    # backward compatibility Telegram may also fill `user` with @Channel_Bot (136817688), the
+    # same "user" for every anonymous voter everywhere, so the chat must win.
+    if answer.voter_chat is not None:
         voter = chat_as_user(answer.voter_chat)
+    elif answer.user is not None:
+        voter = user_ref(answer.user)
     else:
         return None
     return PollAnswer(PLATFORM, answer.poll_id, voter, tuple(answer.option_ids))

@@ -45,6 +45,8 @@ MAX_TEXT = 4096
 MAX_CAPTION = 1024
 MIN_POLL_OPTIONS, MAX_POLL_OPTIONS = 1, 12  # Bot API 10.0 ("1-12 answer options")
 MAX_CALLBACK_DATA = 64
+# Stands in as `user` for anonymous voters in poll answers (Bot API 6.8).
+CHANNEL_BOT = FakeUser(136817688, "Channel", username="Channel_Bot", is_bot=True)
 COMMAND = re.compile(r"^/([A-Za-z0-9_]{1,32})(?:@([A-Za-z0-9_]{3,32}))?(?=\s|$)")
 
 
@@ -100,6 +102,7 @@ class FakeBotAPI:
         self._poll_generation = 0
         self._changed = asyncio.Event()
         self._runner: web.AppRunner | None = None
+        self._site: web.TCPSite | None = None
         self._webhook_task: asyncio.Task[None] | None = None
         self._session: aiohttp.ClientSession | None = None
         self.port = 0
@@ -140,11 +143,29 @@ class FakeBotAPI:
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
         self._runner = web.AppRunner(app, handler_cancellation=True)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = self._site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
         self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
         self._session = aiohttp.ClientSession()
         return self
+
+    async def go_offline(self) -> None:
+        """Telegram out of reach (a network outage): connections are refused, and open ones
+        are cut, until `go_online`."""
+        assert self._runner is not None
+        if self._site is not None:
+            await self._site.stop()
+            self._site = None
+        server = self._runner.server
+        for handler in list(server.connections if server else ()):
+            handler.force_close()
+        await asyncio.sleep(0.05)  # the closed connections reach the clients
+
+    async def go_online(self) -> None:
+        assert self._runner is not None
+        if self._site is None:
+            self._site = web.TCPSite(self._runner, "127.0.0.1", self.port)
+            await self._site.start()
 
     async def stop(self) -> None:
         await self._stop_webhook_delivery()
@@ -277,8 +298,17 @@ class FakeBotAPI:
     def block_bot(self, user: FakeUser) -> None:
         user.blocked = True
 
-    def vote(self, user: FakeUser, poll: FakePoll | str, option_ids: Iterable[int]) -> None:
-        """`user` answers a poll; an empty `option_ids` takes the vote back."""
+    def vote(
+        self,
+        user: FakeUser,
+        poll: FakePoll | str,
+        option_ids: Iterable[int],
+        as_chat: FakeChat | None = None,
+    ) -> None:
+        """`user` answers a poll; an empty `option_ids` takes the vote back. With `as_chat`
+        the vote is cast anonymously as that chat (an anonymous group admin): the answer
+        names the chat in `voter_chat` and, for backward compatibility (Bot API 6.8), the
+        `user` is @Channel_Bot."""
         poll = self.polls[poll] if isinstance(poll, str) else poll
         chosen = tuple(sorted(set(option_ids)))
         if poll.is_closed:
@@ -287,17 +317,18 @@ class FakeBotAPI:
             raise ValueError(f"no such option in {chosen}")
         if len(chosen) > 1 and not poll.allows_multiple_answers:
             raise ValueError("the poll takes one answer")
-        poll.votes[user.id] = chosen
+        voter_id = as_chat.id if as_chat is not None else user.id
+        poll.votes[voter_id] = chosen
         if not poll.is_anonymous:
-            self.push_update(
-                "poll_answer",
-                {
-                    "poll_id": poll.id,
-                    "user": user.to_api(),
-                    "option_ids": list(chosen),
-                    "option_persistent_ids": [f"{poll.id}-{i}" for i in chosen],
-                },
-            )
+            answer: JSON = {
+                "poll_id": poll.id,
+                "user": (CHANNEL_BOT if as_chat is not None else user).to_api(),
+                "option_ids": list(chosen),
+                "option_persistent_ids": [f"{poll.id}-{i}" for i in chosen],
+            }
+            if as_chat is not None:
+                answer["voter_chat"] = as_chat.to_api()
+            self.push_update("poll_answer", answer)
         self.push_update("poll", poll.to_api())
 
     def press(

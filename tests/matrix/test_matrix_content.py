@@ -63,9 +63,12 @@ def test_poll_responses_in_both_forms() -> None:
     assert poll_selections("m.poll.response", {"m.selections": "junk"}) == []
 
 
-def test_selection_indexes_drop_unknown_and_cap() -> None:
-    assert selection_indexes(["2", "9", "x", "2", "1"], options=3, max_selections=3) == (1, 0)
-    assert selection_indexes(["3", "1"], options=3, max_selections=1) == (2,)
+def test_selection_indexes_cap_then_spoil_unknown() -> None:
+    # MSC3381: cut to max_selections; any unknown id then spoils the vote; repeats count once.
+    assert selection_indexes(["2", "2", "1"], options=3, max_selections=3) == (1, 0)
+    assert selection_indexes(["2", "9", "x", "2", "1"], options=3, max_selections=3) == ()
+    assert selection_indexes(["3", "9"], options=3, max_selections=1) == (2,)
+    assert selection_indexes(["9", "1"], options=3, max_selections=1) == ()
     assert selection_indexes(["0", "-1"], options=3, max_selections=3) == ()
 
 

@@ -91,6 +91,8 @@ def poll_start_content(question: str, options: Sequence[str], multiple: bool) ->
             ],
         },
         MSC1767_TEXT: poll_fallback_text(question, options),
+        # For clients without polls, which show an event by its body if at all.
+        "body": poll_fallback_text(question, options),
     }
 
 
@@ -120,18 +122,17 @@ def poll_selections(event_type: str, content: Mapping[str, Any]) -> list[str] | 
 
 
 def selection_indexes(ids: Sequence[str], options: int, max_selections: int) -> tuple[int, ...]:
-    """0-based option indexes; unknown ids dropped, duplicates once, at most max_selections.
-
-    Nothing valid left means the vote is taken back (MSC3381 calls it spoiled).
-    """
+    """0-based option indexes, as MSC3381 (and Element's tally) counts a response: cut to
+    max_selections first; then one unknown id spoils the whole vote, which counts as no
+    selection (the vote taken back); a repeated id counts once."""
     out: list[int] = []
-    for raw in ids:
-        if not raw.isdigit():
-            continue
-        index = int(raw) - 1
-        if 0 <= index < options and index not in out:
+    for raw in ids[:max_selections]:
+        index = int(raw) - 1 if raw.isdigit() else -1
+        if not 0 <= index < options:
+            return ()
+        if index not in out:
             out.append(index)
-    return tuple(out[:max_selections])
+    return tuple(out)
 
 
 # -- reactions -----------------------------------------------------------------------

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -16,6 +17,36 @@ from bot.adapters.matrix.calls import MatrixCallError, call, raw_call
 from bot.adapters.matrix.rooms import RoomDirectory, RoomState
 
 log = logging.getLogger(__name__)
+
+
+class _HandlingTasks:
+    """The tasks in which the sync loop is handing events to the core.
+
+    A DM sent from one of them (a waitlist move-up, a cancellation) must not wait minutes
+    for an invite to be accepted: the sync loop answers no one in any room meanwhile. Tasks
+    rather than a context variable, which would leak into tasks (the scheduler's wake-up)
+    started while an event is handled.
+    """
+
+    def __init__(self) -> None:
+        self._tasks: set[asyncio.Task[object]] = set()
+
+    @contextlib.contextmanager
+    def inside(self) -> Iterator[None]:
+        task = asyncio.current_task()
+        if task is not None:
+            self._tasks.add(task)
+        try:
+            yield
+        finally:
+            if task is not None:
+                self._tasks.discard(task)
+
+    def active(self) -> bool:
+        return asyncio.current_task() in self._tasks
+
+
+handling_events = _HandlingTasks()
 
 
 class NoDirectRoom(Exception):

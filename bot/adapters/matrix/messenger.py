@@ -20,7 +20,7 @@ from bot.adapters.matrix.content import (
     poll_start_content,
     render_buttons,
 )
-from bot.adapters.matrix.direct import DirectRooms, NoDirectRoom
+from bot.adapters.matrix.direct import DirectRooms, NoDirectRoom, handling_events
 from bot.adapters.matrix.polls import PollBook, PollInfo
 from bot.adapters.matrix.rsvp import RsvpMessages
 from bot.adapters.matrix.settings import MatrixSettings
@@ -161,6 +161,12 @@ class MatrixMessenger:
         sent = await self.send_text(chat, text)
         if file is not None:
             await self.send_file(chat, file)
+        if not room.joined and room.wait_s > 0 and handling_events.active():
+            # A fresh invite, while the sync loop waits on this: the message is in the room
+            # for when they accept. One they leave unanswered is "can't DM" next time.
+            log.info("matrix: DM to %s waits in %s for the invite to be accepted",
+                     user.id, room.room_id)
+            return sent
         try:
             await self._direct.wait_joined(room)
         except NoDirectRoom as exc:

@@ -21,7 +21,7 @@ from urllib.parse import quote, urlencode
 from nio import AsyncClient
 
 from bot.adapters.matrix.calls import Backoff, MatrixCallError, call, raw_call
-from bot.adapters.matrix.direct import DirectRooms
+from bot.adapters.matrix.direct import DirectRooms, handling_events
 from bot.adapters.matrix.handled import HandledLog
 from bot.adapters.matrix.inbound import EventRouter
 from bot.adapters.matrix.rooms import RoomDirectory
@@ -55,6 +55,23 @@ def _is_own_join(event: Event, me: str) -> bool:
 
 def _last_own_join(events: Sequence[Event], me: str) -> int | None:
     return next((i for i in range(len(events) - 1, -1, -1) if _is_own_join(events[i], me)), None)
+
+
+def _history_ends(events: Sequence[Event], me: str, joined: int) -> int:
+    """The index of the last event that is history to the bot, given its join at `joined`.
+
+    What was said after the bot was invited is meant for it, although it joined later:
+    Element creates a direct room with the first message, so "!start" comes before the
+    bot's join, and an organiser may type "!setup" the moment they invited it. Without the
+    invite in view (a timeline that starts after it) the join is where history ends.
+    """
+    for i in range(joined - 1, -1, -1):
+        event = events[i]
+        if event.get("type") == "m.room.member" and event.get("state_key") == me:
+            if (event.get("content") or {}).get("membership") == "invite":
+                return i
+            break
+    return joined
 
 
 class SyncLoop:
@@ -218,12 +235,13 @@ class SyncLoop:
             log.info("matrix: %s had a gap; back-filled %d events", room_id, len(older))
             events = older + events
             joined_here = _last_own_join(events, self._me)
+        history = -1 if joined_here is None else _history_ends(events, self._me, joined_here)
         for i, event in enumerate(events):
             if "state_key" in event:
                 self._rooms.apply(room_id, event)
                 self._state_changed(room_id, event)
-            if joined_here is not None and i <= joined_here:
-                continue  # from before the bot was in the room
+            if i <= history:
+                continue  # from before the bot was invited to the room
             await self._handle(room_id, event)
         if joined_here is not None and await self._safe_is_encrypted(room_id):
             await self._router.encrypted_room(room_id)
@@ -251,7 +269,8 @@ class SyncLoop:
             return
         await self._handled.begin(room_id, event_id)
         try:
-            await self._router.dispatch(room_id, event)
+            with handling_events.inside():
+                await self._router.dispatch(room_id, event)
         except Exception:
             # One bad event (or a core bug) must not stop the bot for every room.
             log.exception("matrix: handling %s in %s failed", event_id, room_id)

@@ -220,7 +220,7 @@ class Core:
                 now = self.svc.clock.now()
                 person, _identity = await person_for(s, answer.voter, now)
                 await polls.vote_by_answer(s, now, answer.platform, answer.platform_poll_id,
-                                           person.id, list(answer.option_indexes))
+                                           person, list(answer.option_indexes))
         except UserError as err:
             log.info("poll answer refused: %s", err.message)
 

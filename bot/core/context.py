@@ -168,11 +168,13 @@ def person_timezone(person: Person, chapter: Chapter | None, svc: Services) -> s
 
 async def send_dm(
     s: AsyncSession, svc: Services, person: Person, chapter: Chapter, meetup_id: int | None,
-    text: str, file: OutFile | None = None,
+    text: str, file: OutFile | None = None, targets: list[UserRef] | None = None,
 ) -> None:
     """DM a person on a platform the chapter uses. When the platform refuses, the person is
-    named once per meetup in the chapter's chat with a hint how to start the bot."""
-    targets = await dm_targets(s, svc, person.id)
+    named once per meetup in the chapter's chat with a hint how to start the bot.
+    `targets` (from dm_targets_of) saves a query per person when DMing many."""
+    if targets is None:
+        targets = await dm_targets(s, svc, person.id)
     if targets:
         outbox_of(s).dm(targets, text, file, (person.id, chapter.id, meetup_id))
 
@@ -183,6 +185,20 @@ async def dm_targets(s: AsyncSession, svc: Services, person_id: int) -> list[Use
                                  .order_by(Identity.dm_started.desc(), Identity.id))
     return [UserRef(i.platform, i.platform_user_id, i.display_name) for i in identities
             if i.platform in svc.messengers]
+
+
+async def dm_targets_of(s: AsyncSession, svc: Services,
+                        person_ids: Sequence[int]) -> dict[int, list[UserRef]]:
+    """dm_targets for many people in one query."""
+    targets: dict[int, list[UserRef]] = {pid: [] for pid in person_ids}
+    if not targets:
+        return targets
+    identities = await s.scalars(select(Identity).where(Identity.person_id.in_(list(targets)))
+                                 .order_by(Identity.dm_started.desc(), Identity.id))
+    for i in identities:
+        if i.platform in svc.messengers:
+            targets[i.person_id].append(UserRef(i.platform, i.platform_user_id, i.display_name))
+    return targets
 
 
 async def dm_failed(s: AsyncSession, svc: Services, now: datetime, person: Person,

@@ -13,11 +13,11 @@ from bot.core.errors import UserError
 from bot.core.i18n import format_when
 
 _TIME = re.compile(
-    r"\d{1,2}[:.]\d{2}|\b\d{1,2}\s*(am|pm|u)\b|\b\d{1,2}u\d{2}\b|\bnoon\b|\bmiddag\b", re.I
+    r"(?<![\d.])\d{1,2}[:.]\d{2}(?![\d.])|\b\d{1,2}\s*(am|pm|u)\b|\b\d{1,2}u\d{2}\b|\bnoon\b|\bmiddag\b", re.I
 )
 _DUTCH_HOUR = re.compile(r"\b(\d{1,2})u(\d{2})?\b", re.I)
 _NEXT_WEEKDAY = re.compile(r"\b(volgende|komende|aanstaande|coming)\s+(?=\w)", re.I)
-_SLASHED = re.compile(r"(?<![\d-])(\d{1,2})/(\d{1,2})(?![\d/])")
+_SLASHED = re.compile(r"(?<![\d/-])(\d{1,2})/(\d{1,2})(?:/(?:\d{4}|\d{2}))?(?![\d/])")
 
 MAX_WHEN_LENGTH = 60
 MAX_OFFSETS = 5
@@ -73,6 +73,9 @@ def parse_when(text: str, *, timezone: str, language: str, now: datetime) -> Whe
             raise UserError("“{text}” is ambiguous (day/month or month/day?); I read it as "
                             "{shown}. Write the month as a word or use 2027-03-12 19:00.",
                             text=raw, shown=shown)
+    if parsed.replace(tzinfo=None) != at.astimezone(tz).replace(tzinfo=None):
+        raise UserError("“{text}” doesn't exist: the clocks go forward that night. I read it "
+                        "as {shown}; write that time if you mean it.", text=raw, shown=shown)
     if at <= now:
         raise UserError("“{text}” is in the past: I read it as {shown}.", text=raw, shown=shown)
     if at > now + timedelta(days=3 * 365):

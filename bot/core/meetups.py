@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.calendar import calendar_file, meetup_event
@@ -13,6 +13,7 @@ from bot.core.commands import split_args
 from bot.core.context import (
     Ctx,
     Services,
+    dm_targets_of,
     post_to_chapter,
     send_dm,
 )
@@ -31,6 +32,7 @@ MAX_CAPACITY = 100_000
 MAX_GUESTS = 10
 MAX_OPTIONS = 10
 _MAX = re.compile(r"^max\s*(\d{1,9})$", re.I)
+MAX_ID = 2**31 - 1  # ids are 32-bit integer columns
 _GUESTS = re.compile(r"^\+(\d{1,3})$")
 
 
@@ -65,7 +67,8 @@ async def next_meetup(s: AsyncSession, chapter_id: int, now: datetime,
                       *, include_polling: bool = False) -> Meetup | None:
     statuses = ["scheduled", "polling"] if include_polling else ["scheduled"]
     upcoming = await s.scalars(
-        select(Meetup).where(Meetup.chapter_id == chapter_id, Meetup.status.in_(statuses))
+        select(Meetup).where(Meetup.chapter_id == chapter_id, Meetup.status.in_(statuses),
+                             or_(Meetup.starts_at.is_(None), Meetup.starts_at > now))
         .order_by(Meetup.id))
     candidates = [m for m in upcoming if m.starts_at is None or m.starts_at > now]
     if not candidates:
@@ -82,9 +85,10 @@ def describe(meetup: Meetup, chapter: Chapter, language: str) -> str:
 async def counts_line(s: AsyncSession, meetup: Meetup, language: str) -> str:
     _ = translator(language)
     taken = await seats_taken(s, meetup.id)
-    rows = list(await s.scalars(select(Rsvp).where(Rsvp.meetup_id == meetup.id)))
-    maybe = sum(1 for r in rows if r.status == "maybe")
-    waiting = sum(1 for r in rows if r.status == "waitlist")
+    rows = await s.execute(select(Rsvp.status, func.count()).where(Rsvp.meetup_id == meetup.id)
+                           .group_by(Rsvp.status))
+    counts = {status: int(n) for status, n in rows.all()}
+    maybe, waiting = counts.get("maybe", 0), counts.get("waitlist", 0)
     going = (_("{n}/{max} going", n=taken, max=meetup.capacity) if meetup.capacity
              else _("{n} going", n=taken))
     line = going + " · " + _("{n} maybe", n=maybe)
@@ -145,14 +149,18 @@ def _event(meetup: Meetup, chapter: Chapter, now: datetime):
 async def notify_interest(s: AsyncSession, svc: Services, now: datetime, meetup: Meetup,
                           chapter: Chapter, what: str) -> None:
     """Everyone on the interest list hears of the next meetup once; the list is then empty."""
-    rows = list(await s.scalars(select(Interest).where(Interest.chapter_id == chapter.id)))
-    for row in rows:
-        person = await s.get_one(Person, row.person_id)
+    people = list(await s.scalars(select(Person).join(Interest, Interest.person_id == Person.id)
+                                  .where(Interest.chapter_id == chapter.id)
+                                  .order_by(Interest.id)))
+    targets = await dm_targets_of(s, svc, [p.id for p in people])
+    for person in people:
         _ = translator(person.language or chapter.language)
         await send_dm(s, svc, person, chapter, meetup.id,
                       _("{chapter} has announced its next meetup: {what}",
-                        chapter=chapter.name, what=what))
-        await s.delete(row)
+                        chapter=chapter.name, what=what), targets=targets[person.id])
+    if people:
+        await s.execute(delete(Interest).where(Interest.chapter_id == chapter.id,
+                                               Interest.person_id.in_([p.id for p in people])))
 
 
 # --- /newmeetup ------------------------------------------------------------------------------
@@ -250,6 +258,9 @@ async def apply_rsvp(s: AsyncSession, svc: Services, now: datetime, meetup: Meet
     """Record an answer (None: take it back), move the waitlist, keep reminders in step.
     Returns the line to show, in the chapter's language."""
     _ = translator(chapter.language)
+    # Answers for one meetup are decided one at a time (PostgreSQL runs commands side by
+    # side): without the row lock, two "yes" for the last seat both see it free.
+    await s.execute(select(Meetup.id).where(Meetup.id == meetup.id).with_for_update())
     rsvp = await s.scalar(select(Rsvp).where(Rsvp.meetup_id == meetup.id,
                                              Rsvp.person_id == person.id))
     was_yes = rsvp is not None and rsvp.status == "yes"
@@ -278,9 +289,9 @@ async def apply_rsvp(s: AsyncSession, svc: Services, now: datetime, meetup: Meet
             if meetup.capacity:
                 line += " " + _("{n}/{max} seats taken.", n=taken + party, max=meetup.capacity)
         elif was_yes:
-            raise UserError("There isn't room for a bigger group (only {free} left), so yours "
-                            "stays the same size.",
-                            free=meetup.capacity - taken if meetup.capacity else 0)
+            raise UserError("There isn't room for a bigger group: +{free} is the most you can "
+                            "bring now, so yours stays the same size.",
+                            free=max(0, (meetup.capacity or 0) - taken - 1))
         else:
             if rsvp.status != "waitlist":
                 top = await s.scalar(select(func.max(Rsvp.waitlist_seq)).where(
@@ -347,7 +358,8 @@ async def rsvp_by_payload(s: AsyncSession, svc: Services, now: datetime, chapter
     """A button press: `rsvp:<meetup id>:<answer>`, checked against the chat it came from."""
     _ = translator(chapter.language if chapter else svc.settings.default_language)
     parts = payload.split(":")
-    if (len(parts) != 3 or parts[0] != "rsvp" or not parts[1].isdigit() or len(parts[1]) > 12
+    if (len(parts) != 3 or parts[0] != "rsvp" or not parts[1].isascii()
+            or not parts[1].isdigit() or len(parts[1]) > 12 or int(parts[1]) > MAX_ID
             or parts[2] not in ("yes", "maybe", "no") or chapter is None):
         return _("That button isn't valid."), False
     meetup = await s.get(Meetup, int(parts[1]))
@@ -410,7 +422,8 @@ async def list_meetups(ctx: Ctx, args: str) -> None:
     for chapter_id in chapter_ids:
         chapter = await ctx.s.get_one(Chapter, chapter_id)
         meetups = await ctx.s.scalars(select(Meetup).where(
-            Meetup.chapter_id == chapter_id, Meetup.status.in_(["scheduled", "polling"]))
+            Meetup.chapter_id == chapter_id, Meetup.status.in_(["scheduled", "polling"]),
+            or_(Meetup.starts_at.is_(None), Meetup.starts_at > ctx.now))
             .order_by(Meetup.starts_at, Meetup.id))
         for m in meetups:
             if m.starts_at is None:
@@ -449,14 +462,16 @@ async def cancel(ctx: Ctx, args: str) -> None:
                           _("❌ {title} is cancelled.", title=meetup.title))
     if meetup.starts_at is not None:
         await refresh_announcements(ctx.s, ctx.svc, meetup, chapter)
-    told = await ctx.s.execute(select(Rsvp, Person).join(Person, Person.id == Rsvp.person_id)
-                               .where(Rsvp.meetup_id == meetup.id,
-                                      Rsvp.status.in_(["yes", "maybe", "waitlist"])))
-    for _rsvp, person in told:
+    told = list(await ctx.s.scalars(select(Person).join(Rsvp, Person.id == Rsvp.person_id)
+                                    .where(Rsvp.meetup_id == meetup.id,
+                                           Rsvp.status.in_(["yes", "maybe", "waitlist"]))
+                                    .order_by(Rsvp.id)))
+    targets = await dm_targets_of(ctx.s, ctx.svc, [p.id for p in told])
+    for person in told:
         t = translator(person.language or chapter.language)
         await send_dm(ctx.s, ctx.svc, person, chapter, meetup.id,
                       t("Sorry: {title} ({chapter}) is cancelled.", title=meetup.title,
-                        chapter=chapter.name))
+                        chapter=chapter.name), targets=targets[person.id])
 
 
 async def ics(ctx: Ctx, args: str) -> None:

@@ -8,14 +8,23 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.commands import split_args
-from bot.core.context import Ctx, Services, chapter_chats, post_to_chapter
+from bot.core.context import Ctx, Services, chapter_chats, ensure_membership, post_to_chapter
 from bot.core.dates import When
 from bot.core.errors import UserError
 from bot.core.i18n import format_when, translator
 from bot.core.messages import ChatRef, SentPoll
 from bot.core.outbox import Posted, outbox_of
 from bot.core.rules import Tally, pick_winner, poll_closes_at
-from bot.db.models import Chapter, Meetup, Poll, PollOption, PostedMessage, Rsvp, Vote
+from bot.db.models import (
+    Chapter,
+    Meetup,
+    Person,
+    Poll,
+    PollOption,
+    PostedMessage,
+    Rsvp,
+    Vote,
+)
 
 MAX_QUESTION = 300
 MAX_OPTION = 100
@@ -94,12 +103,13 @@ async def record_votes(s: AsyncSession, now: datetime, poll: Poll, person_id: in
     """Replace a person's votes in a poll (the latest answer counts; none takes it back)."""
     options = list(await s.scalars(select(PollOption).where(PollOption.poll_id == poll.id)
                                    .order_by(PollOption.position)))
+    positions = sorted(set(positions))  # "/vote 2 2" names one option
     if any(p < 0 or p >= len(options) for p in positions):
         raise UserError("This poll has options 1 to {n}.", n=len(options))
     if not poll.multiple and len(positions) > 1:
         raise UserError("Pick one option in this poll.")
     await s.execute(delete(Vote).where(Vote.poll_id == poll.id, Vote.person_id == person_id))
-    chosen = [options[p] for p in sorted(set(positions))]
+    chosen = [options[p] for p in positions]
     for option in chosen:
         s.add(Vote(poll_id=poll.id, option_id=option.id, person_id=person_id, voted_at=now))
     await s.flush()
@@ -121,7 +131,7 @@ async def vote_command(ctx: Ctx, args: str) -> None:
 
 
 async def vote_by_answer(s: AsyncSession, now: datetime, platform: str, platform_poll_id: str,
-                         person_id: int, positions: list[int]) -> bool:
+                         person: Person, positions: list[int]) -> bool:
     post = await s.scalar(select(PostedMessage).where(
         PostedMessage.platform == platform, PostedMessage.platform_poll_id == platform_poll_id,
         PostedMessage.kind == "poll"))
@@ -130,7 +140,9 @@ async def vote_by_answer(s: AsyncSession, now: datetime, platform: str, platform
     poll = await s.get_one(Poll, post.poll_id)
     if poll.closed_at is not None:
         return False
-    await record_votes(s, now, poll, person_id, positions)
+    await record_votes(s, now, poll, person.id, positions)
+    # A voter who never typed in the group is a member too (their "maybe", /meetups in a DM).
+    await ensure_membership(s, await s.get_one(Chapter, poll.chapter_id), person, now)
     return True
 
 
@@ -174,10 +186,16 @@ async def close_poll(s: AsyncSession, svc: Services, now: datetime, poll: Poll) 
     winner_tally = pick_winner([Tally(o.id, o.position, o.starts_at, n) for o, n in results])
     winner = next(o for o, _n in results if o.id == winner_tally.option_id)
     if poll.kind != "date" or poll.meetup_id is None:
-        await post_to_chapter(s, svc, chapter.id, _("Poll closed: {question}\n{summary}\n"
-                                                     "Most votes: {winner}",
-                                                     question=poll.question, summary=summary,
-                                                     winner=winner.label))
+        top = [o.label for o, n in results if n == winner_tally.votes]
+        if winner_tally.votes == 0:
+            outcome = _("No votes.")
+        elif len(top) > 1:
+            outcome = _("Tie: {options}", options=", ".join(top))
+        else:
+            outcome = _("Most votes: {winner}", winner=winner.label)
+        await post_to_chapter(s, svc, chapter.id, _("Poll closed: {question}\n{summary}",
+                                                     question=poll.question, summary=summary)
+                              + "\n" + outcome)
         return
     meetup = await s.get_one(Meetup, poll.meetup_id)
     if meetup.status != "polling":

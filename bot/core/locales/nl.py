@@ -172,6 +172,10 @@ CATALOG: dict[str, str] = {
     "Write the month as a word or use 2027-03-12 19:00.":
         "“{text}” kan twee kanten op (dag/maand of maand/dag?); ik lees het als {shown}. "
         "Schrijf de maand voluit of gebruik 2027-03-12 19:00.",
+    "“{text}” doesn't exist: the clocks go forward that night. I read it as {shown}; "
+    "write that time if you mean it.":
+        "“{text}” bestaat niet: die nacht gaat de klok vooruit. Ik lees het als {shown}; "
+        "schrijf die tijd als je die bedoelt.",
     "“{text}” is in the past: I read it as {shown}.":
         "“{text}” ligt in het verleden: ik lees het als {shown}.",
     "“{text}” is too far ahead: I read it as {shown}.":
@@ -254,8 +258,10 @@ CATALOG: dict[str, str] = {
         "{name} komt naar {title}.",
     "{n}/{max} seats taken.":
         "{n} van de {max} plekken bezet.",
-    "There isn't room for a bigger group (only {free} left), so yours stays the same size.":
-        "Er is niet genoeg plek meer (nog {free} vrij), dus je groep blijft even groot.",
+    "There isn't room for a bigger group: +{free} is the most you can bring now, so yours "
+    "stays the same size.":
+        "Er is niet genoeg plek voor een grotere groep: je kunt nu hooguit +{free} meenemen, "
+        "dus je groep blijft even groot.",
     "{title} is full: {name} is on the waitlist, position {pos}. You'll get a DM when a "
     "seat opens.":
         "{title} zit vol: {name} staat op de wachtlijst, als nummer {pos}. Je krijgt een DM "
@@ -330,8 +336,14 @@ CATALOG: dict[str, str] = {
         "Schrijf de nummers van de opties, bijv. /vote 1 3",
     "{name} voted for {options}.":
         "{name} heeft gestemd op {options}.",
-    "Poll closed: {question}\n{summary}\nMost votes: {winner}":
-        "Poll gesloten: {question}\n{summary}\nMeeste stemmen: {winner}",
+    "Poll closed: {question}\n{summary}":
+        "Poll gesloten: {question}\n{summary}",
+    "Most votes: {winner}":
+        "Meeste stemmen: {winner}",
+    "Tie: {options}":
+        "Gelijkspel: {options}",
+    "No votes.":
+        "Geen stemmen.",
     "The poll is closed: {title} is on {when}.\n{summary}":
         "De poll is gesloten: {title} is op {when}.\n{summary}",
     "Everyone who voted for this date counts as maybe until they answer.":

@@ -47,8 +47,11 @@ class Wakeups:
         await self._wake()
 
     async def stop(self) -> None:
+        """Stop waking, and let a batch that is being sent finish before the adapters go."""
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
+        async with self._running:
+            pass
 
     def notify(self, due: datetime) -> None:
         """Called by the core when it wrote something due at `due`."""

@@ -186,10 +186,18 @@ async def prepare(s: AsyncSession, svc: Services, now: datetime,
 
 async def send(svc: Services, out: Outgoing) -> tuple[str, CannotDM | None]:
     """Send a prepared reminder; returns its status and, if no DM got through, why."""
-    for chat in out.chats:
-        await svc.messenger(chat.platform).send_text(chat, out.text)
     if out.chats:
-        return "sent", None
+        # Each chat on its own: a group the bot was removed from must not keep the chapter's
+        # other chats from their reminder, nor have them get it again on every retry.
+        delivered = 0
+        for chat in out.chats:
+            try:
+                await svc.messenger(chat.platform).send_text(chat, out.text)
+                delivered += 1
+            except Exception:
+                log.warning("group reminder %s not delivered to %s", out.reminder_id, chat,
+                            exc_info=True)
+        return ("sent" if delivered else "failed"), None
     failure = None
     for user in out.users:
         try:

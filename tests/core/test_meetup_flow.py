@@ -244,3 +244,27 @@ async def test_a_command_delivered_twice_is_handled_once(
     await chat.core.forget_handled()
     await chat.core.handle_message(again)  # long forgotten: handled (and refused, as a date
     assert "in the past" in messenger.sent[-1].text  # that has passed by now)
+
+
+async def test_a_group_the_bot_was_removed_from_does_not_hold_back_the_others(
+        db, clock) -> None:
+    from bot.core.app import Core
+    from bot.core.context import CoreSettings
+
+    class Removed(RecordingMessenger):
+        async def send_text(self, chat, text, buttons=()):
+            if "Tomorrow" in text:
+                raise RuntimeError("Forbidden: bot was kicked from the group chat")
+            return await super().send_text(chat, text, buttons)
+
+    tg, mx = Removed(platform="telegram"), RecordingMessenger(platform="matrix")
+    core = Core(db, {"telegram": tg, "matrix": mx}, clock, CoreSettings())
+    group = Chat(core, tg, clock, chat_id="-100", admins=["alice"])
+    room = Chat(core, mx, clock, chat_id="!room:localhost", admins=["mia"])
+    await group.say("alice", "/setup SMC; Den Bosch; Europe/Amsterdam; en")
+    code = (await group.say("alice", "/link"))[0].text.splitlines()[-1]
+    await room.say("mia", code)
+    await group.say("alice", f"/newmeetup Borrel; {local(group, timedelta(days=3))}")
+    for _ in range(3):  # woken again and again: the room hears it once
+        await group.advance(timedelta(days=2, hours=1) if _ == 0 else timedelta(minutes=10))
+    assert sum("Tomorrow: Borrel" in s.text for s in mx.sent) == 1

@@ -40,6 +40,8 @@ def help_text(language: str) -> str:
         ("/language nl", _("(in a DM) the language I use with you")),
         ("/ics", _("the next meetup as a calendar file; /ics all for every meetup")),
         ("/cancel", _("(organisers) cancels the next meetup and tells everyone")),
+        ("/checkin", _("at the meetup: I'm here")),
+        ("/stats", _("(organisers) meetups held, sign-ups, attendance, growth")),
         ("/link", _("(organisers) run this chapter in another group or room too")),
     ]
     return _("What I can do:") + "\n" + "\n".join(f"{cmd} — {what}" for cmd, what in rows)

@@ -26,6 +26,8 @@ from bot.db.models import Chapter, Meetup, Person, Poll, Reminder, Rsvp
 
 log = logging.getLogger(__name__)
 
+FOLLOW_UP_AFTER = 4 * 60  # minutes after the start: the "thanks, sign up for the next" line
+
 
 def offsets_for(person: Person, chapter: Chapter, svc: Services) -> list[int]:
     if person.reminder_offsets == "off":
@@ -63,7 +65,9 @@ async def clear_person(s: AsyncSession, meetup_id: int, person_id: int) -> None:
 
 async def schedule_group(s: AsyncSession, svc: Services, now: datetime, meetup: Meetup) -> None:
     assert meetup.starts_at is not None
-    for offset, due in reminder_times(meetup.starts_at, [svc.settings.group_reminder_offset], now):
+    # The day-before reminder, and (a negative offset) the follow-up after the meetup.
+    offsets = [svc.settings.group_reminder_offset, -FOLLOW_UP_AFTER]
+    for offset, due in reminder_times(meetup.starts_at, offsets, now):
         s.add(Reminder(meetup_id=meetup.id, person_id=None, offset_minutes=offset, due_at=due,
                        status="pending"))
         svc.due_changed(due)
@@ -166,7 +170,12 @@ async def prepare(s: AsyncSession, svc: Services, now: datetime,
                      title=meetup.title,
                      when=format_when(meetup.starts_at, chapter.timezone, chapter.language),
                      venue=f", {meetup.venue}" if meetup.venue else "")
-        if reminder.offset_minutes != 24 * 60:
+        if reminder.offset_minutes < 0:
+            came = await s.scalar(select(func.count()).select_from(Rsvp).where(
+                Rsvp.meetup_id == meetup.id, Rsvp.checked_in_at.is_not(None)))
+            out.text = _("Thanks for coming to {title}! {n} checked in. Want to hear when the "
+                         "next one is announced? Send /next.", title=meetup.title, n=came or 0)
+        elif reminder.offset_minutes != 24 * 60:
             out.text = reminder_text(meetup, chapter, chapter.language, chapter.timezone,
                                      reminder.offset_minutes)
         out.chats = [c for c in await chapter_chats(s, chapter.id) if c.platform in svc.messengers]

@@ -9,9 +9,9 @@ from telegram import BotCommand
 _COMMANDS: list[tuple[str, str, str]] = [
     ("help", "What I can do, with examples", "Wat ik kan, met voorbeelden"),
     ("start", "Start me in a private chat to get reminders", "Start mij privé voor herinneringen"),
-    ("setup", "Make this group a chapter (admins)", "Maak van deze groep een chapter (admins)"),
+    ("setup", "Make this group a chapter (admins)", "Maak van deze groep een afdeling (beheerders)"),
     ("newmeetup", "Plan a meetup or a date poll", "Plan een meetup of een datumpoll"),
-    ("poll", "Ask the chapter a question", "Stel het chapter een vraag"),
+    ("poll", "Ask the chapter a question", "Stel de afdeling een vraag"),
     ("closepoll", "Close the open poll now", "Sluit de open poll nu"),
     ("meetups", "Upcoming meetups", "Komende meetups"),
     ("rsvp", "Say if you come: yes, maybe or no", "Zeg of je komt: ja, misschien of nee"),
@@ -23,8 +23,10 @@ _COMMANDS: list[tuple[str, str, str]] = [
     ("cancel", "Cancel the meetup (organisers)", "Zeg de meetup af (organisatoren)"),
     ("recurring", "Repeat meetups by a rule (organisers)", "Herhaal meetups (organisatoren)"),
     ("checkin", "I am here", "Ik ben er"),
-    ("stats", "Chapter statistics (organisers)", "Statistieken van het chapter (organisatoren)"),
+    ("stats", "Chapter statistics (organisers)", "Cijfers van de afdeling (organisatoren)"),
     ("language", "Language: nl or en", "Taal: nl of en"),
+    ("link", "Run this chapter in another group too (organisers)",
+     "Deze afdeling ook in een andere groep (organisatoren)"),
 ]
 
 

@@ -363,4 +363,32 @@ CATALOG: dict[str, str] = {
         "je plek.",
     "Tomorrow: {title}, {when}{venue}. Coming? /rsvp yes — who's coming? /who":
         "Morgen: {title}, {when}{venue}. Kom je? /rsvp ja — wie komen er? /who",
+
+    # --- attendance.py, and the follow-up in reminders.py ---------------------------------
+    "at the meetup: I'm here":
+        "op de meetup: ik ben er",
+    "(organisers) meetups held, sign-ups, attendance, growth":
+        "(organisatoren) gehouden meetups, aanmeldingen, opkomst, groei",
+    "Check-in opens an hour before a meetup and closes four hours after its start.":
+        "Inchecken kan vanaf een uur voor een meetup tot vier uur na de start.",
+    "{name}, you're already checked in.":
+        "{name}, je bent al ingecheckt.",
+    "Welcome, {name}! {n} checked in at {title} so far.":
+        "Welkom, {name}! Tot nu toe {n} ingecheckt bij {title}.",
+    "Stats for {name}":
+        "Cijfers van {name}",
+    "Meetups held: {n}":
+        "Gehouden meetups: {n}",
+    "Members: {n} ({new} new in the last 30 days)":
+        "Leden: {n} ({new} nieuw in de afgelopen 30 dagen)",
+    "Waiting for the next announcement: {n}":
+        "Wachten op de volgende aankondiging: {n}",
+    "Attendance: {came} checked in of {yes} who said yes ({pct}%)":
+        "Opkomst: {came} ingecheckt van de {yes} die ja zeiden ({pct}%)",
+    "• {title}, {when}: {yes} said yes, {came} came, {noshow} no-shows":
+        "• {title}, {when}: {yes} zeiden ja, {came} kwamen, {noshow} niet gekomen",
+    "Thanks for coming to {title}! {n} checked in. Want to hear when the next one is "
+    "announced? Send /next.":
+        "Bedankt voor je komst naar {title}! {n} ingecheckt. Wil je horen wanneer de volgende "
+        "wordt aangekondigd? Stuur /next.",
 }

@@ -1,0 +1,83 @@
+"""At and after the meetup: /checkin, the follow-up in the group, and /stats."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import case, func, select
+
+from bot.core.context import Ctx
+from bot.core.errors import UserError
+from bot.core.i18n import format_when
+from bot.db.models import Interest, Meetup, Membership, Rsvp
+
+CHECKIN_OPENS = timedelta(hours=1)  # before the start
+CHECKIN_CLOSES = timedelta(hours=4)  # after the start
+STATS_MEETUPS = 5
+
+
+async def checkin(ctx: Ctx, args: str) -> None:
+    chapter = ctx.require_chapter()
+    _ = ctx._
+    current = await ctx.s.scalar(
+        select(Meetup).where(
+            Meetup.chapter_id == chapter.id, Meetup.status == "scheduled",
+            Meetup.starts_at <= ctx.now + CHECKIN_OPENS,
+            Meetup.starts_at >= ctx.now - CHECKIN_CLOSES,
+        ).order_by(Meetup.starts_at.desc()).limit(1))
+    if current is None:
+        raise UserError("Check-in opens an hour before a meetup and closes four hours after "
+                        "its start.")
+    rsvp = await ctx.s.scalar(select(Rsvp).where(Rsvp.meetup_id == current.id,
+                                                 Rsvp.person_id == ctx.person.id))
+    if rsvp is None:  # a walk-in: welcome, and counted
+        rsvp = Rsvp(meetup_id=current.id, person_id=ctx.person.id, status="yes", guests=0,
+                    updated_at=ctx.now)
+        ctx.s.add(rsvp)
+    if rsvp.checked_in_at is not None:
+        ctx.reply(_("{name}, you're already checked in.", name=ctx.person.display_name))
+        return
+    rsvp.checked_in_at = ctx.now
+    await ctx.s.flush()
+    here = await ctx.s.scalar(select(func.count()).select_from(Rsvp).where(
+        Rsvp.meetup_id == current.id, Rsvp.checked_in_at.is_not(None)))
+    ctx.reply(_("Welcome, {name}! {n} checked in at {title} so far.",
+                name=ctx.person.display_name, n=here, title=current.title))
+
+
+async def stats(ctx: Ctx, args: str) -> None:
+    chapter = ctx.require_organiser()
+    _ = ctx._
+    yes = func.sum(case((Rsvp.status == "yes", 1), else_=0))
+    came = func.sum(case((Rsvp.checked_in_at.is_not(None), 1), else_=0))
+    held = list((await ctx.s.execute(
+        select(Meetup.title, Meetup.starts_at, yes, came)
+        .outerjoin(Rsvp, Rsvp.meetup_id == Meetup.id)
+        .where(Meetup.chapter_id == chapter.id, Meetup.status == "scheduled",
+               Meetup.starts_at < ctx.now)
+        .group_by(Meetup.id, Meetup.title, Meetup.starts_at)
+        .order_by(Meetup.starts_at.desc()))).all())
+    members = int(await ctx.s.scalar(select(func.count()).select_from(Membership).where(
+        Membership.chapter_id == chapter.id)) or 0)
+    new = int(await ctx.s.scalar(select(func.count()).select_from(Membership).where(
+        Membership.chapter_id == chapter.id,
+        Membership.joined_at >= ctx.now - timedelta(days=30))) or 0)
+    waiting = int(await ctx.s.scalar(select(func.count()).select_from(Interest).where(
+        Interest.chapter_id == chapter.id)) or 0)
+    lines = [
+        _("Stats for {name}", name=chapter.name),
+        _("Meetups held: {n}", n=len(held)),
+        _("Members: {n} ({new} new in the last 30 days)", n=members, new=new),
+        _("Waiting for the next announcement: {n}", n=waiting),
+    ]
+    said_yes = sum(int(r[2] or 0) for r in held)
+    checked = sum(int(r[3] or 0) for r in held)
+    if said_yes:
+        lines.append(_("Attendance: {came} checked in of {yes} who said yes ({pct}%)",
+                       came=checked, yes=said_yes, pct=round(100 * checked / said_yes)))
+    for title, starts_at, y, c in held[:STATS_MEETUPS]:
+        y, c = int(y or 0), int(c or 0)
+        lines.append(_("• {title}, {when}: {yes} said yes, {came} came, {noshow} no-shows",
+                       title=title, when=format_when(starts_at, chapter.timezone, ctx.lang),
+                       yes=y, came=c, noshow=max(0, y - c)))
+    ctx.reply("\n".join(lines))

@@ -17,7 +17,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.core import attendance, chapters, meetups, polls, reminders
+from bot.core import attendance, chapters, meetups, polls, recurring, reminders
 from bot.core.commands import MAX_COMMAND_TEXT, parse_command
 from bot.core.context import (
     CoreSettings,
@@ -76,6 +76,7 @@ ROUTES: dict[str, Handler] = {
     "language": chapters.language,
     "ics": meetups.ics,
     "cancel": meetups.cancel,
+    "recurring": recurring.recurring,
     "checkin": attendance.checkin,
     "stats": attendance.stats,
 }

@@ -40,6 +40,8 @@ def help_text(language: str) -> str:
         ("/language nl", _("(in a DM) the language I use with you")),
         ("/ics", _("the next meetup as a calendar file; /ics all for every meetup")),
         ("/cancel", _("(organisers) cancels the next meetup and tells everyone")),
+        (_("/recurring first thursday 19:30"),
+         _("(organisers) the next meetup opens by itself; /recurring off stops it")),
         ("/checkin", _("at the meetup: I'm here")),
         ("/stats", _("(organisers) meetups held, sign-ups, attendance, growth")),
         ("/link", _("(organisers) run this chapter in another group or room too")),

@@ -169,15 +169,45 @@ async def new_meetup(ctx: Ctx, args: str) -> None:
     from bot.core.polls import open_date_poll, open_poll_of
 
     chapter = ctx.require_organiser()
-    _ = ctx._
     parts = split_args(args)
     if len(parts) < 2 or not parts[1]:
         raise UserError("Write it like: /newmeetup Tweetup #1; thursday 19:30 | friday 20:00; "
                         "Verkadefabriek; max 40")
     title = check_title(parts[0])
+    venue, capacity, unknown = venue_and_capacity(parts[2:])
+    if unknown is not None:
+        raise UserError("I don't know what “{text}” means here. Write it like: "
+                        "/newmeetup Tweetup #1; thursday 19:30; Verkadefabriek; max 40",
+                        text=unknown[:40])
+    whens = [w.strip() for w in parts[1].split("|")]
+    if len(whens) > MAX_OPTIONS:
+        raise UserError("At most {max} dates in one poll.", max=MAX_OPTIONS)
+    moments = [parse_when(w, timezone=chapter.timezone, language=chapter.language, now=ctx.now)
+               for w in whens]
+    if len({m.at for m in moments}) != len(moments):
+        raise UserError("The same date is in the list twice.")
+    if len(moments) > 1 and await open_poll_of(ctx.s, chapter.id) is not None:
+        raise UserError("A poll is still open. Close it first with /closepoll.")
+
+    if len(moments) == 1:
+        await open_meetup(ctx.s, ctx.svc, ctx.now, chapter, title, moments[0].at, venue,
+                          capacity, ctx.person.id)
+        return
+    meetup = Meetup(chapter_id=chapter.id, title=title, venue=venue, capacity=capacity,
+                    status="polling", starts_at=None, created_by=ctx.person.id,
+                    created_at=ctx.now)
+    ctx.s.add(meetup)
+    await ctx.s.flush()
+    await open_date_poll(ctx, chapter, meetup, sorted(moments, key=lambda m: m.at))
+    await notify_interest(ctx.s, ctx.svc, ctx.now, meetup, chapter, title)
+
+
+def venue_and_capacity(extras: list[str]) -> tuple[str | None, int | None, str | None]:
+    """`Verkadefabriek`, `max 40`, in either order: (venue, capacity, the first part that is
+    neither, for the caller's "write it like" reply)."""
     venue: str | None = None
     capacity: int | None = None
-    for extra in parts[2:]:
+    for extra in extras:
         if not extra:
             continue
         found = _MAX.match(extra)
@@ -191,33 +221,26 @@ async def new_meetup(ctx: Ctx, args: str) -> None:
                 raise UserError("The venue is {n} characters long; keep it under {max}.",
                                 n=len(venue), max=MAX_VENUE)
         else:
-            raise UserError("I don't know what “{text}” means here. Write it like: "
-                            "/newmeetup Tweetup #1; thursday 19:30; Verkadefabriek; max 40",
-                            text=extra[:40])
-    whens = [w.strip() for w in parts[1].split("|")]
-    if len(whens) > MAX_OPTIONS:
-        raise UserError("At most {max} dates in one poll.", max=MAX_OPTIONS)
-    moments = [parse_when(w, timezone=chapter.timezone, language=chapter.language, now=ctx.now)
-               for w in whens]
-    if len({m.at for m in moments}) != len(moments):
-        raise UserError("The same date is in the list twice.")
-    if len(moments) > 1 and await open_poll_of(ctx.s, chapter.id) is not None:
-        raise UserError("A poll is still open. Close it first with /closepoll.")
+            return venue, capacity, extra
+    return venue, capacity, None
 
+
+async def open_meetup(s: AsyncSession, svc: Services, now: datetime, chapter: Chapter,
+                      title: str, starts_at: datetime, venue: str | None, capacity: int | None,
+                      created_by: int | None) -> Meetup:
+    """A meetup with its date set (a one-date /newmeetup, or /recurring): the group's
+    reminder and follow-up rows, the announcement with RSVP buttons, the interest list told."""
     meetup = Meetup(chapter_id=chapter.id, title=title, venue=venue, capacity=capacity,
-                    status="polling" if len(moments) > 1 else "scheduled",
-                    starts_at=moments[0].at if len(moments) == 1 else None,
-                    created_by=ctx.person.id, created_at=ctx.now)
-    ctx.s.add(meetup)
-    await ctx.s.flush()
-    if len(moments) == 1:
-        await schedule_group(ctx.s, ctx.svc, ctx.now, meetup)
-        await announce(ctx.s, ctx.svc, meetup, chapter, _("New meetup!"))
-        what = describe(meetup, chapter, chapter.language)
-    else:
-        await open_date_poll(ctx, chapter, meetup, sorted(moments, key=lambda m: m.at))
-        what = title
-    await notify_interest(ctx.s, ctx.svc, ctx.now, meetup, chapter, what)
+                    status="scheduled", starts_at=starts_at, created_by=created_by,
+                    created_at=now)
+    s.add(meetup)
+    await s.flush()
+    await schedule_group(s, svc, now, meetup)
+    _ = translator(chapter.language)
+    await announce(s, svc, meetup, chapter, _("New meetup!"))
+    await notify_interest(s, svc, now, meetup, chapter,
+                          describe(meetup, chapter, chapter.language))
+    return meetup
 
 
 # --- RSVP ------------------------------------------------------------------------------------
@@ -472,6 +495,10 @@ async def cancel(ctx: Ctx, args: str) -> None:
         await send_dm(ctx.s, ctx.svc, person, chapter, meetup.id,
                       t("Sorry: {title} ({chapter}) is cancelled.", title=meetup.title,
                         chapter=chapter.name), targets=targets[person.id])
+    if chapter.recurring_rule is not None:  # the rule's next date (not this one) opens
+        from bot.core.recurring import open_next
+
+        await open_next(ctx.s, ctx.svc, ctx.now, chapter)
 
 
 async def ics(ctx: Ctx, args: str) -> None:

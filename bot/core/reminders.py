@@ -226,3 +226,9 @@ async def finish(s: AsyncSession, svc: Services, now: datetime, out: Outgoing | 
         person = await s.get_one(Person, out.person_id)
         chapter = await s.get_one(Chapter, out.chapter_id)
         await dm_failed(s, svc, now, person, chapter, out.meetup_id, failure)
+    if reminder.person_id is None and reminder.offset_minutes < 0:
+        # The follow-up: the meetup is over (sent, or skipped when the bot was down), so a
+        # recurring chapter opens its next one, announced after the "thanks for coming".
+        from bot.core.recurring import after_meetup
+
+        await after_meetup(s, svc, now, reminder.meetup_id)

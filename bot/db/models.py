@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -61,7 +62,15 @@ class Chapter(Base):
     timezone: Mapped[str] = mapped_column(String(64))
     language: Mapped[str] = mapped_column(String(8))
     reminder_offsets: Mapped[str | None] = mapped_column(String(120))  # "24h 2h"; None: default
+    # /recurring: an RFC 5545 RRULE in the chapter's wall-clock time (e.g.
+    # "FREQ=MONTHLY;BYDAY=+1TH;BYHOUR=19;BYMINUTE=30"), counted from the local date it was set
+    # (DTSTART; it fixes which weeks an "every 2 weeks" rule falls in), and the template of the
+    # meetups it opens (no title: the chapter's name).
     recurring_rule: Mapped[str | None] = mapped_column(String(200))
+    recurring_since: Mapped[date | None] = mapped_column(Date)
+    recurring_title: Mapped[str | None] = mapped_column(String(200))
+    recurring_venue: Mapped[str | None] = mapped_column(String(200))
+    recurring_capacity: Mapped[int | None] = mapped_column(Integer)
     # A one-time code that binds another group or room (on any platform) to this chapter.
     link_code: Mapped[str | None] = mapped_column(String(32), unique=True)
     link_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

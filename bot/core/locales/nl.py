@@ -85,6 +85,10 @@ CATALOG: dict[str, str] = {
         "de volgende meetup als agendabestand; /ics alles voor alle meetups",
     "(organisers) cancels the next meetup and tells everyone":
         "(organisatoren) de volgende meetup afzeggen en het iedereen laten weten",
+    "/recurring first thursday 19:30":
+        "/recurring eerste donderdag 19:30",
+    "(organisers) the next meetup opens by itself; /recurring off stops it":
+        "(organisatoren) de volgende meetup gaat vanzelf open; /recurring uit zet het stop",
     "(organisers) run this chapter in another group or room too":
         "(organisatoren) nog een groep of kamer aan deze afdeling koppelen",
 
@@ -391,4 +395,55 @@ CATALOG: dict[str, str] = {
     "announced? Send /next.":
         "Bedankt voor je komst naar {title}! {n} ingecheckt. Wil je horen wanneer de volgende "
         "wordt aangekondigd? Stuur /next.",
+
+    # --- recurring.py: /recurring ----------------------------------------------------------
+    "I can't read “{text}” as a rule. Write it like: /recurring first thursday 19:30, "
+    "/recurring every friday 20:00 or /recurring every 2 weeks thursday 19:30":
+        "Ik kan “{text}” niet als regel lezen. Schrijf het zo: /recurring eerste donderdag "
+        "19:30, /recurring elke vrijdag 20:00 of /recurring elke 2 weken donderdag 19:30",
+    "“{text}” isn't a time I can read. Write it like 19:30, 19.30 or 7:30pm.":
+        "“{text}” kan ik niet als tijd lezen. Schrijf het zo: 19:30, 19.30 of 19u30.",
+    "“{text}” has no time of day. Add one, like: /recurring {text} 19:30":
+        "Bij “{text}” staat geen tijd. Zet er een bij, zoals: /recurring {text} 19:30",
+    "the first {weekday} of the month at {time}":
+        "de eerste {weekday} van de maand om {time}",
+    "the second {weekday} of the month at {time}":
+        "de tweede {weekday} van de maand om {time}",
+    "the third {weekday} of the month at {time}":
+        "de derde {weekday} van de maand om {time}",
+    "the fourth {weekday} of the month at {time}":
+        "de vierde {weekday} van de maand om {time}",
+    "the last {weekday} of the month at {time}":
+        "de laatste {weekday} van de maand om {time}",
+    "every {n} weeks on {weekday} at {time}":
+        "om de {n} weken op {weekday} om {time}",
+    "every {weekday} at {time}":
+        "elke {weekday} om {time}",
+    "This chapter has no recurring meetup. Set one like: /recurring first thursday 19:30; "
+    "Tweetup; Verkadefabriek; max 40":
+        "Deze afdeling heeft geen terugkerende meetup. Stel er een in, bijv.: /recurring "
+        "eerste donderdag 19:30; Tweetup; Verkadefabriek; max 40",
+    "There is no recurring meetup to stop.":
+        "Er is geen terugkerende meetup om te stoppen.",
+    "Recurring meetups are off. Meetups already planned stay; /cancel cancels the next one.":
+        "Terugkerende meetups staan uit. Meetups die al gepland zijn blijven staan; met /cancel "
+        "zeg je de volgende af.",
+    "I don't know what “{text}” means here. Write it like: /recurring first thursday 19:30; "
+    "Tweetup; Verkadefabriek; max 40":
+        "Ik weet niet wat “{text}” hier betekent. Schrijf het zo: /recurring eerste donderdag "
+        "19:30; Tweetup; Verkadefabriek; max 40",
+    "Recurring meetup set: {title}, {rule}.":
+        "Terugkerende meetup ingesteld: {title}, {rule}.",
+    "Recurring meetup: {title}, {rule}.":
+        "Terugkerende meetup: {title}, {rule}.",
+    "Seats: {n}":
+        "Plekken: {n}",
+    "Next dates:":
+        "Volgende datums:",
+    "The first one is open now; stop the rule with /recurring off.":
+        "De eerste staat nu open; met /recurring uit zet je de regel stop.",
+    "The next one opens when {title} ({when}) is over.":
+        "De volgende gaat open als {title} ({when}) voorbij is.",
+    "The next one opens when {title} is over.":
+        "De volgende gaat open als {title} voorbij is.",
 }

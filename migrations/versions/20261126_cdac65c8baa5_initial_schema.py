@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: bfb11103a821
+Revision ID: cdac65c8baa5
 Revises:
-Create Date: 2026-11-26 17:11:30.271990
+Create Date: 2026-11-26 18:03:48.163424
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from alembic import op
 
 import bot.db.models
 
-revision = "bfb11103a821"
+revision = "cdac65c8baa5"
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -38,6 +38,10 @@ def upgrade() -> None:
         sa.Column("language", sa.String(length=8), nullable=False),
         sa.Column("reminder_offsets", sa.String(length=120), nullable=True),
         sa.Column("recurring_rule", sa.String(length=200), nullable=True),
+        sa.Column("recurring_since", sa.Date(), nullable=True),
+        sa.Column("recurring_title", sa.String(length=200), nullable=True),
+        sa.Column("recurring_venue", sa.String(length=200), nullable=True),
+        sa.Column("recurring_capacity", sa.Integer(), nullable=True),
         sa.Column("link_code", sa.String(length=32), nullable=True),
         sa.Column("link_expires_at", bot.db.models.UTCDateTime(), nullable=True),
         sa.Column("created_at", bot.db.models.UTCDateTime(), nullable=False),

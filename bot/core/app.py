@@ -29,11 +29,12 @@ from bot.core.context import (
     person_for,
 )
 from bot.core.errors import UserError
-from bot.core.i18n import gettext, translator
+from bot.core.i18n import format_when, gettext, translator
 from bot.core.messages import (
     ChatRef,
     Inbound,
     PollAnswer,
+    PollEnd,
     ReactionRsvp,
     Reply,
     RsvpAction,
@@ -226,6 +227,24 @@ class Core:
                                            person, list(answer.option_indexes))
         except UserError as err:
             log.info("poll answer refused: %s", err.message)
+
+    async def handle_poll_end(self, end: PollEnd) -> None:
+        """An organiser ended the bot's poll in their client: close it now."""
+        async with self._work() as s:
+            now = self.svc.clock.now()
+            poll = await polls.open_poll_posted_in(s, end.chat, end.platform_poll_id)
+            if poll is None:
+                return
+            chapter = await s.get_one(Chapter, poll.chapter_id)
+            person, _identity = await person_for(s, end.sender, now)
+            membership = await ensure_membership(s, chapter, person, now)
+            if end.sender_is_admin or membership.is_organiser:
+                await polls.close_poll(s, self.svc, now, poll)
+            else:
+                outbox_of(s).text(end.chat, gettext(
+                    chapter.language, "Only organisers can close the poll; it stays open "
+                                      "until {closes}.",
+                    closes=format_when(poll.closes_at, chapter.timezone, chapter.language)))
 
     async def handle_rsvp_action(self, action: RsvpAction) -> Reply:
         """A button press; the Reply is the short toast the platform shows."""

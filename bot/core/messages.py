@@ -61,6 +61,17 @@ class PollAnswer:
 
 
 @dataclass(frozen=True)
+class PollEnd:
+    """Someone other than the bot ended one of its polls on the platform (Matrix lets a room's
+    moderators end any poll): closed as by /closepoll when they are an organiser."""
+
+    chat: ChatRef
+    platform_poll_id: str
+    sender: UserRef
+    sender_is_admin: bool = False
+
+
+@dataclass(frozen=True)
 class RsvpAction:
     """A button press or reaction meaning "going / maybe / can't" for one meetup.
 

@@ -130,6 +130,16 @@ async def vote_command(ctx: Ctx, args: str) -> None:
                       options=", ".join(str(o.position + 1) for o in chosen)))
 
 
+async def open_poll_posted_in(s: AsyncSession, chat: ChatRef, platform_poll_id: str) -> Poll | None:
+    post = await s.scalar(select(PostedMessage).where(
+        PostedMessage.platform == chat.platform, PostedMessage.chat_id == chat.id,
+        PostedMessage.platform_poll_id == platform_poll_id, PostedMessage.kind == "poll"))
+    if post is None or post.poll_id is None:
+        return None
+    poll = await s.get_one(Poll, post.poll_id)
+    return poll if poll.closed_at is None else None
+
+
 async def vote_by_answer(s: AsyncSession, now: datetime, platform: str, platform_poll_id: str,
                          person: Person, positions: list[int]) -> bool:
     post = await s.scalar(select(PostedMessage).where(

@@ -268,3 +268,22 @@ async def test_a_group_the_bot_was_removed_from_does_not_hold_back_the_others(
     for _ in range(3):  # woken again and again: the room hears it once
         await group.advance(timedelta(days=2, hours=1) if _ == 0 else timedelta(minutes=10))
     assert sum("Tomorrow: Borrel" in s.text for s in mx.sent) == 1
+
+
+async def test_an_organiser_ending_the_poll_in_their_client_closes_it(
+        chat: Chat, messenger: RecordingMessenger) -> None:
+    from bot.core.messages import PollEnd
+
+    await chat.say("alice", "/setup SMC; Den Bosch; Europe/Amsterdam; en")
+    d1, d2 = local(chat, timedelta(days=5)), local(chat, timedelta(days=6))
+    await chat.say("alice", f"/newmeetup Borrel; {d1} | {d2}")
+    poll = next(s for s in messenger.sent if s.kind == "poll")
+    pid = f"poll-{poll.message_id}"
+    await chat.answer_poll("bob", pid, [1])
+    await chat.core.handle_poll_end(PollEnd(chat.chat, pid, chat.user("bob"), False))
+    assert messenger.sent[-1].text.startswith("Only organisers can close the poll; it stays open")
+    await chat.core.handle_poll_end(PollEnd(chat.chat, pid, chat.user("alice"), True))
+    assert any(f"Borrel is on {poll.options[1]}" in s.text for s in messenger.sent)
+    before = len(messenger.sent)
+    await chat.core.handle_poll_end(PollEnd(chat.chat, pid, chat.user("alice"), True))
+    assert len(messenger.sent) == before  # already closed: nothing more

@@ -101,3 +101,29 @@ async def test_chapter_on_matrix_from_setup_to_reminder(
         accepting.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await accepting
+
+
+async def test_an_organiser_ending_the_poll_in_element_closes_it(
+    make_bot: MakeBot, make_member: MakeMember, real_core: RealCore
+) -> None:
+    bot = await make_bot(core_factory=real_core)
+    alice, bob = [await make_member(n) for n in ("alice", "bob")]
+    room = await room_with_bot(alice, bot.user_id, bob)
+    mark = len(alice.timeline)
+    await alice.say(room, "!setup SMC Den Bosch; Den Bosch; Europe/Amsterdam; en")
+    await alice.wait_for(is_text_from(bot.user_id, room, "SMC Den Bosch"), after=mark)
+    d1, d2 = START + timedelta(days=5), START + timedelta(days=6)
+    await alice.say(room, f"!newmeetup Borrel; {local(d1)} | {local(d2)}")
+    _, start = await bob.wait_for(lambda r, e: r == room and e.get("type") == POLL_START)
+    _first, second = (a["id"] for a in start["content"][POLL_START]["answers"])
+    ref = {"rel_type": "m.reference", "event_id": start["event_id"]}
+    await bob.send(room, "m.poll.response", {"m.relates_to": ref, "m.selections": [second]})
+    mark = len(bob.timeline)
+    # bob (power level 0) ends it in his client: refused, the poll stays open
+    await bob.send(room, "m.poll.end", {"m.relates_to": ref, "m.text": [{"body": "Ended"}]})
+    await bob.wait_for(is_text_from(bot.user_id, room, "Only organisers can close"), after=mark)
+    # alice created the room (room version 12: she outranks everyone) and ends it: closed
+    await alice.send(room, POLL_END, {"m.relates_to": ref, POLL_END: {},
+                                      "org.matrix.msc1767.text": "Ended the poll"})
+    _, closing = await bob.wait_for(is_text_from(bot.user_id, room, "Borrel is on"), after=mark)
+    assert f"Borrel is on {d2.astimezone(TZ).strftime('%a %-d %b %Y')}" in closing["content"]["body"]

@@ -13,6 +13,7 @@ POLL_RESPONSE = "org.matrix.msc3381.poll.response"
 POLL_END = "org.matrix.msc3381.poll.end"
 STABLE_POLL_RESPONSE = "m.poll.response"
 POLL_RESPONSE_TYPES = frozenset({POLL_RESPONSE, STABLE_POLL_RESPONSE})
+POLL_END_TYPES = frozenset({POLL_END, "m.poll.end"})
 POLL_KIND_DISCLOSED = "org.matrix.msc3381.poll.disclosed"
 MSC1767_TEXT = "org.matrix.msc1767.text"
 

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any, Protocol
 
 from bot.adapters.matrix.content import (
+    POLL_END_TYPES,
     POLL_RESPONSE_TYPES,
     command_text,
     poll_selections,
@@ -25,6 +26,7 @@ from bot.core.messages import (
     ChatRef,
     Inbound,
     PollAnswer,
+    PollEnd,
     ReactionRsvp,
     UserRef,
 )
@@ -47,6 +49,8 @@ class CoreSink(Protocol):
     async def handle_poll_answer(self, answer: PollAnswer) -> None: ...
 
     async def handle_reaction(self, reaction: ReactionRsvp) -> None: ...
+
+    async def handle_poll_end(self, end: PollEnd) -> None: ...
 
 
 class EventRouter:
@@ -83,6 +87,8 @@ class EventRouter:
             await self._message(room_id, event)
         elif etype in POLL_RESPONSE_TYPES:
             await self._poll_response(room_id, event)
+        elif etype in POLL_END_TYPES:
+            await self._poll_end(room_id, event)
         elif etype == "m.reaction":
             await self._reaction(room_id, event)
         elif etype == "m.room.redaction":
@@ -125,6 +131,22 @@ class EventRouter:
             option_indexes=selection_indexes(ids, poll.options, poll.max_selections),
         )
         await self._core().handle_poll_answer(answer)
+
+    async def _poll_end(self, room_id: str, event: Event) -> None:
+        """A moderator ended the bot's poll in Element: the core closes it if they organise."""
+        rel = relation(event.get("content") or {})
+        if rel is None or rel[0] != "m.reference":
+            return
+        poll = await self._polls.get(rel[1])
+        if poll is None or poll.closed or poll.room_id != room_id:
+            return
+        sender = str(event["sender"])
+        await self._core().handle_poll_end(PollEnd(
+            chat=ChatRef(PLATFORM, room_id),
+            platform_poll_id=rel[1],
+            sender=await self._user(room_id, sender),
+            sender_is_admin=await self._rooms.is_organiser(room_id, sender),
+        ))
 
     async def _reaction(self, room_id: str, event: Event) -> None:
         rel = (event.get("content") or {}).get("m.relates_to") or {}

@@ -446,4 +446,6 @@ CATALOG: dict[str, str] = {
         "De volgende gaat open als {title} ({when}) voorbij is.",
     "The next one opens when {title} is over.":
         "De volgende gaat open als {title} voorbij is.",
+    "Only organisers can close the poll; it stays open until {closes}.":
+        "Alleen organisatoren kunnen de poll sluiten; hij blijft open tot {closes}.",
 }

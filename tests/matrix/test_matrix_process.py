@@ -74,19 +74,22 @@ async def test_sigkill_between_two_commands_loses_and_repeats_nothing(
     room = await alice.create_room([bot_id])
     await alice.wait_for(is_member_join(bot_id), within=30)
 
-    await alice.say(room, "!setup SMC Veghel; Veghel; Europe/Amsterdam; en")
-    await alice.wait_for(is_text_from(bot_id, room, "SMC Veghel"), within=30)
+    async def command(text: str, expect: str) -> None:
+        mark = len(alice.timeline)  # the answer to this command, not an earlier one
+        await alice.say(room, text)
+        await alice.wait_for(is_text_from(bot_id, room, expect), within=60, after=mark)
+
+    await command("!setup SMC Veghel; Veghel; Europe/Amsterdam; en", "SMC Veghel")
     process.kill()  # the moment the answer is out
 
+    mark = len(alice.timeline)
     await alice.say(room, "!meetups")  # while the bot is dead
     process.start()
-    await alice.wait_for(is_text_from(bot_id, room, "meetup"), within=30)
-    await alice.say(room, "!language en")
-    await alice.wait_for(is_text_from(bot_id, room, "private chat"), within=30)
+    await alice.wait_for(is_text_from(bot_id, room, "No meetups planned"), within=60, after=mark)
+    await command("!language en", "private chat")
     process.kill()
     process.start()
-    await alice.say(room, "!help")
-    await alice.wait_for(is_text_from(bot_id, room, "!newmeetup"), within=30)
+    await command("!help", "What I can do")
     await asyncio.sleep(1.5)  # room for a duplicate to show up, if there were one
 
     answers = alice.bodies(room, bot_id)

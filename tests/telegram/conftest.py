@@ -8,6 +8,10 @@ from collections.abc import AsyncIterator
 import pytest
 
 from bot.adapters.telegram import FloodLimits, TelegramAdapter
+from bot.clock import VirtualClock
+from bot.core.app import Core
+from bot.core.context import CoreSettings
+from bot.db.session import Database
 from tests.telegram.fake_bot_api import FakeBotAPI, FakeLimits
 from tests.telegram.tg_support import SCALE, RecordingCore, make_adapter
 
@@ -43,6 +47,19 @@ async def adapter(
         yield tg
     finally:
         await tg.stop()
+
+
+@pytest.fixture
+async def wired(
+    fake: FakeBotAPI, db: Database, clock: VirtualClock, client_limits: FloodLimits
+) -> AsyncIterator[tuple[TelegramAdapter, Core]]:
+    adapter = make_adapter(fake, client_limits)
+    real_core = Core(db, {"telegram": adapter.messenger}, clock, CoreSettings())
+    await adapter.start(real_core)
+    try:
+        yield adapter, real_core
+    finally:
+        await adapter.stop()
 
 
 def pytest_configure(config: pytest.Config) -> None:

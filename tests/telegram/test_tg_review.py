@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
@@ -14,11 +13,9 @@ from telegram.error import BadRequest, TimedOut
 from bot.adapters.telegram import FloodLimits, TelegramAdapter, TelegramRateLimiter
 from bot.clock import VirtualClock
 from bot.core.app import Core
-from bot.core.context import CoreSettings
 from bot.core.messages import ChatRef
-from bot.db.session import Database
 from tests.telegram.fake_bot_api import FakeBotAPI
-from tests.telegram.tg_support import RecordingCore, make_adapter
+from tests.telegram.tg_support import RecordingCore
 
 TZ = ZoneInfo("Europe/Amsterdam")
 
@@ -27,17 +24,6 @@ def tg(chat_id: int) -> ChatRef:
     return ChatRef("telegram", str(chat_id))
 
 
-@pytest.fixture
-async def wired(
-    fake: FakeBotAPI, db: Database, clock: VirtualClock, client_limits: FloodLimits
-) -> AsyncIterator[tuple[TelegramAdapter, Core]]:
-    adapter = make_adapter(fake, client_limits)
-    real_core = Core(db, {"telegram": adapter.messenger}, clock, CoreSettings())
-    await adapter.start(real_core)
-    try:
-        yield adapter, real_core
-    finally:
-        await adapter.stop()
 
 
 async def test_rsvp_button_from_before_the_supergroup_upgrade_still_works(

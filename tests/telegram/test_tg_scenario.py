@@ -10,11 +10,8 @@ and a "start me" hint in the group for the one who did not.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from zoneinfo import ZoneInfo
-
-import pytest
 
 from bot.adapters.telegram import FloodLimits, TelegramAdapter
 from bot.clock import VirtualClock
@@ -27,17 +24,6 @@ from tests.telegram.tg_support import make_adapter
 TZ = ZoneInfo("Europe/Amsterdam")
 
 
-@pytest.fixture
-async def wired(
-    fake: FakeBotAPI, db: Database, clock: VirtualClock, client_limits: FloodLimits
-) -> AsyncIterator[tuple[TelegramAdapter, Core]]:
-    adapter = make_adapter(fake, client_limits)
-    real_core = Core(db, {"telegram": adapter.messenger}, clock, CoreSettings())
-    await adapter.start(real_core)
-    try:
-        yield adapter, real_core
-    finally:
-        await adapter.stop()
 
 
 async def advance(core: Core, clock: VirtualClock, delta: timedelta) -> None:

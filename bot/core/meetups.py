@@ -66,14 +66,11 @@ async def seats_taken(s: AsyncSession, meetup_id: int, except_person: int | None
 async def next_meetup(s: AsyncSession, chapter_id: int, now: datetime,
                       *, include_polling: bool = False) -> Meetup | None:
     statuses = ["scheduled", "polling"] if include_polling else ["scheduled"]
-    upcoming = await s.scalars(
+    # The earliest dated one; a meetup whose date is still being polled comes after those.
+    return await s.scalar(
         select(Meetup).where(Meetup.chapter_id == chapter_id, Meetup.status.in_(statuses),
                              or_(Meetup.starts_at.is_(None), Meetup.starts_at > now))
-        .order_by(Meetup.id))
-    candidates = [m for m in upcoming if m.starts_at is None or m.starts_at > now]
-    if not candidates:
-        return None
-    return min(candidates, key=lambda m: (m.starts_at is None, m.starts_at or now, m.id))
+        .order_by(Meetup.starts_at.is_(None), Meetup.starts_at, Meetup.id).limit(1))
 
 
 def describe(meetup: Meetup, chapter: Chapter, language: str) -> str:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from bot.clock import VirtualClock
+from bot.clock import VirtualClock, advance
 from bot.core.app import Core
 from bot.core.messages import (
     Button,
@@ -137,10 +137,5 @@ class Chat:
 
     async def advance(self, delta: timedelta) -> list[Sent]:
         start = len(self.messenger.sent)
-        target = self.clock.now() + delta
-        while (due := await self.core.next_due_at()) is not None and due <= target:
-            self.clock.set(max(due, self.clock.now()))
-            await self.core.run_due()
-        self.clock.set(target)
-        await self.core.run_due()
+        await advance(self.core, self.clock, delta)
         return self._new(start)

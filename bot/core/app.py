@@ -316,7 +316,7 @@ class Core:
     async def _close_due_polls(self) -> int:
         now = self.svc.clock.now()
         async with self._unit(), self.db.transaction() as s:
-            free = (Poll.claimed_until.is_(None)) | (Poll.claimed_until < now)
+            free = (Poll.claimed_until.is_(None)) | (Poll.claimed_until <= now)
             ids = list(await s.scalars(select(Poll.id).where(
                 Poll.closed_at.is_(None), Poll.closes_at <= now, free).order_by(Poll.closes_at)))
             won = []

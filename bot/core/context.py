@@ -181,10 +181,7 @@ async def send_dm(
 
 async def dm_targets(s: AsyncSession, svc: Services, person_id: int) -> list[UserRef]:
     """The person's accounts on platforms we serve, those that opened a DM with us first."""
-    identities = await s.scalars(select(Identity).where(Identity.person_id == person_id)
-                                 .order_by(Identity.dm_started.desc(), Identity.id))
-    return [UserRef(i.platform, i.platform_user_id, i.display_name) for i in identities
-            if i.platform in svc.messengers]
+    return (await dm_targets_of(s, svc, [person_id]))[person_id]
 
 
 async def dm_targets_of(s: AsyncSession, svc: Services,

@@ -96,13 +96,7 @@ class Outbox:
         """DM the first of the person's accounts that accepts; (person, chapter, meetup)
         say where to name them when none does."""
         async def send(messenger: Callable[[str], Messenger], results: Results) -> None:
-            failure: CannotDM | None = None
-            for user in targets:
-                try:
-                    await messenger(user.platform).send_dm(user, text, file)
-                    return
-                except CannotDM as exc:
-                    failure = exc
+            failure = await dm_first_accepting(messenger, targets, text, file)
             if failure is not None:
                 results.failures.append(DmFailure(*on_failure, failure))
         self._sends.append(send)
@@ -117,6 +111,20 @@ class Outbox:
             except Exception:
                 log.exception("a message could not be sent")
         return results
+
+
+async def dm_first_accepting(messenger: Callable[[str], Messenger], targets: Sequence[UserRef],
+                             text: str, file: OutFile | None) -> CannotDM | None:
+    """DM the first of a person's accounts that accepts; None when one did, else the last
+    refusal."""
+    failure: CannotDM | None = None
+    for user in targets:
+        try:
+            await messenger(user.platform).send_dm(user, text, file)
+            return None
+        except CannotDM as exc:
+            failure = exc
+    return failure
 
 
 def _row(record: Posted, chat: ChatRef, message_id: str,

@@ -20,6 +20,7 @@ from bot.core.context import (
 from bot.core.dates import parse_offsets
 from bot.core.i18n import format_when, translator
 from bot.core.messages import ChatRef, OutFile, UserRef
+from bot.core.outbox import dm_first_accepting
 from bot.core.ports import CannotDM
 from bot.core.rules import reminder_times
 from bot.db.models import Chapter, Meetup, Person, Poll, Reminder, Rsvp
@@ -103,7 +104,7 @@ def _as_utc(value: datetime | str) -> datetime:
 
 async def claim_reminders(s: AsyncSession, svc: Services, now: datetime) -> list[int]:
     """Claim due reminders with a conditional UPDATE that only one process can win per row."""
-    free = or_(Reminder.claimed_until.is_(None), Reminder.claimed_until < now)
+    free = or_(Reminder.claimed_until.is_(None), Reminder.claimed_until <= now)
     ids = list(await s.scalars(
         select(Reminder.id).where(Reminder.status == "pending", Reminder.due_at <= now, free)
         .order_by(Reminder.due_at, Reminder.id).limit(svc.settings.batch_size)))
@@ -207,14 +208,8 @@ async def send(svc: Services, out: Outgoing) -> tuple[str, CannotDM | None]:
                 log.warning("group reminder %s not delivered to %s", out.reminder_id, chat,
                             exc_info=True)
         return ("sent" if delivered else "failed"), None
-    failure = None
-    for user in out.users:
-        try:
-            await svc.messenger(user.platform).send_dm(user, out.text, out.file)
-            return "sent", None
-        except CannotDM as exc:
-            failure = exc
-    return "failed", failure
+    failure = await dm_first_accepting(svc.messenger, out.users, out.text, out.file)
+    return ("sent", None) if failure is None else ("failed", failure)
 
 
 async def finish(s: AsyncSession, svc: Services, now: datetime, out: Outgoing | None,

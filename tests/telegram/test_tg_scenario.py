@@ -14,7 +14,7 @@ from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from bot.adapters.telegram import FloodLimits, TelegramAdapter
-from bot.clock import VirtualClock
+from bot.clock import VirtualClock, advance
 from bot.core.app import Core
 from bot.core.context import CoreSettings
 from bot.db.session import Database
@@ -24,17 +24,6 @@ from tests.telegram.tg_support import make_adapter
 TZ = ZoneInfo("Europe/Amsterdam")
 
 
-
-
-async def advance(core: Core, clock: VirtualClock, delta: timedelta) -> None:
-    """Move the clock, waking the core at every moment something falls due (as the
-    scheduler does)."""
-    target = clock.now() + delta
-    while (due := await core.next_due_at()) is not None and due <= target:
-        clock.set(max(due, clock.now()))
-        await core.run_due()
-    clock.set(target)
-    await core.run_due()
 
 
 def local(clock: VirtualClock, delta: timedelta) -> str:

@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from bot.adapters.console.messenger import GROUP, PLATFORM, ConsoleMessenger, dm_chat
-from bot.clock import VirtualClock
+from bot.clock import VirtualClock, advance
 from bot.core.app import Core
 from bot.core.dates import parse_duration
 from bot.core.messages import Inbound, UserRef
@@ -77,28 +76,11 @@ class ConsoleChat:
             except ValueError:
                 self.write("?? write it like :advance 25h or :advance 2d3h30m")
                 return True
-            await self.advance(delta)
+            await advance(self.core, self.clock, delta)
             self.write(f"-- now: {self._show(self.clock.now())}")
         else:
             self.write(f"?? {USAGE}")
         return True
-
-    async def advance(self, delta: timedelta) -> None:
-        """Step the clock from one due moment to the next, so things fire in order."""
-        target = self.clock.now() + delta
-        while True:
-            due = await self.core.next_due_at()
-            if due is None or due > target:
-                break
-            if due > self.clock.now():
-                self.clock.set(due)
-            if await self.core.run_due() == 0 and due <= self.clock.now():
-                # Nothing could be claimed yet (a lease still running): skip ahead.
-                self.clock.set(min(target, self.clock.now() + timedelta(minutes=1)))
-                if self.clock.now() >= target:
-                    break
-        self.clock.set(target)
-        await self.core.run_due()
 
     def _show(self, moment) -> str:
         return moment.astimezone(ZoneInfo(self.timezone)).strftime("%Y-%m-%d %H:%M %Z")

@@ -30,7 +30,7 @@ sys.path.insert(0, str(REPO))
 from bot.adapters.matrix import MatrixAdapter, MatrixSettings, MemoryStateStore  # noqa: E402
 from bot.clock import SystemClock  # noqa: E402
 from bot.core.app import Core  # noqa: E402
-from bot.core.context import CoreSettings  # noqa: E402
+from bot.core.settings import CoreSettings  # noqa: E402
 from bot.db.session import Database  # noqa: E402
 from tests.matrix.mx_members import Member  # noqa: E402
 from tests.matrix.mx_recorder import RecordingCore  # noqa: E402

@@ -15,8 +15,8 @@ from pathlib import Path
 from bot.clock import SystemClock, VirtualClock
 from bot.config import Config, ConfigError, load_config
 from bot.core.app import Core
-from bot.core.context import CoreSettings
 from bot.core.ports import Messenger
+from bot.core.settings import CoreSettings
 from bot.db.session import Database
 
 log = logging.getLogger("irlbot")

@@ -13,7 +13,7 @@ import pytest
 
 from bot.clock import VirtualClock
 from bot.core.app import Core
-from bot.core.context import CoreSettings
+from bot.core.settings import CoreSettings
 from bot.db.session import Database
 from tests.fakes import Chat, RecordingMessenger
 

@@ -9,7 +9,7 @@ from sqlalchemy import insert, update
 
 from bot.clock import SystemClock, VirtualClock
 from bot.core.app import Core
-from bot.core.context import CoreSettings
+from bot.core.settings import CoreSettings
 from bot.db.models import Reminder
 from bot.db.session import Database
 from bot.schedule import WAKE_JOB, Wakeups

@@ -5,31 +5,20 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.errors import UserError
-from bot.core.i18n import DEFAULT_LANGUAGE, Translate, translator
+from bot.core.i18n import Translate, translator
 from bot.core.messages import Button, ChatRef, OutFile, UserRef
 from bot.core.outbox import Posted, outbox_of
 from bot.core.ports import CannotDM, Clock, Messenger
+from bot.core.settings import CoreSettings
 from bot.db.models import Chapter, ChatBinding, DmHint, Identity, Membership, Person
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class CoreSettings:
-    default_timezone: str = "Europe/Amsterdam"
-    default_language: str = DEFAULT_LANGUAGE
-    reminder_offsets: tuple[int, ...] = (24 * 60, 2 * 60)  # minutes before the meetup
-    group_reminder_offset: int = 24 * 60
-    reminder_grace: timedelta = timedelta(hours=3)
-    claim_lease: timedelta = timedelta(minutes=5)
-    batch_size: int = 200
-    send_concurrency: int = 16
 
 
 @dataclass

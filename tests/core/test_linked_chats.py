@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.core.app import Core
-from bot.core.context import CoreSettings
+from bot.core.settings import CoreSettings
 from bot.db.session import Database
 from tests.core.test_meetup_flow import local
 from tests.fakes import Chat, RecordingMessenger

@@ -249,7 +249,7 @@ async def test_a_command_delivered_twice_is_handled_once(
 async def test_a_group_the_bot_was_removed_from_does_not_hold_back_the_others(
         db, clock) -> None:
     from bot.core.app import Core
-    from bot.core.context import CoreSettings
+    from bot.core.settings import CoreSettings
 
     class Removed(RecordingMessenger):
         async def send_text(self, chat, text, buttons=()):

@@ -20,7 +20,7 @@ from bot.adapters.matrix import (
 )
 from bot.clock import VirtualClock
 from bot.core.app import Core
-from bot.core.context import CoreSettings
+from bot.core.settings import CoreSettings
 from bot.db.session import Database
 from tests.matrix.mx_members import Member
 from tests.matrix.mx_recorder import RecordingCore

@@ -10,7 +10,7 @@ import pytest
 from bot.adapters.telegram import FloodLimits, TelegramAdapter
 from bot.clock import VirtualClock
 from bot.core.app import Core
-from bot.core.context import CoreSettings
+from bot.core.settings import CoreSettings
 from bot.db.session import Database
 from tests.telegram.fake_bot_api import FakeBotAPI, FakeLimits
 from tests.telegram.tg_support import SCALE, RecordingCore, make_adapter

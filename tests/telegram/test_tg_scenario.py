@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from bot.adapters.telegram import FloodLimits, TelegramAdapter
 from bot.clock import VirtualClock, advance
 from bot.core.app import Core
-from bot.core.context import CoreSettings
+from bot.core.settings import CoreSettings
 from bot.db.session import Database
 from tests.telegram.fake_bot_api import FakeBotAPI, FakeLimits
 from tests.telegram.tg_support import make_adapter

@@ -1,0 +1,20 @@
+"""The core's settings: built from the config file by `bot.config`, defaults for tests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from bot.core.i18n import DEFAULT_LANGUAGE
+
+
+@dataclass(frozen=True)
+class CoreSettings:
+    default_timezone: str = "Europe/Amsterdam"
+    default_language: str = DEFAULT_LANGUAGE
+    reminder_offsets: tuple[int, ...] = (24 * 60, 2 * 60)  # minutes before the meetup
+    group_reminder_offset: int = 24 * 60
+    reminder_grace: timedelta = timedelta(hours=3)
+    claim_lease: timedelta = timedelta(minutes=5)
+    batch_size: int = 200
+    send_concurrency: int = 16

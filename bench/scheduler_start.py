@@ -51,6 +51,7 @@ async def main(rows: int, url: str | None) -> None:
             {
                 "meetup_id": meetup.id,
                 "person_id": None,
+                "kind": "group",
                 "offset_minutes": i,
                 "due_at": now + timedelta(days=1, seconds=i),
                 "status": "pending",

@@ -106,7 +106,7 @@ async def test_a_hundred_thousand_pending_reminders_cost_one_job(db: Database,
     await chat.say("alice", f"/newmeetup Borrel; {local(chat, timedelta(days=30))}")
     first_due = clock.now() + timedelta(days=3)
     async with db.transaction() as s:
-        rows = [{"meetup_id": 1, "person_id": None, "offset_minutes": 10_000 + i,
+        rows = [{"meetup_id": 1, "person_id": None, "kind": "group", "offset_minutes": 10_000 + i,
                  "due_at": first_due + timedelta(seconds=i), "status": "pending"}
                 for i in range(100_000)]
         for start in range(0, len(rows), 10_000):

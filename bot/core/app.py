@@ -1,35 +1,26 @@
 """The command core's front door: the one object every adapter calls.
 
-Each inbound event is handled in one unit of work: the person and chapter are loaded, the
-use case runs, and the transaction commits; a UserError rolls everything back and becomes a
-short reply in the chat's language.
+Each inbound event is one unit of work (bot/core/unit.py) run through one wrapper, `_handle`:
+a `UserError` rolls everything back and becomes a short reply (or, for a button, a toast) in
+the chat's language; anything else is logged with the chat and the person, and the person
+hears that nothing was changed.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.core import attendance, chapters, meetups, polls, recurring, reminders
-from bot.core.commands import MAX_COMMAND_TEXT, parse_command
-from bot.core.context import (
-    CoreSettings,
-    Ctx,
-    Services,
-    chapter_for_chat,
-    dm_failed,
-    ensure_membership,
-    person_for,
-)
+from bot.core import delivery, polls, rsvp
+from bot.core.commands import COMMANDS
 from bot.core.errors import UserError
-from bot.core.i18n import format_when, gettext, translator
+from bot.core.i18n import N_, format_when, gettext, translator
 from bot.core.messages import (
     ChatRef,
     Inbound,
@@ -38,49 +29,41 @@ from bot.core.messages import (
     ReactionRsvp,
     Reply,
     RsvpAction,
+    UserRef,
 )
-from bot.core.outbox import Outbox, outbox_of
+from bot.core.people import ensure_membership, home_language, person_for
 from bot.core.ports import Clock, Messenger
-from bot.core.reminders import claim_reminders, next_due_at
+from bot.core.queries import chapter_for_chat
+from bot.core.settings import CoreSettings
+from bot.core.syntax import MAX_COMMAND_TEXT, parse_command
+from bot.core.unit import Units
+from bot.core.work import Ctx, Services, Work
 from bot.db.models import (
     Chapter,
     ChatBinding,
     HandledMessage,
     Meetup,
-    Person,
-    Poll,
     PostedMessage,
-    Reminder,
+    PostKind,
 )
 from bot.db.session import Database
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[Ctx, str], Awaitable[None]]
+R = TypeVar("R")
+
+SOMETHING_WENT_WRONG = N_("Something went wrong on my side; nothing was changed. Try again later.")
 
 
-ROUTES: dict[str, Handler] = {
-    "start": chapters.start,
-    "help": chapters.help_command,
-    "setup": chapters.setup,
-    "link": chapters.link,
-    "newmeetup": meetups.new_meetup,
-    "poll": polls.new_poll,
-    "vote": polls.vote_command,
-    "closepoll": polls.close_poll_command,
-    "meetups": meetups.list_meetups,
-    "rsvp": meetups.rsvp_command,
-    "who": meetups.who,
-    "intro": chapters.intro,
-    "next": chapters.next_interest,
-    "remind": chapters.remind,
-    "language": chapters.language,
-    "ics": meetups.ics,
-    "cancel": meetups.cancel,
-    "recurring": recurring.recurring,
-    "checkin": attendance.checkin,
-    "stats": attendance.stats,
-}
+@dataclass
+class Event:
+    """What the front door knows of an inbound event: where to answer, whom to name in the
+    log, and the language to answer in (set by the handler as soon as it knows)."""
+
+    kind: str
+    chat: ChatRef | None
+    sender: UserRef | None
+    language: str
 
 
 class Core:
@@ -97,9 +80,7 @@ class Core:
                             settings=settings or CoreSettings())
         if due_changed is not None:
             self.svc.due_changed = due_changed
-        # SQLite allows one writer at a time; queue our own units of work instead of
-        # letting them fail with "database is locked".
-        self._serial = asyncio.Lock() if db.dialect == "sqlite" else None
+        self.units = Units(db, self.svc)
 
     @property
     def settings(self) -> CoreSettings:
@@ -108,108 +89,28 @@ class Core:
     def set_due_listener(self, listener: Callable[[datetime], None]) -> None:
         self.svc.due_changed = listener
 
-    def _unit(self) -> contextlib.AbstractAsyncContextManager[object]:
-        return self._serial if self._serial is not None else contextlib.nullcontext()
+    # --- the one wrapper -----------------------------------------------------------------------
 
-    @contextlib.asynccontextmanager
-    async def _work(self) -> AsyncIterator[AsyncSession]:
-        """One unit of work: a transaction with an outbox, whose messages are sent after
-        the commit. When the block raises, nothing is written and nothing is sent."""
-        box = Outbox()
-        async with self._unit():
-            async with self.db.transaction() as s:
-                s.info["outbox"] = box
-                yield s
-        await self._deliver(box)
-
-    async def _deliver(self, box: Outbox) -> None:
-        # Recording what came back can queue more (the "start me" hint): a few rounds at most.
-        for _round in range(3):
-            results = await box.flush(self.svc.messenger)
-            if not results:
-                return
-            box = Outbox()
-            async with self._unit(), self.db.transaction() as s:
-                s.info["outbox"] = box
-                now = self.svc.clock.now()
-                for row in results.posted:
-                    s.add(PostedMessage(**row, created_at=now))
-                for failed in results.failures:
-                    person = await s.get_one(Person, failed.person_id)
-                    chapter = await s.get_one(Chapter, failed.chapter_id)
-                    await dm_failed(s, self.svc, now, person, chapter, failed.meetup_id,
-                                    failed.failure)
-
-    # --- inbound -----------------------------------------------------------------------------
-
-    async def handle_message(self, msg: Inbound) -> None:
-        """A text message in a group or DM: commands are answered through the messengers."""
-        command = parse_command(msg.text)
-        if command is None:
-            return
-        handler = ROUTES.get(command.name)
-        language = self.settings.default_language
+    async def _handle(self, event: Event, body: Callable[[Work, Event], Awaitable[R]],
+                      refused: Callable[[str], Awaitable[R]],
+                      failed: Callable[[str], Awaitable[R]] | None) -> R:
+        """Run `body` in one unit of work. `refused` gets a UserError's text; `failed` the
+        "nothing was changed" text after anything else went wrong before the commit. Without
+        `failed` the error is logged and raised again, for the adapter to deliver the event
+        once more (a vote or a reaction has no one to tell)."""
         try:
-            async with self._work() as s:
-                now = self.svc.clock.now()
-                if not await self._first_delivery(s, msg, now):
-                    log.info("%s %s in %s was handled before", msg.chat.platform,
-                             msg.message_id, msg.chat.id)
-                    return
-                person, identity = await person_for(s, msg.sender, now)
-                chapter = None if msg.is_private else await chapter_for_chat(s, msg.chat)
-                membership = (await ensure_membership(s, chapter, person, now)
-                              if chapter else None)
-                if msg.is_private:
-                    identity.dm_started = True
-                    language = person.language or await self._home_language(s, person.id)
-                elif chapter is not None:
-                    language = chapter.language
-                if handler is None:
-                    if msg.is_private or chapter is not None:
-                        raise UserError("I don't know /{name}. /help lists what I can do.",
-                                        name=command.name[:30])
-                    return
-                if len(msg.text) > MAX_COMMAND_TEXT:
-                    raise UserError("That message is too long for me.")
-                ctx = Ctx(s=s, svc=self.svc, now=now, chat=msg.chat, sender=msg.sender,
-                          is_private=msg.is_private, is_admin=msg.sender_is_admin,
-                          person=person, chapter=chapter, membership=membership,
-                          lang=language, _=translator(language))
-                await handler(ctx, command.args)
+            async with self.units() as w:
+                return await body(w, event)
         except UserError as err:
-            await self._say(msg.chat, gettext(language, err.message, **err.values))
+            return await refused(gettext(event.language, err.message, **err.values))
         except Exception:
-            log.exception("command %r failed", command.name)
-            await self._say(msg.chat, gettext(language, "Something went wrong on my side; "
-                                                        "nothing was changed. Try again later."))
+            log.exception("%s from %s in %s failed", event.kind, event.sender, event.chat)
+            if failed is None:
+                raise
+            return await failed(gettext(event.language, SOMETHING_WENT_WRONG))
 
-    @staticmethod
-    async def _first_delivery(s: AsyncSession, msg: Inbound, now: datetime) -> bool:
-        if msg.message_id is None:
-            return True
-        try:
-            async with s.begin_nested():
-                s.add(HandledMessage(platform=msg.chat.platform, chat_id=msg.chat.id,
-                                     message_id=msg.message_id[:255], handled_at=now))
-                await s.flush()
-        except IntegrityError:
-            return False
-        return True
-
-    async def forget_handled(self, older_than: timedelta = timedelta(days=7)) -> None:
-        """Housekeeping: platforms don't deliver a message again after days."""
-        async with self._unit(), self.db.transaction() as s:
-            await s.execute(delete(HandledMessage).where(
-                HandledMessage.handled_at < self.svc.clock.now() - older_than))
-
-    async def _home_language(self, s, person_id: int) -> str:
-        from bot.db.models import Membership
-
-        chapter = await s.scalar(select(Chapter).join(Membership, Membership.chapter_id
-                                                      == Chapter.id)
-                                 .where(Membership.person_id == person_id).limit(1))
-        return chapter.language if chapter else self.settings.default_language
+    def _event(self, kind: str, chat: ChatRef | None, sender: UserRef | None) -> Event:
+        return Event(kind, chat, sender, self.settings.default_language)
 
     async def _say(self, chat: ChatRef, text: str) -> None:
         try:
@@ -217,160 +118,161 @@ class Core:
         except Exception:
             log.exception("could not reply in %s", chat)
 
+    async def _log_refusal(self, text: str) -> None:
+        log.info("refused: %s", text)
+
+    # --- inbound -------------------------------------------------------------------------------
+
+    async def handle_message(self, msg: Inbound) -> None:
+        """A text message in a group or DM: commands are answered through the messengers."""
+        command = parse_command(msg.text)
+        if command is None:
+            return
+        spec = COMMANDS.get(command.name)
+
+        async def body(w: Work, event: Event) -> None:
+            if not await self._first_delivery(w, msg):
+                log.info("%s %s in %s was handled before", msg.chat.platform, msg.message_id,
+                         msg.chat.id)
+                return
+            person, identity = await person_for(w.s, msg.sender, w.now)
+            chapter = None if msg.is_private else await chapter_for_chat(w.s, msg.chat)
+            membership = (await ensure_membership(w.s, chapter, person, w.now)
+                          if chapter else None)
+            if msg.is_private:
+                identity.dm_started = True
+                event.language = await home_language(w.s, person, self.settings)
+            elif chapter is not None:
+                event.language = chapter.language
+            if spec is None:
+                if msg.is_private or chapter is not None:
+                    raise UserError("I don't know /{name}. /help lists what I can do.",
+                                    name=command.name[:30])
+                return
+            if len(msg.text) > MAX_COMMAND_TEXT:
+                raise UserError("That message is too long for me.")
+            ctx = Ctx(s=w.s, out=w.out, svc=w.svc, now=w.now, chat=msg.chat, sender=msg.sender,
+                      is_private=msg.is_private, is_admin=msg.sender_is_admin, person=person,
+                      chapter=chapter, membership=membership, lang=event.language,
+                      _=translator(event.language))
+            await spec.handler(ctx, command.args)
+
+        async def answer(text: str) -> None:
+            await self._say(msg.chat, text)
+
+        await self._handle(self._event(f"/{command.name}", msg.chat, msg.sender), body,
+                           answer, answer)
+
+    @staticmethod
+    async def _first_delivery(w: Work, msg: Inbound) -> bool:
+        if msg.message_id is None:
+            return True
+        try:
+            async with w.s.begin_nested():
+                w.s.add(HandledMessage(platform=msg.chat.platform, chat_id=msg.chat.id,
+                                       message_id=msg.message_id[:255], handled_at=w.now))
+                await w.s.flush()
+        except IntegrityError:
+            return False
+        return True
+
     async def handle_poll_answer(self, answer: PollAnswer) -> None:
         """A native poll vote (empty option_indexes = vote taken back)."""
-        try:
-            async with self._work() as s:
-                now = self.svc.clock.now()
-                person, _identity = await person_for(s, answer.voter, now)
-                await polls.vote_by_answer(s, now, answer.platform, answer.platform_poll_id,
-                                           person, list(answer.option_indexes))
-        except UserError as err:
-            log.info("poll answer refused: %s", err.message)
+        async def body(w: Work, event: Event) -> None:
+            person, _identity = await person_for(w.s, answer.voter, w.now)
+            await polls.vote_by_answer(w, answer.platform, answer.platform_poll_id, person,
+                                       list(answer.option_indexes))
+
+        await self._handle(self._event("poll answer", None, answer.voter), body,
+                           self._log_refusal, None)
 
     async def handle_poll_end(self, end: PollEnd) -> None:
         """An organiser ended the bot's poll in their client: close it now."""
-        async with self._work() as s:
-            now = self.svc.clock.now()
-            poll = await polls.open_poll_posted_in(s, end.chat, end.platform_poll_id)
+        async def body(w: Work, event: Event) -> None:
+            poll = await polls.open_poll_posted_in(w.s, end.chat, end.platform_poll_id)
             if poll is None:
                 return
-            chapter = await s.get_one(Chapter, poll.chapter_id)
-            person, _identity = await person_for(s, end.sender, now)
-            membership = await ensure_membership(s, chapter, person, now)
+            chapter = await w.s.get_one(Chapter, poll.chapter_id)
+            event.language = chapter.language
+            person, _identity = await person_for(w.s, end.sender, w.now)
+            membership = await ensure_membership(w.s, chapter, person, w.now)
             if end.sender_is_admin or membership.is_organiser:
-                await polls.close_poll(s, self.svc, now, poll)
+                await polls.close_poll(w, poll)
             else:
-                outbox_of(s).text(end.chat, gettext(
+                w.out.reply(end.chat, gettext(
                     chapter.language, "Only organisers can close the poll; it stays open "
                                       "until {closes}.",
                     closes=format_when(poll.closes_at, chapter.timezone, chapter.language)))
 
+        await self._handle(self._event("poll end", end.chat, end.sender), body,
+                           self._log_refusal, None)
+
     async def handle_rsvp_action(self, action: RsvpAction) -> Reply:
         """A button press; the Reply is the short toast the platform shows."""
-        try:
-            async with self._work() as s:
-                now = self.svc.clock.now()
-                person, _identity = await person_for(s, action.sender, now)
-                chapter = await chapter_for_chat(s, action.chat)
-                text, accepted = await meetups.rsvp_by_payload(s, self.svc, now, chapter,
-                                                               person, action.payload)
-                if not accepted:
-                    raise _Refused(text)
-                if chapter is not None:
-                    await ensure_membership(s, chapter, person, now)
-                return Reply(text, True)
-        except _Refused as refused:
-            return Reply(refused.text, False)
+        async def body(w: Work, event: Event) -> Reply:
+            person, _identity = await person_for(w.s, action.sender, w.now)
+            chapter = await chapter_for_chat(w.s, action.chat)
+            if chapter is not None:
+                event.language = chapter.language
+            line = await rsvp.answer(w, chapter, person, rsvp.parse_payload(action.payload))
+            if chapter is not None:
+                await ensure_membership(w.s, chapter, person, w.now)
+            return Reply(line, True)
+
+        async def refused(text: str) -> Reply:
+            return Reply(text, False)
+
+        return await self._handle(self._event("button", action.chat, action.sender), body,
+                                  refused, refused)
 
     async def handle_reaction(self, reaction: ReactionRsvp) -> None:
         """A reaction added/removed on a message the bot posted (Matrix RSVP)."""
-        async with self._work() as s:
-            post = await s.scalar(select(PostedMessage).where(
+        async def body(w: Work, event: Event) -> None:
+            post = await w.s.scalar(select(PostedMessage).where(
                 PostedMessage.platform == reaction.chat.platform,
                 PostedMessage.chat_id == reaction.chat.id,
                 PostedMessage.message_id == reaction.message_id,
-                PostedMessage.kind == "announcement"))
+                PostedMessage.kind == PostKind.ANNOUNCEMENT))
             if post is None or post.meetup_id is None:
                 return
-            now = self.svc.clock.now()
-            meetup = await s.get_one(Meetup, post.meetup_id)
-            chapter = await s.get_one(Chapter, meetup.chapter_id)
-            if meetup.status != "scheduled" or meetup.starts_at is None or meetup.starts_at <= now:
+            meetup = await w.s.get_one(Meetup, post.meetup_id)
+            chapter = await w.s.get_one(Chapter, meetup.chapter_id)
+            event.language = chapter.language
+            if not rsvp.still_open(meetup, w):  # an old announcement: no answer to it
                 return
-            person, _identity = await person_for(s, reaction.sender, now)
-            await ensure_membership(s, chapter, person, now)
-            try:
-                async with s.begin_nested():
-                    line = await meetups.apply_rsvp(s, self.svc, now, meetup, chapter, person,
-                                                    reaction.answer, None)
-            except UserError as err:
-                line = gettext(chapter.language, err.message, **err.values)
-            outbox_of(s).text(reaction.chat, line)
+            person, _identity = await person_for(w.s, reaction.sender, w.now)
+            await ensure_membership(w.s, chapter, person, w.now)
+            request = rsvp.RsvpRequest(reaction.answer, None, meetup.id)
+            w.out.reply(reaction.chat, await rsvp.answer(w, chapter, person, request))
+
+        async def answer(text: str) -> None:
+            await self._say(reaction.chat, text)
+
+        await self._handle(self._event("reaction", reaction.chat, reaction.sender), body,
+                           answer, None)
 
     async def migrate_chat(self, old: ChatRef, new: ChatRef) -> None:
         """A chat changed its id (Telegram group -> supergroup): keep its chapter."""
-        async with self._work() as s:
-            await s.execute(update(ChatBinding).where(
+        async with self.units() as w:
+            await w.s.execute(update(ChatBinding).where(
                 ChatBinding.platform == old.platform, ChatBinding.chat_id == old.id)
                 .values(platform=new.platform, chat_id=new.id))
-            await s.execute(update(PostedMessage).where(
+            await w.s.execute(update(PostedMessage).where(
                 PostedMessage.platform == old.platform, PostedMessage.chat_id == old.id)
                 .values(platform=new.platform, chat_id=new.id))
 
-    # --- what is due -------------------------------------------------------------------------
+    # --- what is due -----------------------------------------------------------------------------
 
     async def next_due_at(self) -> datetime | None:
-        async with self.db.transaction() as s:
-            return await next_due_at(s)
+        async with self.units() as w:
+            return await delivery.next_due_at(w)
 
     async def run_due(self) -> int:
         """Close due polls and send due reminders, in batches; returns how many were handled."""
-        handled = 0
-        while True:
-            batch = await self._close_due_polls() + await self._send_due_reminders()
-            handled += batch
-            if batch == 0:
-                return handled
+        return await delivery.run_due(self.units)
 
-    async def _close_due_polls(self) -> int:
-        now = self.svc.clock.now()
-        async with self._unit(), self.db.transaction() as s:
-            free = (Poll.claimed_until.is_(None)) | (Poll.claimed_until <= now)
-            ids = list(await s.scalars(select(Poll.id).where(
-                Poll.closed_at.is_(None), Poll.closes_at <= now, free).order_by(Poll.closes_at)))
-            won = []
-            for pid in ids:
-                result = await s.execute(update(Poll).where(
-                    Poll.id == pid, Poll.closed_at.is_(None), free)
-                    .values(claimed_until=now + self.settings.claim_lease)
-                    .execution_options(synchronize_session=False))
-                if result.rowcount == 1:  # type: ignore[attr-defined]
-                    won.append(pid)
-        for pid in won:
-            try:
-                async with self._work() as s:
-                    poll = await s.get_one(Poll, pid)
-                    if poll.closed_at is None:
-                        await polls.close_poll(s, self.svc, now, poll)
-            except Exception:
-                log.exception("closing poll %s failed; it is retried after its lease", pid)
-        return len(won)
-
-    async def _send_due_reminders(self) -> int:
-        now = self.svc.clock.now()
-        async with self._work() as s:
-            won = await claim_reminders(s, self.svc, now)
-        # Sent side by side: with a platform's network latency one at a time would be far
-        # slower than its rate limits allow. Only sending happens outside the database.
-        gate = asyncio.Semaphore(self.settings.send_concurrency)
-
-        async def one(rid: int) -> None:
-            async with gate:
-                try:
-                    await self._send_reminder(rid, now)
-                except Exception:
-                    log.exception("reminder %s failed; it is retried after its lease", rid)
-
-        await asyncio.gather(*(one(rid) for rid in won))
-        return len(won)
-
-    async def _send_reminder(self, rid: int, now: datetime) -> None:
-        async with self._work() as s:
-            reminder = await s.get_one(Reminder, rid)
-            if reminder.status != "pending":
-                return
-            prepared = await reminders.prepare(s, self.svc, now, reminder)
-            if isinstance(prepared, str):
-                await reminders.finish(s, self.svc, now, None, reminder, prepared, None)
-                return
-        status, failure = await reminders.send(self.svc, prepared)
-        async with self._work() as s:
-            reminder = await s.get_one(Reminder, rid)
-            await reminders.finish(s, self.svc, now, prepared, reminder, status, failure)
-
-
-class _Refused(Exception):
-    def __init__(self, text: str) -> None:
-        super().__init__(text)
-        self.text = text
+    async def forget_handled(self, older_than: timedelta = timedelta(days=7)) -> None:
+        """Housekeeping: platforms don't deliver a message again after days."""
+        async with self.units() as w:
+            await w.s.execute(delete(HandledMessage).where(
+                HandledMessage.handled_at < w.now - older_than))

@@ -6,10 +6,10 @@ from datetime import timedelta
 
 from sqlalchemy import case, func, select
 
-from bot.core.context import Ctx
 from bot.core.errors import UserError
 from bot.core.i18n import format_when
-from bot.db.models import Interest, Meetup, Membership, Rsvp
+from bot.core.work import Ctx
+from bot.db.models import Interest, Meetup, MeetupStatus, Membership, Rsvp, RsvpStatus
 
 CHECKIN_OPENS = timedelta(hours=1)  # before the start
 CHECKIN_CLOSES = timedelta(hours=4)  # after the start
@@ -21,7 +21,7 @@ async def checkin(ctx: Ctx, args: str) -> None:
     _ = ctx._
     current = await ctx.s.scalar(
         select(Meetup).where(
-            Meetup.chapter_id == chapter.id, Meetup.status == "scheduled",
+            Meetup.chapter_id == chapter.id, Meetup.status == MeetupStatus.SCHEDULED,
             Meetup.starts_at <= ctx.now + CHECKIN_OPENS,
             Meetup.starts_at >= ctx.now - CHECKIN_CLOSES,
         ).order_by(Meetup.starts_at.desc()).limit(1))
@@ -31,7 +31,7 @@ async def checkin(ctx: Ctx, args: str) -> None:
     rsvp = await ctx.s.scalar(select(Rsvp).where(Rsvp.meetup_id == current.id,
                                                  Rsvp.person_id == ctx.person.id))
     if rsvp is None:  # a walk-in: welcome, and counted
-        rsvp = Rsvp(meetup_id=current.id, person_id=ctx.person.id, status="yes", guests=0,
+        rsvp = Rsvp(meetup_id=current.id, person_id=ctx.person.id, status=RsvpStatus.YES, guests=0,
                     updated_at=ctx.now)
         ctx.s.add(rsvp)
     if rsvp.checked_in_at is not None:
@@ -48,12 +48,12 @@ async def checkin(ctx: Ctx, args: str) -> None:
 async def stats(ctx: Ctx, args: str) -> None:
     chapter = ctx.require_organiser()
     _ = ctx._
-    yes = func.sum(case((Rsvp.status == "yes", 1), else_=0))
+    yes = func.sum(case((Rsvp.status == RsvpStatus.YES, 1), else_=0))
     came = func.sum(case((Rsvp.checked_in_at.is_not(None), 1), else_=0))
     held = list((await ctx.s.execute(
         select(Meetup.title, Meetup.starts_at, yes, came)
         .outerjoin(Rsvp, Rsvp.meetup_id == Meetup.id)
-        .where(Meetup.chapter_id == chapter.id, Meetup.status == "scheduled",
+        .where(Meetup.chapter_id == chapter.id, Meetup.status == MeetupStatus.SCHEDULED,
                Meetup.starts_at < ctx.now)
         .group_by(Meetup.id, Meetup.title, Meetup.starts_at)
         .order_by(Meetup.starts_at.desc()))).all())

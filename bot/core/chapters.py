@@ -1,4 +1,4 @@
-"""Chapters and people: /start, /help, /setup, /intro, /remind, /language, /next."""
+"""Chapters and people: /start, /setup, /link, /intro, /remind, /language, /next."""
 
 from __future__ import annotations
 
@@ -8,45 +8,18 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select
 
-from bot.core.commands import split_args
-from bot.core.context import Ctx, ensure_membership
 from bot.core.dates import parse_offsets
 from bot.core.errors import UserError
 from bot.core.i18n import SUPPORTED_LANGUAGES, format_durations, translator
+from bot.core.people import ensure_membership
+from bot.core.queries import chapter_ids_of
 from bot.core.reminders import schedule_person
-from bot.db.models import Chapter, ChatBinding, Interest, Meetup, Membership, Rsvp
+from bot.core.syntax import split_args
+from bot.core.work import Ctx
+from bot.db.models import Chapter, ChatBinding, Interest, Meetup, MeetupStatus, Rsvp, RsvpStatus
 
 MAX_NAME = 120
 MAX_INTRO = 200
-
-
-def help_text(language: str) -> str:
-    _ = translator(language)
-    rows = [
-        ("/start", _("(in a DM) lets me send you reminders")),
-        ("/setup SMC Den Bosch; Den Bosch; Europe/Amsterdam; nl",
-         _("(admins) makes this group a chapter")),
-        (_("/newmeetup Tweetup #1; thursday 19:30 | friday 20:00; Verkadefabriek; max 40"),
-         _("(organisers) one date sets the meetup, several open a date poll")),
-        (_("/poll Which venue?; Verkadefabriek | Café de Unie"), _("(organisers) a plain poll")),
-        ("/vote 1 3", _("vote in the open poll")),
-        ("/closepoll", _("(organisers) closes the open poll now")),
-        ("/meetups", _("upcoming meetups")),
-        (_("/rsvp yes +1"), _("answer for the next meetup: yes, maybe or no, with guests")),
-        ("/who", _("who is coming, and the waitlist")),
-        (_("/intro I make podcasts about cities"), _("(in a DM) your line in /who")),
-        ("/next", _("tell me when the next meetup is announced")),
-        ("/remind 1d 2h", _("(in a DM) your reminder times, or /remind off")),
-        ("/language nl", _("(in a DM) the language I use with you")),
-        ("/ics", _("the next meetup as a calendar file; /ics all for every meetup")),
-        ("/cancel", _("(organisers) cancels the next meetup and tells everyone")),
-        (_("/recurring first thursday 19:30"),
-         _("(organisers) the next meetup opens by itself; /recurring off stops it")),
-        ("/checkin", _("at the meetup: I'm here")),
-        ("/stats", _("(organisers) meetups held, sign-ups, attendance, growth")),
-        ("/link", _("(organisers) run this chapter in another group or room too")),
-    ]
-    return _("What I can do:") + "\n" + "\n".join(f"{cmd} — {what}" for cmd, what in rows)
 
 
 async def start(ctx: Ctx, args: str) -> None:
@@ -59,10 +32,6 @@ async def start(ctx: Ctx, args: str) -> None:
                       "who is coming and remind you before a meetup. You'll get your reminders "
                       "here. Tell others who you are with /intro, and see /help for the rest.",
                       name=ctx.sender.name))
-
-
-async def help_command(ctx: Ctx, args: str) -> None:
-    ctx.reply(help_text(ctx.lang))
 
 
 async def setup(ctx: Ctx, args: str) -> None:
@@ -180,10 +149,10 @@ async def remind(ctx: Ctx, args: str) -> None:
     upcoming = await ctx.s.execute(
         select(Meetup, Chapter).join(Rsvp, Rsvp.meetup_id == Meetup.id)
         .join(Chapter, Chapter.id == Meetup.chapter_id)
-        .where(Rsvp.person_id == ctx.person.id, Rsvp.status == "yes",
-               Meetup.status == "scheduled", Meetup.starts_at > ctx.now))
+        .where(Rsvp.person_id == ctx.person.id, Rsvp.status == RsvpStatus.YES,
+               Meetup.status == MeetupStatus.SCHEDULED, Meetup.starts_at > ctx.now))
     for meetup, chapter in upcoming:
-        await schedule_person(ctx.s, ctx.svc, ctx.now, meetup, ctx.person, chapter)
+        await schedule_person(ctx, meetup, ctx.person, chapter)
     ctx.reply(reply)
 
 
@@ -200,8 +169,7 @@ async def next_interest(ctx: Ctx, args: str) -> None:
     _ = ctx._
     chapter = ctx.chapter
     if chapter is None and ctx.is_private:
-        ids = list(await ctx.s.scalars(select(Membership.chapter_id).where(
-            Membership.person_id == ctx.person.id)))
+        ids = await chapter_ids_of(ctx.s, ctx.person.id)
         if len(ids) != 1:
             raise UserError("Send /next in the group chat of the chapter you mean.")
         chapter = await ctx.s.get_one(Chapter, ids[0])

@@ -1,28 +1,127 @@
-"""Turning a message text into a command name and its arguments."""
+"""The command table: every command's name, who may use it, its example and help line (msgids,
+shown in the chat's language), its line in Telegram's command menu, and its handler. It
+drives the routes, /help, the Telegram menu and the README's table (a test keeps that in
+step)."""
 
 from __future__ import annotations
 
-import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from enum import StrEnum
 
-_COMMAND = re.compile(r"^[/!]([A-Za-z_]+)(?:@\S+)?(?:\s+(.*))?$", re.S)
+from bot.core import attendance, chapters, meetups, polls, recurring, rsvp
+from bot.core.i18n import N_, translator
+from bot.core.work import Ctx
 
-MAX_COMMAND_TEXT = 20_000  # Matrix events can be long; validators give the clearer reply
+Handler = Callable[[Ctx, str], Awaitable[None]]
+
+
+class Role(StrEnum):
+    """Who may use a command; the handlers check it (tests/core/test_commands.py proves it)."""
+
+    ANYONE = "anyone"
+    ORGANISER = "organiser"
+    ADMIN = "group admin"
 
 
 @dataclass(frozen=True)
-class Command:
+class CommandSpec:
     name: str
-    args: str
+    role: Role
+    handler: Handler
+    example: str  # what to type; a msgid where it holds words people translate
+    help: str  # msgid: what it does, in one line
+    menu: str | None  # msgid: Telegram's menu line; None: left out of the menu
+
+    @property
+    def shown_in_help(self) -> bool:
+        return self.name != "help"
 
 
-def parse_command(text: str) -> Command | None:
-    """'/newmeetup@irlbot Tweetup; do 19:30' -> Command('newmeetup', 'Tweetup; do 19:30')."""
-    match = _COMMAND.match(text.strip())
-    if match is None:
-        return None
-    return Command(match.group(1).lower(), (match.group(2) or "").strip())
+async def help_command(ctx: Ctx, args: str) -> None:
+    ctx.reply(help_text(ctx.lang))
 
 
-def split_args(args: str) -> list[str]:
-    return [part.strip() for part in args.split(";")]
+_TABLE = (
+    CommandSpec("start", Role.ANYONE, chapters.start, "/start",
+                N_("(in a DM) lets me send you reminders"),
+                N_("Start me in a private chat to get reminders")),
+    CommandSpec("help", Role.ANYONE, help_command, "/help",
+                N_("every command with an example"),
+                N_("What I can do, with examples")),
+    CommandSpec("setup", Role.ADMIN, chapters.setup,
+                "/setup SMC Den Bosch; Den Bosch; Europe/Amsterdam; nl",
+                N_("(admins) makes this group a chapter"),
+                N_("Make this group a chapter (admins)")),
+    CommandSpec("newmeetup", Role.ORGANISER, meetups.new_meetup,
+                N_("/newmeetup Tweetup #1; thursday 19:30 | friday 20:00; Verkadefabriek; max 40"),
+                N_("(organisers) one date sets the meetup, several open a date poll"),
+                N_("Plan a meetup or a date poll")),
+    CommandSpec("poll", Role.ORGANISER, polls.new_poll,
+                N_("/poll Which venue?; Verkadefabriek | Café de Unie"),
+                N_("(organisers) a plain poll"),
+                N_("Ask the chapter a question")),
+    CommandSpec("vote", Role.ANYONE, polls.vote_command, "/vote 1 3",
+                N_("vote in the open poll"), None),
+    CommandSpec("closepoll", Role.ORGANISER, polls.close_poll_command, "/closepoll",
+                N_("(organisers) closes the open poll now"),
+                N_("Close the open poll now")),
+    CommandSpec("meetups", Role.ANYONE, meetups.list_meetups, "/meetups",
+                N_("upcoming meetups"), N_("Upcoming meetups")),
+    CommandSpec("rsvp", Role.ANYONE, rsvp.rsvp_command, N_("/rsvp yes +1"),
+                N_("answer for the next meetup: yes, maybe or no, with guests"),
+                N_("Say if you come: yes, maybe or no")),
+    CommandSpec("who", Role.ANYONE, meetups.who, "/who",
+                N_("who is coming, and the waitlist"), N_("Who is coming")),
+    CommandSpec("intro", Role.ANYONE, chapters.intro, N_("/intro I make podcasts about cities"),
+                N_("(in a DM) your line in /who"), N_("Your one-line introduction")),
+    CommandSpec("next", Role.ANYONE, chapters.next_interest, "/next",
+                N_("tell me when the next meetup is announced"),
+                N_("Tell me when the next one is announced")),
+    CommandSpec("remind", Role.ANYONE, chapters.remind, "/remind 1d 2h",
+                N_("(in a DM) your reminder times, or /remind off"),
+                N_("Your reminder times")),
+    CommandSpec("language", Role.ANYONE, chapters.language, "/language nl",
+                N_("(in a DM) the language I use with you"), N_("Language: nl or en")),
+    CommandSpec("ics", Role.ANYONE, meetups.ics, "/ics",
+                N_("the next meetup as a calendar file; /ics all for every meetup"),
+                N_("The meetup as a calendar file")),
+    CommandSpec("cancel", Role.ORGANISER, meetups.cancel, "/cancel",
+                N_("(organisers) cancels the next meetup and tells everyone"),
+                N_("Cancel the meetup (organisers)")),
+    CommandSpec("recurring", Role.ORGANISER, recurring.recurring,
+                N_("/recurring first thursday 19:30"),
+                N_("(organisers) the next meetup opens by itself; /recurring off stops it"),
+                N_("Repeat meetups by a rule (organisers)")),
+    CommandSpec("checkin", Role.ANYONE, attendance.checkin, "/checkin",
+                N_("at the meetup: I'm here"), N_("I am here")),
+    CommandSpec("stats", Role.ORGANISER, attendance.stats, "/stats",
+                N_("(organisers) meetups held, sign-ups, attendance, growth"),
+                N_("Chapter statistics (organisers)")),
+    CommandSpec("link", Role.ORGANISER, chapters.link, "/link",
+                N_("(organisers) run this chapter in another group or room too"),
+                N_("Run this chapter in another group too (organisers)")),
+)
+
+COMMANDS: dict[str, CommandSpec] = {spec.name: spec for spec in _TABLE}
+
+
+def help_text(language: str) -> str:
+    _ = translator(language)
+    rows = [f"{_(spec.example)} — {_(spec.help)}" for spec in _TABLE if spec.shown_in_help]
+    return _("What I can do:") + "\n" + "\n".join(rows)
+
+
+def menu(language: str) -> list[tuple[str, str]]:
+    """(command, description) for a platform's command menu, in `language`."""
+    _ = translator(language)
+    return [(spec.name, _(spec.menu)) for spec in _TABLE if spec.menu is not None]
+
+
+def readme_table() -> str:
+    """The README's table of commands (English), generated so it can't drift."""
+    lines = ["| command | who | example | what it does |", "| --- | --- | --- | --- |"]
+    for spec in _TABLE:
+        example = spec.example.replace("|", "\\|")
+        lines.append(f"| `/{spec.name}` | {spec.role} | `{example}` | {spec.help} |")
+    return "\n".join(lines)

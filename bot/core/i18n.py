@@ -62,6 +62,11 @@ def format_duration(minutes: int, language: str) -> str:
     return " ".join(parts) or format_timedelta(timedelta(0), locale=language)
 
 
+def N_(message: str) -> str:
+    """Marks a msgid declared ahead of its use (a table); translate it where it is shown."""
+    return message
+
+
 from bot.core.locales.nl import CATALOG as _NL_CATALOG  # noqa: E402
 
 register_catalog("nl", _NL_CATALOG)

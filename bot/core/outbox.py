@@ -2,9 +2,10 @@
 
 Sending inside the transaction would hold the database (SQLite's one writer, PostgreSQL's row
 locks) for as long as a platform's rate limits make a send wait: seconds, for a busy group.
-So use cases queue their sends here; the core sends them in order after the commit, then
-records in a short second transaction what the platforms answered (message and poll ids)
-and whom it could not reach by DM.
+So use cases queue their sends here; the core sends them after the commit, then records in
+a short second transaction what the platforms answered (message and poll ids) and whom it
+could not reach by DM. Replies to the person who acted go first (the reply lane), then the
+rest in the order queued: an answer is never overtaken by the DMs it causes.
 """
 
 from __future__ import annotations
@@ -13,10 +14,9 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from bot.core.messages import Button, ChatRef, OutFile, SentPoll, UserRef
 from bot.core.ports import CannotDM, Messenger
+from bot.db.models import PostKind
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +26,7 @@ class Posted:
     """Where to file a post once the platform has given it an id."""
 
     chapter_id: int
-    kind: str  # announcement, poll
+    kind: PostKind
     meetup_id: int | None = None
     poll_id: int | None = None
 
@@ -53,19 +53,25 @@ Send = Callable[[Callable[[str], Messenger], Results], Awaitable[None]]
 
 class Outbox:
     def __init__(self) -> None:
+        self._replies: list[Send] = []
         self._sends: list[Send] = []
 
     def __len__(self) -> int:
-        return len(self._sends)
+        return len(self._replies) + len(self._sends)
+
+    def reply(self, chat: ChatRef, text: str, buttons: Sequence[Button] = ()) -> None:
+        """The answer to whoever acted: sent before everything else this unit queued."""
+        async def send(messenger: Callable[[str], Messenger], results: Results) -> None:
+            await messenger(chat.platform).send_text(chat, text, tuple(buttons))
+        self._replies.append(send)
 
     def text(self, chat: ChatRef, text: str, buttons: Sequence[Button] = (),
-             record: Posted | None = None, at: int | None = None) -> None:
-        """Queue a message; `at` puts it before what was queued since `len(outbox)` was `at`."""
+             record: Posted | None = None) -> None:
         async def send(messenger: Callable[[str], Messenger], results: Results) -> None:
             sent = await messenger(chat.platform).send_text(chat, text, tuple(buttons))
             if record is not None:
                 results.posted.append(_row(record, chat, sent.message_id, None))
-        self._sends.insert(len(self._sends) if at is None else at, send)
+        self._sends.append(send)
 
     def edit(self, chat: ChatRef, message_id: str, text: str,
              buttons: Sequence[Button] = ()) -> None:
@@ -104,7 +110,8 @@ class Outbox:
     async def flush(self, messenger: Callable[[str], Messenger]) -> Results:
         """Send everything in order; one failed send is logged and does not stop the rest."""
         results = Results()
-        sends, self._sends = self._sends, []
+        sends = self._replies + self._sends
+        self._replies, self._sends = [], []
         for send in sends:
             try:
                 await send(messenger, results)
@@ -133,10 +140,3 @@ def _row(record: Posted, chat: ChatRef, message_id: str,
             "poll_id": record.poll_id, "platform": chat.platform, "chat_id": chat.id,
             "message_id": message_id, "platform_poll_id": platform_poll_id}
 
-
-def outbox_of(s: AsyncSession) -> Outbox:
-    """The outbox of the unit of work this session belongs to."""
-    box = s.info.get("outbox")
-    if box is None:
-        raise RuntimeError("no outbox: run use cases through Core, which provides one")
-    return box

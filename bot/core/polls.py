@@ -2,27 +2,34 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.core.commands import split_args
-from bot.core.context import Ctx, Services, chapter_chats, ensure_membership, post_to_chapter
+from bot.core.announce import announce
 from bot.core.dates import When
 from bot.core.errors import UserError
 from bot.core.i18n import format_when, translator
 from bot.core.messages import ChatRef, SentPoll
-from bot.core.outbox import Posted, outbox_of
+from bot.core.notify import post_to_chapter
+from bot.core.outbox import Posted
+from bot.core.people import ensure_membership
+from bot.core.queries import chapter_chats, open_poll_of
+from bot.core.reminders import schedule_group
 from bot.core.rules import Tally, pick_winner, poll_closes_at
+from bot.core.syntax import split_args
+from bot.core.work import Ctx, Work
 from bot.db.models import (
     Chapter,
     Meetup,
+    MeetupStatus,
     Person,
     Poll,
+    PollKind,
     PollOption,
     PostedMessage,
+    PostKind,
     Rsvp,
+    RsvpStatus,
     Vote,
 )
 
@@ -31,38 +38,32 @@ MAX_OPTION = 100
 MAX_OPTIONS = 10
 
 
-async def open_poll_of(s: AsyncSession, chapter_id: int) -> Poll | None:
-    return await s.scalar(select(Poll).where(Poll.chapter_id == chapter_id,
-                                             Poll.closed_at.is_(None)).order_by(Poll.id.desc()))
-
-
-async def _post_poll(ctx: Ctx, chapter: Chapter, poll: Poll, options: list[str],
+async def _post_poll(w: Work, chapter: Chapter, poll: Poll, options: list[str],
                      intro: str) -> None:
-    box = outbox_of(ctx.s)
-    for chat in await chapter_chats(ctx.s, chapter.id):
-        if chat.platform not in ctx.svc.messengers:
+    for chat in await chapter_chats(w.s, chapter.id):
+        if not w.svc.serves(chat.platform):
             continue
-        box.text(chat, intro)
-        box.poll(chat, poll.question, options, poll.multiple,
-                 Posted(chapter.id, "poll", meetup_id=poll.meetup_id, poll_id=poll.id))
-    ctx.svc.due_changed(poll.closes_at)
+        w.out.text(chat, intro)
+        w.out.poll(chat, poll.question, options, poll.multiple,
+                   Posted(chapter.id, PostKind.POLL, meetup_id=poll.meetup_id, poll_id=poll.id))
+    w.svc.due_changed(poll.closes_at)
 
 
-async def open_date_poll(ctx: Ctx, chapter: Chapter, meetup: Meetup, moments: list[When]) -> None:
-    _ = ctx._
-    poll = Poll(chapter_id=chapter.id, meetup_id=meetup.id, kind="date", multiple=True,
+async def open_date_poll(w: Work, chapter: Chapter, meetup: Meetup, moments: list[When]) -> None:
+    _ = translator(chapter.language)
+    poll = Poll(chapter_id=chapter.id, meetup_id=meetup.id, kind=PollKind.DATE, multiple=True,
                 question=_("{title}: which dates can you make?", title=meetup.title)[:MAX_QUESTION],
-                closes_at=poll_closes_at(ctx.now, moments[0].at), created_at=ctx.now)
-    ctx.s.add(poll)
-    await ctx.s.flush()
+                closes_at=poll_closes_at(w.now, moments[0].at), created_at=w.now)
+    w.s.add(poll)
+    await w.s.flush()
     labels = [format_when(m.at, chapter.timezone, chapter.language) for m in moments]
     for position, (moment, label) in enumerate(zip(moments, labels, strict=True)):
-        ctx.s.add(PollOption(poll_id=poll.id, position=position, label=label, starts_at=moment.at))
-    await ctx.s.flush()
+        w.s.add(PollOption(poll_id=poll.id, position=position, label=label, starts_at=moment.at))
+    await w.s.flush()
     intro = _("New meetup: {title}. Vote for every date you can make; the poll closes {closes}.",
               title=meetup.title,
               closes=format_when(poll.closes_at, chapter.timezone, chapter.language))
-    await _post_poll(ctx, chapter, poll, labels, intro)
+    await _post_poll(w, chapter, poll, labels, intro)
 
 
 async def new_poll(ctx: Ctx, args: str) -> None:
@@ -86,7 +87,7 @@ async def new_poll(ctx: Ctx, args: str) -> None:
         raise UserError("The same option is in the list twice.")
     if await open_poll_of(ctx.s, chapter.id) is not None:
         raise UserError("A poll is still open. Close it first with /closepoll.")
-    poll = Poll(chapter_id=chapter.id, kind="plain", multiple=False, question=question,
+    poll = Poll(chapter_id=chapter.id, kind=PollKind.PLAIN, multiple=False, question=question,
                 closes_at=poll_closes_at(ctx.now, None), created_at=ctx.now)
     ctx.s.add(poll)
     await ctx.s.flush()
@@ -98,21 +99,21 @@ async def new_poll(ctx: Ctx, args: str) -> None:
     await _post_poll(ctx, chapter, poll, options, intro)
 
 
-async def record_votes(s: AsyncSession, now: datetime, poll: Poll, person_id: int,
+async def record_votes(w: Work, poll: Poll, person_id: int,
                        positions: list[int]) -> list[PollOption]:
     """Replace a person's votes in a poll (the latest answer counts; none takes it back)."""
-    options = list(await s.scalars(select(PollOption).where(PollOption.poll_id == poll.id)
-                                   .order_by(PollOption.position)))
+    options = list(await w.s.scalars(select(PollOption).where(PollOption.poll_id == poll.id)
+                                     .order_by(PollOption.position)))
     positions = sorted(set(positions))  # "/vote 2 2" names one option
     if any(p < 0 or p >= len(options) for p in positions):
         raise UserError("This poll has options 1 to {n}.", n=len(options))
     if not poll.multiple and len(positions) > 1:
         raise UserError("Pick one option in this poll.")
-    await s.execute(delete(Vote).where(Vote.poll_id == poll.id, Vote.person_id == person_id))
+    await w.s.execute(delete(Vote).where(Vote.poll_id == poll.id, Vote.person_id == person_id))
     chosen = [options[p] for p in positions]
     for option in chosen:
-        s.add(Vote(poll_id=poll.id, option_id=option.id, person_id=person_id, voted_at=now))
-    await s.flush()
+        w.s.add(Vote(poll_id=poll.id, option_id=option.id, person_id=person_id, voted_at=w.now))
+    await w.s.flush()
     return chosen
 
 
@@ -125,34 +126,35 @@ async def vote_command(ctx: Ctx, args: str) -> None:
     words = args.replace(",", " ").split()
     if not words or len(words) > MAX_OPTIONS or not all(w.isdigit() and len(w) < 4 for w in words):
         raise UserError("Write the numbers of the options, e.g. /vote 1 3")
-    chosen = await record_votes(ctx.s, ctx.now, poll, ctx.person.id, [int(w) - 1 for w in words])
+    chosen = await record_votes(ctx, poll, ctx.person.id, [int(w) - 1 for w in words])
     ctx.reply(_("{name} voted for {options}.", name=ctx.person.display_name,
-                      options=", ".join(str(o.position + 1) for o in chosen)))
+                options=", ".join(str(o.position + 1) for o in chosen)))
 
 
 async def open_poll_posted_in(s: AsyncSession, chat: ChatRef, platform_poll_id: str) -> Poll | None:
     post = await s.scalar(select(PostedMessage).where(
         PostedMessage.platform == chat.platform, PostedMessage.chat_id == chat.id,
-        PostedMessage.platform_poll_id == platform_poll_id, PostedMessage.kind == "poll"))
+        PostedMessage.platform_poll_id == platform_poll_id, PostedMessage.kind == PostKind.POLL))
     if post is None or post.poll_id is None:
         return None
     poll = await s.get_one(Poll, post.poll_id)
     return poll if poll.closed_at is None else None
 
 
-async def vote_by_answer(s: AsyncSession, now: datetime, platform: str, platform_poll_id: str,
-                         person: Person, positions: list[int]) -> bool:
-    post = await s.scalar(select(PostedMessage).where(
+async def vote_by_answer(w: Work, platform: str, platform_poll_id: str, person: Person,
+                         positions: list[int]) -> bool:
+    """A vote in a native poll; False when the poll is unknown or closed."""
+    post = await w.s.scalar(select(PostedMessage).where(
         PostedMessage.platform == platform, PostedMessage.platform_poll_id == platform_poll_id,
-        PostedMessage.kind == "poll"))
+        PostedMessage.kind == PostKind.POLL))
     if post is None or post.poll_id is None:
         return False
-    poll = await s.get_one(Poll, post.poll_id)
+    poll = await w.s.get_one(Poll, post.poll_id)
     if poll.closed_at is not None:
         return False
-    await record_votes(s, now, poll, person.id, positions)
+    await record_votes(w, poll, person.id, positions)
     # A voter who never typed in the group is a member too (their "maybe", /meetups in a DM).
-    await ensure_membership(s, await s.get_one(Chapter, poll.chapter_id), person, now)
+    await ensure_membership(w.s, await w.s.get_one(Chapter, poll.chapter_id), person, w.now)
     return True
 
 
@@ -161,16 +163,16 @@ async def close_poll_command(ctx: Ctx, args: str) -> None:
     poll = await open_poll_of(ctx.s, chapter.id)
     if poll is None:
         raise UserError("There is no open poll right now.")
-    await close_poll(ctx.s, ctx.svc, ctx.now, poll)
+    await close_poll(ctx, poll)
 
 
-async def close_platform_polls(s: AsyncSession, svc: Services, poll: Poll) -> None:
-    posts = await s.scalars(select(PostedMessage).where(PostedMessage.poll_id == poll.id,
-                                                        PostedMessage.kind == "poll"))
+async def close_platform_polls(w: Work, poll: Poll) -> None:
+    posts = await w.s.scalars(select(PostedMessage).where(PostedMessage.poll_id == poll.id,
+                                                          PostedMessage.kind == PostKind.POLL))
     for post in posts:
-        if post.platform in svc.messengers:
-            outbox_of(s).close_poll(SentPoll(ChatRef(post.platform, post.chat_id),
-                                             post.message_id, post.platform_poll_id or ""))
+        if w.svc.serves(post.platform):
+            w.out.close_poll(SentPoll(ChatRef(post.platform, post.chat_id), post.message_id,
+                                      post.platform_poll_id or ""))
 
 
 async def tallies(s: AsyncSession, poll_id: int) -> list[tuple[PollOption, int]]:
@@ -182,20 +184,17 @@ async def tallies(s: AsyncSession, poll_id: int) -> list[tuple[PollOption, int]]
     return [(o, int(counts.get(o.id, 0))) for o in options]
 
 
-async def close_poll(s: AsyncSession, svc: Services, now: datetime, poll: Poll) -> None:
+async def close_poll(w: Work, poll: Poll) -> None:
     """Close a poll, announce the result; a date poll sets its meetup's date and opens RSVP."""
-    from bot.core.meetups import announce
-    from bot.core.reminders import schedule_group
-
-    poll.closed_at = now
-    chapter = await s.get_one(Chapter, poll.chapter_id)
+    poll.closed_at = w.now
+    chapter = await w.s.get_one(Chapter, poll.chapter_id)
     _ = translator(chapter.language)
-    await close_platform_polls(s, svc, poll)
-    results = await tallies(s, poll.id)
+    await close_platform_polls(w, poll)
+    results = await tallies(w.s, poll.id)
     summary = "\n".join(f"{o.position + 1}. {o.label}: {n}" for o, n in results)
     winner_tally = pick_winner([Tally(o.id, o.position, o.starts_at, n) for o, n in results])
     winner = next(o for o, _n in results if o.id == winner_tally.option_id)
-    if poll.kind != "date" or poll.meetup_id is None:
+    if poll.kind != PollKind.DATE or poll.meetup_id is None:
         top = [o.label for o, n in results if n == winner_tally.votes]
         if winner_tally.votes == 0:
             outcome = _("No votes.")
@@ -203,25 +202,25 @@ async def close_poll(s: AsyncSession, svc: Services, now: datetime, poll: Poll) 
             outcome = _("Tie: {options}", options=", ".join(top))
         else:
             outcome = _("Most votes: {winner}", winner=winner.label)
-        await post_to_chapter(s, svc, chapter.id, _("Poll closed: {question}\n{summary}",
-                                                     question=poll.question, summary=summary)
+        await post_to_chapter(w, chapter.id, _("Poll closed: {question}\n{summary}",
+                                               question=poll.question, summary=summary)
                               + "\n" + outcome)
         return
-    meetup = await s.get_one(Meetup, poll.meetup_id)
-    if meetup.status != "polling":
+    meetup = await w.s.get_one(Meetup, poll.meetup_id)
+    if meetup.status != MeetupStatus.POLLING:
         return
     assert winner.starts_at is not None
     meetup.starts_at = winner.starts_at
-    meetup.status = "scheduled"
-    voters = await s.scalars(select(Vote.person_id).where(Vote.option_id == winner.id))
+    meetup.status = MeetupStatus.SCHEDULED
+    voters = await w.s.scalars(select(Vote.person_id).where(Vote.option_id == winner.id))
     for person_id in voters:
-        s.add(Rsvp(meetup_id=meetup.id, person_id=person_id, status="maybe", guests=0,
-                   updated_at=now))
-    await s.flush()
-    await schedule_group(s, svc, now, meetup)
+        w.s.add(Rsvp(meetup_id=meetup.id, person_id=person_id, status=RsvpStatus.MAYBE,
+                     guests=0, updated_at=w.now))
+    await w.s.flush()
+    await schedule_group(w, meetup)
     headline = _("The poll is closed: {title} is on {when}.\n{summary}",
                  title=meetup.title, summary=summary,
                  when=format_when(winner.starts_at, chapter.timezone, chapter.language))
     if winner_tally.votes:
         headline += "\n" + _("Everyone who voted for this date counts as maybe until they answer.")
-    await announce(s, svc, meetup, chapter, headline)
+    await announce(w, meetup, chapter, headline)

@@ -22,19 +22,14 @@ from dateutil.rrule import MONTHLY, WEEKLY, rrule, rrulestr, weekday
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.core.commands import split_args
-from bot.core.context import Ctx, Services
+from bot.core.announce import open_meetup
+from bot.core.details import check_title, is_capacity, venue_and_capacity
 from bot.core.errors import UserError
 from bot.core.i18n import format_when, translator
-from bot.core.meetups import (
-    _MAX,
-    check_title,
-    next_meetup,
-    open_meetup,
-    venue_and_capacity,
-)
-from bot.core.outbox import outbox_of
-from bot.db.models import Chapter, Meetup
+from bot.core.queries import next_meetup
+from bot.core.syntax import split_args
+from bot.core.work import Ctx, Work
+from bot.db.models import Chapter, Meetup, MeetupStatus
 
 SHOWN_DATES = 3
 MAX_RULE_TEXT = 80
@@ -243,7 +238,7 @@ def occurrences(rule_text: str, since: date, timezone: str, after: datetime, cou
 async def _cancelled_dates(s: AsyncSession, chapter: Chapter, after: datetime
                            ) -> frozenset[datetime]:
     return frozenset(await s.scalars(select(Meetup.starts_at).where(
-        Meetup.chapter_id == chapter.id, Meetup.status == "cancelled",
+        Meetup.chapter_id == chapter.id, Meetup.status == MeetupStatus.CANCELLED,
         Meetup.starts_at > after - timedelta(days=1))))
 
 
@@ -254,34 +249,32 @@ async def next_dates(s: AsyncSession, chapter: Chapter, after: datetime, count: 
                        after, count, await _cancelled_dates(s, chapter, after), inclusive)
 
 
-async def open_next(s: AsyncSession, svc: Services, now: datetime, chapter: Chapter,
-                    created_by: int | None = None) -> Meetup | None:
+async def open_next(w: Work, chapter: Chapter, created_by: int | None = None) -> Meetup | None:
     """Open the rule's next occurrence, unless the chapter already has an upcoming meetup
     (scheduled or polling) or no rule."""
     # One decision per chapter at a time (PostgreSQL runs units of work side by side): with
     # the row lock, a follow-up and a /cancel can't both open a meetup.
-    locked = await s.scalar(select(Chapter).where(Chapter.id == chapter.id).with_for_update()
-                            .execution_options(populate_existing=True))
+    locked = await w.s.scalar(select(Chapter).where(Chapter.id == chapter.id).with_for_update()
+                              .execution_options(populate_existing=True))
     if locked is None or locked.recurring_rule is None:
         return None
-    if await next_meetup(s, locked.id, now, include_polling=True) is not None:
+    if await next_meetup(w.s, locked.id, w.now, include_polling=True) is not None:
         return None
-    dates = await next_dates(s, locked, now, 1)
+    dates = await next_dates(w.s, locked, w.now, 1)
     if not dates:
         return None
-    return await open_meetup(s, svc, now, locked, locked.recurring_title or locked.name,
-                             dates[0], locked.recurring_venue, locked.recurring_capacity,
-                             created_by)
+    return await open_meetup(w, locked, locked.recurring_title or locked.name, dates[0],
+                             locked.recurring_venue, locked.recurring_capacity, created_by)
 
 
-async def after_meetup(s: AsyncSession, svc: Services, now: datetime, meetup_id: int) -> None:
+async def after_meetup(w: Work, meetup_id: int) -> None:
     """A meetup's follow-up row has fired: it is over, so a recurring chapter opens its next."""
-    meetup = await s.get(Meetup, meetup_id)
+    meetup = await w.s.get(Meetup, meetup_id)
     if meetup is None:
         return
-    chapter = await s.get_one(Chapter, meetup.chapter_id)
+    chapter = await w.s.get_one(Chapter, meetup.chapter_id)
     if chapter.recurring_rule is not None:
-        await open_next(s, svc, now, chapter)
+        await open_next(w, chapter)
 
 
 # --- /recurring ------------------------------------------------------------------------------
@@ -315,7 +308,7 @@ async def recurring(ctx: Ctx, args: str) -> None:
     rule = parse_rule(parts[0])
     title: str | None = None
     extras = parts[1:]
-    if extras and extras[0] and not _MAX.match(extras[0]):
+    if extras and extras[0] and not is_capacity(extras[0]):
         title = check_title(extras[0])
         extras = extras[1:]
     venue, capacity, unknown = venue_and_capacity(extras)
@@ -334,12 +327,10 @@ async def recurring(ctx: Ctx, args: str) -> None:
     chapter.recurring_title, chapter.recurring_venue = title, venue
     chapter.recurring_capacity = capacity
     await ctx.s.flush()
-    at = len(outbox_of(ctx.s))  # the reply goes out before the announcement
-    opened = await open_next(ctx.s, ctx.svc, ctx.now, chapter, ctx.person.id)
+    opened = await open_next(ctx, chapter, ctx.person.id)
     upcoming = opened or await next_meetup(ctx.s, chapter.id, ctx.now, include_polling=True)
-    outbox_of(ctx.s).text(ctx.chat, await _summary(ctx, chapter, upcoming,
-                                                   opened=opened is not None, changed=True),
-                          at=at)
+    # A reply: it goes out before the announcement of the meetup it opened.
+    ctx.reply(await _summary(ctx, chapter, upcoming, opened=opened is not None, changed=True))
 
 
 async def _summary(ctx: Ctx, chapter: Chapter, upcoming: Meetup | None, *, opened: bool,

@@ -50,6 +50,12 @@ class Party:
     size: int  # the person plus their guests
 
 
+def takes_answers(scheduled: bool, starts_at: datetime | None, now: datetime) -> bool:
+    """A meetup takes RSVPs while it is scheduled (not polling, not cancelled) and has not
+    started yet: the one rule for the command, the buttons and the reactions."""
+    return scheduled and starts_at is not None and starts_at > now
+
+
 def fits(capacity: int | None, seats_taken: int, party_size: int) -> bool:
     return capacity is None or seats_taken + party_size <= capacity
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from enum import StrEnum
+from typing import TypeVar
 
 from sqlalchemy import (
     BigInteger,
@@ -47,6 +49,62 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC)
+
+
+class MeetupStatus(StrEnum):
+    POLLING = "polling"  # its date is still being voted on
+    SCHEDULED = "scheduled"
+    CANCELLED = "cancelled"
+
+
+class RsvpStatus(StrEnum):
+    YES = "yes"
+    MAYBE = "maybe"
+    NO = "no"
+    WAITLIST = "waitlist"
+
+
+class PollKind(StrEnum):
+    DATE = "date"  # sets its meetup's date when it closes
+    PLAIN = "plain"
+
+
+class ReminderKind(StrEnum):
+    PERSON = "person"  # a DM before the meetup
+    GROUP = "group"  # the chapter's chats, the day before
+    FOLLOW_UP = "follow_up"  # the chapter's chats, after the meetup: "thanks, /next"
+
+
+class ReminderStatus(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    SKIPPED = "skipped"
+    FAILED = "failed"
+
+
+class PostKind(StrEnum):
+    ANNOUNCEMENT = "announcement"  # a meetup with its RSVP buttons
+    POLL = "poll"
+
+
+E = TypeVar("E", bound=StrEnum)
+
+
+class EnumText(TypeDecorator[E]):
+    """A StrEnum stored as its plain text value (no database enum type to migrate)."""
+
+    impl = String
+    cache_ok = True
+
+    def __init__(self, enum: type[E], length: int) -> None:
+        super().__init__(length)
+        self.enum = enum
+
+    def process_bind_param(self, value: E | str | None, dialect: Dialect) -> str | None:
+        return None if value is None else self.enum(value).value
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> E | None:
+        return None if value is None else self.enum(value)
 
 
 class Base(DeclarativeBase):
@@ -138,7 +196,7 @@ class Meetup(Base):
     venue: Mapped[str | None] = mapped_column(String(200))
     starts_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     capacity: Mapped[int | None] = mapped_column(Integer)
-    status: Mapped[str] = mapped_column(String(16))  # polling, scheduled, cancelled
+    status: Mapped[MeetupStatus] = mapped_column(EnumText(MeetupStatus, 16))
     created_by: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
@@ -151,7 +209,7 @@ class Poll(Base):
     chapter_id: Mapped[int] = mapped_column(ForeignKey("chapters.id", ondelete="CASCADE"), index=True)
     meetup_id: Mapped[int | None] = mapped_column(ForeignKey("meetups.id", ondelete="CASCADE"))
     question: Mapped[str] = mapped_column(String(300))
-    kind: Mapped[str] = mapped_column(String(8))  # date, plain
+    kind: Mapped[PollKind] = mapped_column(EnumText(PollKind, 8))
     multiple: Mapped[bool] = mapped_column(Boolean, default=True)
     closes_at: Mapped[datetime] = mapped_column(UTCDateTime())
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -188,7 +246,7 @@ class Rsvp(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     meetup_id: Mapped[int] = mapped_column(ForeignKey("meetups.id", ondelete="CASCADE"))
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
-    status: Mapped[str] = mapped_column(String(16))  # yes, maybe, no, waitlist
+    status: Mapped[RsvpStatus] = mapped_column(EnumText(RsvpStatus, 16))
     guests: Mapped[int] = mapped_column(Integer, default=0)
     # Order on the waitlist: a growing number, so positions survive people leaving it.
     waitlist_seq: Mapped[int | None] = mapped_column(BigInteger)
@@ -197,7 +255,9 @@ class Rsvp(Base):
 
 
 class Reminder(Base):
-    """One message due at one time: a DM to a person, or (person_id NULL) the group's."""
+    """One message due at one time: a DM to a person (`kind` person), or the chapter's chats
+    (group, follow_up; person_id NULL). `offset_minutes` is counted back from the start, so
+    the follow-up, after the meetup, has a negative one."""
 
     __tablename__ = "reminders"
     __table_args__ = (
@@ -208,9 +268,10 @@ class Reminder(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     meetup_id: Mapped[int] = mapped_column(ForeignKey("meetups.id", ondelete="CASCADE"))
     person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    kind: Mapped[ReminderKind] = mapped_column(EnumText(ReminderKind, 16))
     offset_minutes: Mapped[int] = mapped_column(Integer)
     due_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    status: Mapped[str] = mapped_column(String(16))  # pending, sent, skipped, failed
+    status: Mapped[ReminderStatus] = mapped_column(EnumText(ReminderStatus, 16))
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
@@ -226,7 +287,7 @@ class PostedMessage(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     chapter_id: Mapped[int] = mapped_column(ForeignKey("chapters.id", ondelete="CASCADE"))
-    kind: Mapped[str] = mapped_column(String(16))  # poll, announcement
+    kind: Mapped[PostKind] = mapped_column(EnumText(PostKind, 16))
     meetup_id: Mapped[int | None] = mapped_column(ForeignKey("meetups.id", ondelete="CASCADE"))
     poll_id: Mapped[int | None] = mapped_column(ForeignKey("polls.id", ondelete="CASCADE"))
     platform: Mapped[str] = mapped_column(String(16))

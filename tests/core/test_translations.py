@@ -23,7 +23,7 @@ from tests.fakes import Chat, RecordingMessenger, Sent
 
 CORE = Path(__file__).resolve().parents[2] / "bot" / "core"
 
-TRANSLATE_FIRST_ARG = {"_", "t", "UserError"}  # f(msgid, **values)
+TRANSLATE_FIRST_ARG = {"_", "t", "UserError", "N_"}  # f(msgid, **values)
 TRANSLATE_SECOND_ARG = {"gettext"}  # gettext(language, msgid, **values)
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from bot.adapters.telegram import PollTooLarge, TelegramAdapter
-from bot.core.app import ROUTES
+from bot.core.commands import COMMANDS
 from bot.core.messages import Button, ChatRef, Inbound, OutFile, UserRef
 from bot.core.ports import CannotDM
 from tests.telegram.fake_bot_api import FakeBotAPI
@@ -91,7 +91,7 @@ async def test_commands_menu_in_english_and_dutch(fake: FakeBotAPI, adapter: Tel
         }
     )
     assert english != dutch
-    assert {c["command"] for c in english} <= set(ROUTES)  # only what the core answers
+    assert {c["command"] for c in english} <= set(COMMANDS)  # only what the core answers
 
 
 async def test_send_text_with_buttons_and_button_presses(

@@ -21,7 +21,6 @@ from bot.adapters.telegram.messenger import TelegramMessenger
 from bot.adapters.telegram.processor import ChatOrderedProcessor
 from bot.adapters.telegram.ratelimit import FloodLimits, TelegramRateLimiter
 from bot.adapters.telegram.settings import TelegramSettings
-from bot.core.app import ROUTES
 from bot.core.messages import ChatRef, Inbound, PollAnswer, Reply, RsvpAction
 
 log = logging.getLogger(__name__)
@@ -125,8 +124,8 @@ class TelegramAdapter:
 
     async def _set_commands(self) -> None:
         bot = self.application.bot
-        await bot.set_my_commands(bot_commands("en", ROUTES))
-        await bot.set_my_commands(bot_commands("nl", ROUTES), language_code="nl")
+        await bot.set_my_commands(bot_commands("en"))
+        await bot.set_my_commands(bot_commands("nl"), language_code="nl")
 
     async def _fetch_admins(self, chat_id: int) -> set[int]:
         members = await self.application.bot.get_chat_administrators(chat_id)

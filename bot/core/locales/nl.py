@@ -448,4 +448,46 @@ CATALOG: dict[str, str] = {
         "De volgende gaat open als {title} voorbij is.",
     "Only organisers can close the poll; it stays open until {closes}.":
         "Alleen organisatoren kunnen de poll sluiten; hij blijft open tot {closes}.",
+
+    # --- commands.py: the command table (Telegram's menu, /help) --------------------------
+    'What I can do, with examples':
+        'Wat ik kan, met voorbeelden',
+    'Start me in a private chat to get reminders':
+        'Start mij privé voor herinneringen',
+    'Make this group a chapter (admins)':
+        'Maak van deze groep een afdeling (beheerders)',
+    'Plan a meetup or a date poll':
+        'Plan een meetup of een datumpoll',
+    'Ask the chapter a question':
+        'Stel de afdeling een vraag',
+    'Close the open poll now':
+        'Sluit de open poll nu',
+    'Upcoming meetups':
+        'Komende meetups',
+    'Say if you come: yes, maybe or no':
+        'Zeg of je komt: ja, misschien of nee',
+    'Who is coming':
+        'Wie er komt',
+    'Your one-line introduction':
+        'Jouw introductie in één regel',
+    'Tell me when the next one is announced':
+        'Laat me weten als de volgende er is',
+    'Your reminder times':
+        'Jouw herinneringstijden',
+    'The meetup as a calendar file':
+        'De meetup als agendabestand',
+    'Cancel the meetup (organisers)':
+        'Zeg de meetup af (organisatoren)',
+    'Repeat meetups by a rule (organisers)':
+        'Herhaal meetups (organisatoren)',
+    'I am here':
+        'Ik ben er',
+    'Chapter statistics (organisers)':
+        'Cijfers van de afdeling (organisatoren)',
+    'Language: nl or en':
+        'Taal: nl of en',
+    'Run this chapter in another group too (organisers)':
+        'Deze afdeling ook in een andere groep (organisatoren)',
+    'every command with an example':
+        'alle opdrachten met een voorbeeld',
 }

@@ -1,0 +1,139 @@
+"""Describing and announcing a meetup, shared by the features: the one-line description, the
+announcement with its counts and RSVP buttons (kept current by edits), the calendar file, the
+interest list told, and opening a meetup whose date is set."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from icalendar import Event
+from sqlalchemy import delete, select
+
+from bot.core.calendar import calendar_file, meetup_event
+from bot.core.i18n import format_when, translator
+from bot.core.messages import Button, ChatRef, OutFile
+from bot.core.notify import post_to_chapter, send_dm
+from bot.core.outbox import Posted
+from bot.core.queries import (
+    announcement_posts,
+    answer_counts,
+    dm_targets_of,
+    seats_taken,
+)
+from bot.core.reminders import schedule_group
+from bot.core.work import Work
+from bot.db.models import (
+    Chapter,
+    Interest,
+    Meetup,
+    MeetupStatus,
+    Person,
+    PostKind,
+    RsvpStatus,
+)
+
+
+def rsvp_buttons(meetup_id: int, language: str) -> list[Button]:
+    _ = translator(language)
+    return [
+        Button(_("✅ Going"), f"rsvp:{meetup_id}:yes"),
+        Button(_("🤔 Maybe"), f"rsvp:{meetup_id}:maybe"),
+        Button(_("❌ Can't"), f"rsvp:{meetup_id}:no"),
+    ]
+
+
+def describe(meetup: Meetup, chapter: Chapter, language: str) -> str:
+    assert meetup.starts_at is not None
+    when = format_when(meetup.starts_at, chapter.timezone, language)
+    return f"{meetup.title} — {when}" + (f", {meetup.venue}" if meetup.venue else "")
+
+
+async def counts_line(w: Work, meetup: Meetup, language: str) -> str:
+    _ = translator(language)
+    taken = await seats_taken(w.s, meetup.id)
+    counts = await answer_counts(w.s, meetup.id)
+    maybe, waiting = counts.get(RsvpStatus.MAYBE, 0), counts.get(RsvpStatus.WAITLIST, 0)
+    going = (_("{n}/{max} going", n=taken, max=meetup.capacity) if meetup.capacity
+             else _("{n} going", n=taken))
+    line = going + " · " + _("{n} maybe", n=maybe)
+    if waiting:
+        line += " · " + _("{n} on the waitlist", n=waiting)
+    return line
+
+
+async def announcement_text(w: Work, meetup: Meetup, chapter: Chapter) -> str:
+    _ = translator(chapter.language)
+    return "\n".join([
+        _("📅 {what}", what=describe(meetup, chapter, chapter.language)),
+        await counts_line(w, meetup, chapter.language),
+        _("Coming? Answer with ✅ 🤔 ❌ below, or send /rsvp yes (with guests: /rsvp yes +1)."),
+    ])
+
+
+async def announce(w: Work, meetup: Meetup, chapter: Chapter, headline: str) -> None:
+    """Post the meetup with its RSVP buttons; the posts are filed so answers find it back."""
+    text = headline + "\n" + await announcement_text(w, meetup, chapter)
+    await post_to_chapter(w, chapter.id, text, rsvp_buttons(meetup.id, chapter.language),
+                          record=Posted(chapter.id, PostKind.ANNOUNCEMENT, meetup_id=meetup.id))
+
+
+async def refresh_announcements(w: Work, meetup: Meetup, chapter: Chapter) -> None:
+    """Keep the counts under each announcement current (the adapters pace the edits)."""
+    posts = await announcement_posts(w.s, meetup.id)
+    if not posts:
+        return
+    _ = translator(chapter.language)
+    cancelled = meetup.status == MeetupStatus.CANCELLED
+    text = await announcement_text(w, meetup, chapter)
+    if cancelled:
+        text = _("❌ Cancelled") + "\n" + text
+    buttons = [] if cancelled else rsvp_buttons(meetup.id, chapter.language)
+    for post in posts:
+        if w.svc.serves(post.platform):
+            w.out.edit(ChatRef(post.platform, post.chat_id), post.message_id, text, buttons)
+
+
+def calendar_event(meetup: Meetup, chapter: Chapter, now: datetime) -> Event:
+    assert meetup.starts_at is not None
+    return meetup_event(uid=f"meetup-{meetup.id}@irlbot", title=meetup.title,
+                        starts_at=meetup.starts_at, venue=meetup.venue, chapter=chapter.name,
+                        stamp=now, cancelled=meetup.status == MeetupStatus.CANCELLED)
+
+
+def meetup_calendar(meetup: Meetup, chapter: Chapter, now: datetime) -> OutFile:
+    event = calendar_event(meetup, chapter, now)
+    slug = re.sub(r"[^A-Za-z0-9]+", "-", meetup.title).strip("-").lower()[:40] or "meetup"
+    return calendar_file(f"{slug}.ics", [event], chapter.name)
+
+
+async def notify_interest(w: Work, meetup: Meetup, chapter: Chapter, what: str) -> None:
+    """Everyone on the interest list hears of the next meetup once; the list is then empty."""
+    people = list(await w.s.scalars(select(Person).join(Interest, Interest.person_id == Person.id)
+                                    .where(Interest.chapter_id == chapter.id)
+                                    .order_by(Interest.id)))
+    targets = await dm_targets_of(w.s, w.svc, [p.id for p in people])
+    for person in people:
+        _ = translator(person.language or chapter.language)
+        await send_dm(w, person, chapter, meetup.id,
+                      _("{chapter} has announced its next meetup: {what}",
+                        chapter=chapter.name, what=what), targets=targets[person.id])
+    if people:
+        await w.s.execute(delete(Interest).where(Interest.chapter_id == chapter.id,
+                                                 Interest.person_id.in_([p.id for p in people])))
+
+
+async def open_meetup(w: Work, chapter: Chapter, title: str, starts_at: datetime,
+                      venue: str | None, capacity: int | None, created_by: int | None) -> Meetup:
+    """A meetup with its date set (a one-date /newmeetup, or /recurring): the group's
+    reminder and follow-up rows, the announcement with RSVP buttons, the interest list told."""
+    meetup = Meetup(chapter_id=chapter.id, title=title, venue=venue, capacity=capacity,
+                    status=MeetupStatus.SCHEDULED, starts_at=starts_at, created_by=created_by,
+                    created_at=w.now)
+    w.s.add(meetup)
+    await w.s.flush()
+    await schedule_group(w, meetup)
+    _ = translator(chapter.language)
+    await announce(w, meetup, chapter, _("New meetup!"))
+    await notify_interest(w, meetup, chapter, describe(meetup, chapter, chapter.language))
+    return meetup

@@ -1,0 +1,70 @@
+"""Who someone is: a person behind each platform account, their membership of a chapter,
+the language and timezone to use with them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.core.messages import UserRef
+from bot.core.settings import CoreSettings
+from bot.db.models import Chapter, Identity, Membership, Person
+
+
+async def person_for(s: AsyncSession, user: UserRef, now: datetime) -> tuple[Person, Identity]:
+    """The person behind a platform account, made on first contact; their name kept current."""
+    identity = await s.scalar(
+        select(Identity).where(
+            Identity.platform == user.platform, Identity.platform_user_id == user.id
+        )
+    )
+    name = (user.display_name or user.id)[:120]
+    if identity is None:
+        person = Person(display_name=name, created_at=now)
+        s.add(person)
+        await s.flush()
+        identity = Identity(person_id=person.id, platform=user.platform,
+                            platform_user_id=user.id, display_name=name, dm_started=False)
+        s.add(identity)
+        await s.flush()
+        return person, identity
+    person = await s.get_one(Person, identity.person_id)
+    if identity.display_name != name:
+        identity.display_name = name
+        person.display_name = name
+    return person, identity
+
+
+async def ensure_membership(s: AsyncSession, chapter: Chapter, person: Person,
+                            now: datetime) -> Membership:
+    membership = await s.scalar(
+        select(Membership).where(
+            Membership.chapter_id == chapter.id, Membership.person_id == person.id
+        )
+    )
+    if membership is None:
+        membership = Membership(chapter_id=chapter.id, person_id=person.id,
+                                is_organiser=False, joined_at=now)
+        s.add(membership)
+        await s.flush()
+    return membership
+
+
+def person_language(person: Person, chapter: Chapter | None, settings: CoreSettings) -> str:
+    return person.language or (chapter.language if chapter else settings.default_language)
+
+
+def person_timezone(person: Person, chapter: Chapter | None, settings: CoreSettings) -> str:
+    return person.timezone or (chapter.timezone if chapter else settings.default_timezone)
+
+
+async def home_language(s: AsyncSession, person: Person, settings: CoreSettings) -> str:
+    """For a DM: the person's own choice, else the language of one of their chapters."""
+    if person.language:
+        return person.language
+    chapter = await s.scalar(select(Chapter).join(Membership, Membership.chapter_id
+                                                  == Chapter.id)
+                             .where(Membership.person_id == person.id).limit(1))
+    return chapter.language if chapter else settings.default_language

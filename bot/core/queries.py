@@ -1,0 +1,108 @@
+"""The reads many features need: a chat's chapter, its chats, the next meetup, seats,
+whom to DM. Written for SQLite and PostgreSQL alike."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.core.messages import ChatRef, UserRef
+from bot.core.work import Services
+from bot.db.models import (
+    Chapter,
+    ChatBinding,
+    Identity,
+    Meetup,
+    MeetupStatus,
+    Membership,
+    Poll,
+    PostedMessage,
+    PostKind,
+    Rsvp,
+    RsvpStatus,
+)
+
+
+async def chapter_for_chat(s: AsyncSession, chat: ChatRef) -> Chapter | None:
+    return await s.scalar(
+        select(Chapter).join(ChatBinding, ChatBinding.chapter_id == Chapter.id).where(
+            ChatBinding.platform == chat.platform, ChatBinding.chat_id == chat.id
+        )
+    )
+
+
+async def chapter_chats(s: AsyncSession, chapter_id: int) -> list[ChatRef]:
+    rows = await s.scalars(select(ChatBinding).where(ChatBinding.chapter_id == chapter_id)
+                           .order_by(ChatBinding.id))
+    return [ChatRef(b.platform, b.chat_id) for b in rows]
+
+
+async def chapter_ids_of(s: AsyncSession, person_id: int) -> list[int]:
+    """The chapters a person has been seen in."""
+    return list(await s.scalars(select(Membership.chapter_id).where(
+        Membership.person_id == person_id)))
+
+
+async def next_meetup(s: AsyncSession, chapter_id: int, now: datetime,
+                      *, include_polling: bool = False) -> Meetup | None:
+    statuses = ([MeetupStatus.SCHEDULED, MeetupStatus.POLLING] if include_polling
+                else [MeetupStatus.SCHEDULED])
+    # The earliest dated one; a meetup whose date is still being polled comes after those.
+    return await s.scalar(
+        select(Meetup).where(Meetup.chapter_id == chapter_id, Meetup.status.in_(statuses),
+                             or_(Meetup.starts_at.is_(None), Meetup.starts_at > now))
+        .order_by(Meetup.starts_at.is_(None), Meetup.starts_at, Meetup.id).limit(1))
+
+
+async def seats_taken(s: AsyncSession, meetup_id: int, except_person: int | None = None) -> int:
+    query = select(func.coalesce(func.sum(1 + Rsvp.guests), 0)).where(
+        Rsvp.meetup_id == meetup_id, Rsvp.status == RsvpStatus.YES)
+    if except_person is not None:
+        query = query.where(Rsvp.person_id != except_person)
+    return int(await s.scalar(query) or 0)
+
+
+async def answer_counts(s: AsyncSession, meetup_id: int) -> dict[RsvpStatus, int]:
+    """How many people gave each answer (guests not counted)."""
+    rows = await s.execute(select(Rsvp.status, func.count()).where(Rsvp.meetup_id == meetup_id)
+                           .group_by(Rsvp.status))
+    return {RsvpStatus(status): int(n) for status, n in rows.all()}
+
+
+async def waitlist_position(s: AsyncSession, rsvp: Rsvp) -> int:
+    ahead = await s.scalar(select(func.count()).select_from(Rsvp).where(
+        Rsvp.meetup_id == rsvp.meetup_id, Rsvp.status == RsvpStatus.WAITLIST,
+        Rsvp.waitlist_seq < rsvp.waitlist_seq))
+    return int(ahead or 0) + 1
+
+
+async def open_poll_of(s: AsyncSession, chapter_id: int) -> Poll | None:
+    return await s.scalar(select(Poll).where(Poll.chapter_id == chapter_id,
+                                             Poll.closed_at.is_(None)).order_by(Poll.id.desc()))
+
+
+async def announcement_posts(s: AsyncSession, meetup_id: int) -> list[PostedMessage]:
+    return list(await s.scalars(select(PostedMessage).where(
+        PostedMessage.meetup_id == meetup_id, PostedMessage.kind == PostKind.ANNOUNCEMENT)))
+
+
+async def dm_targets(s: AsyncSession, svc: Services, person_id: int) -> list[UserRef]:
+    """The person's accounts on platforms we serve, those that opened a DM with us first."""
+    return (await dm_targets_of(s, svc, [person_id]))[person_id]
+
+
+async def dm_targets_of(s: AsyncSession, svc: Services,
+                        person_ids: Sequence[int]) -> dict[int, list[UserRef]]:
+    """dm_targets for many people in one query."""
+    targets: dict[int, list[UserRef]] = {pid: [] for pid in person_ids}
+    if not targets:
+        return targets
+    identities = await s.scalars(select(Identity).where(Identity.person_id.in_(list(targets)))
+                                 .order_by(Identity.dm_started.desc(), Identity.id))
+    for i in identities:
+        if svc.serves(i.platform):
+            targets[i.person_id].append(UserRef(i.platform, i.platform_user_id, i.display_name))
+    return targets

@@ -93,11 +93,11 @@ async def link(ctx: Ctx, args: str) -> None:
         raise UserError("Only the group's admins can link it to a chapter.")
     if ctx.chapter is not None:
         raise UserError("This chat already belongs to the chapter {name}.", name=ctx.chapter.name)
-    chapter = await ctx.s.scalar(select(Chapter).where(Chapter.link_code == code[:32]))
-    if (chapter is None or chapter.link_expires_at is None
-            or chapter.link_expires_at < ctx.now):
+    found = await ctx.s.scalar(select(Chapter).where(Chapter.link_code == code[:32]))
+    if found is None or found.link_expires_at is None or found.link_expires_at < ctx.now:
         raise UserError("That link code is unknown or has expired. Ask for a new one with /link "
                         "in the chapter's chat.")
+    chapter = found
     chapter.link_code, chapter.link_expires_at = None, None
     ctx.s.add(ChatBinding(chapter_id=chapter.id, platform=ctx.chat.platform, chat_id=ctx.chat.id))
     await ctx.s.flush()

@@ -66,8 +66,10 @@ async def main(rows: int, url: str | None) -> None:
     db = Database(url)
     await db.migrate()
     clock = VirtualClock(now)
-    core = Core(db, {"null": NullMessenger()}, clock)  # type: ignore[dict-item]
-    wakeups = Wakeups(core, clock)
+    wakeups = Wakeups(clock)
+    core = Core(db, {"null": NullMessenger()}, clock,  # type: ignore[dict-item]
+                due_changed=wakeups.notify)
+    wakeups.bind(core)
     await wakeups.start()
     took = time.perf_counter() - began
     jobs = len(wakeups.scheduler.get_jobs())

@@ -11,6 +11,7 @@ import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Protocol
 
 from bot.clock import SystemClock, VirtualClock
 from bot.config import Config, ConfigError, load_config
@@ -22,11 +23,17 @@ from bot.db.session import Database
 log = logging.getLogger("irlbot")
 
 
-def core_settings(config: Config) -> CoreSettings:
-    b = config.bot
-    return CoreSettings(default_timezone=b.default_timezone, default_language=b.default_language,
-                        reminder_offsets=b.reminder_offsets, group_reminder_offset=b.group_reminder,
-                        reminder_grace=b.reminder_grace)
+class Adapter(Protocol):
+    """What the composition root needs of a platform adapter."""
+
+    @property
+    def messenger(self) -> Messenger: ...
+
+    def bind(self, core: Core) -> None: ...
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
 
 
 # --- demo ----------------------------------------------------------------------------------
@@ -84,42 +91,43 @@ async def demo(db_path: str | None, language: str, lines_in: Sequence[str] | Non
 async def run(config: Config) -> int:
     from bot.schedule import Wakeups
 
-    db = Database(config.database.url)
-    await db.migrate()
-    clock = SystemClock()
-    messengers: dict[str, Messenger] = {}
-    adapters: list = []
-    core = Core(db, messengers, clock, core_settings(config))
-    if config.telegram is not None:
-        from bot.adapters.telegram.runtime import build_telegram
-
-        adapter = build_telegram(config.telegram, core)
-        messengers["telegram"] = adapter.messenger
-        adapters.append(adapter)
-    if config.matrix is not None:
-        from bot.adapters.matrix.runtime import build_matrix
-
-        adapter = build_matrix(config.matrix, core, db)
-        messengers["matrix"] = adapter.messenger
-        adapters.append(adapter)
-    if not adapters:
+    if config.telegram is None and config.matrix is None:
         print(f"{config.source}: neither [telegram] token nor [matrix] homeserver is set; "
               "nothing to run (try `irlbot demo`).", file=sys.stderr)
         return 2
+    db = Database(config.database.url)
+    await db.migrate()
+    clock = SystemClock()
+    # What the core calls is built first, the core is built with it, then each is bound to
+    # the core it calls back.
+    adapters: dict[str, Adapter] = {}
+    if config.telegram is not None:
+        from bot.adapters.telegram.runtime import build_telegram
+
+        adapters["telegram"] = build_telegram(config.telegram)
+    if config.matrix is not None:
+        from bot.adapters.matrix.runtime import build_matrix
+
+        adapters["matrix"] = build_matrix(config.matrix, db)
+    wakeups = Wakeups(clock)
+    messengers = {name: adapter.messenger for name, adapter in adapters.items()}
+    core = Core(db, messengers, clock, config.core, due_changed=wakeups.notify)
+    for adapter in adapters.values():
+        adapter.bind(core)
+    wakeups.bind(core)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    wakeups = Wakeups(core, clock)
     try:
-        for adapter in adapters:
+        for adapter in adapters.values():
             await adapter.start()
         await wakeups.start()
         log.info("irlbot running: %s", ", ".join(messengers))
         await stop.wait()
     finally:
         await wakeups.stop()
-        for adapter in reversed(adapters):
+        for adapter in reversed(adapters.values()):
             try:
                 await adapter.stop()
             except Exception:
@@ -159,7 +167,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         config = load_config(args.config)
     except ConfigError as err:
-        print(f"config error: {err}", file=sys.stderr)
+        print(err, file=sys.stderr)
         return 2
     if args.command == "run":
         return asyncio.run(run(config))

@@ -4,6 +4,9 @@ The database holds what is due (poll closes, reminders); APScheduler holds one j
 the earliest due row and re-armed after each batch. So 100,000 pending reminders cost one job,
 a restart rebuilds the schedule with one query, and a second replica simply finds the rows
 already claimed.
+
+Wiring: `wakeups = Wakeups(clock)`; `Core(..., due_changed=wakeups.notify)`;
+`wakeups.bind(core)`; `await wakeups.start()` ... `await wakeups.stop()`.
 """
 
 from __future__ import annotations
@@ -27,22 +30,31 @@ HOUSEKEEPING_JOB = "irl-housekeeping"
 
 
 class Wakeups:
-    def __init__(self, core: Core, clock: Clock, sweep_every: timedelta = timedelta(seconds=60)):
-        self.core = core
+    def __init__(self, clock: Clock, sweep_every: timedelta = timedelta(seconds=60)) -> None:
+        self._core: Core | None = None
         self.clock = clock
         self.sweep_every = sweep_every
         self.scheduler = AsyncIOScheduler(timezone=UTC)
         self.armed_for: datetime | None = None
         self._running = asyncio.Lock()
 
+    def bind(self, core: Core) -> None:
+        self._core = core
+
+    @property
+    def core(self) -> Core:
+        if self._core is None:
+            raise RuntimeError("Wakeups has no core: call wakeups.bind(core) first")
+        return self._core
+
     async def start(self) -> None:
-        self.core.set_due_listener(self.notify)
+        core = self.core
         self.scheduler.start()
         # Other replicas may write due rows we are not told about: look now and then.
         self.scheduler.add_job(self._wake, IntervalTrigger(seconds=self.sweep_every.total_seconds()),
                                id=SWEEP_JOB, replace_existing=True, coalesce=True,
                                max_instances=1)
-        self.scheduler.add_job(self.core.forget_handled, IntervalTrigger(hours=6),
+        self.scheduler.add_job(core.forget_handled, IntervalTrigger(hours=6),
                                id=HOUSEKEEPING_JOB, replace_existing=True, coalesce=True)
         await self._wake()
 
@@ -55,6 +67,8 @@ class Wakeups:
 
     def notify(self, due: datetime) -> None:
         """Called by the core when it wrote something due at `due`."""
+        if not self.scheduler.running:
+            return  # start() looks up the earliest due row itself
         if self.armed_for is None or due < self.armed_for:
             self._arm(due)
 

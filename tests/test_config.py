@@ -2,24 +2,36 @@
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
+from bot.__main__ import main
+from bot.adapters.matrix.settings import MatrixSettings
+from bot.adapters.telegram.settings import TelegramSettings
 from bot.config import ConfigError, load_config
+from bot.core.settings import CoreSettings
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "config.example.toml"
+ENV_VARS = ("IRL_TELEGRAM_TOKEN", "IRL_MATRIX_PASSWORD", "IRL_MATRIX_ACCESS_TOKEN",
+            "IRL_DATABASE_URL")
+WEBHOOK_WITHOUT_SECRET = """
+[telegram]
+token = "123456:ABC-def_1"
+mode = "webhook"
+webhook_url = "https://bot.example.org/telegram"
+"""
 
 
 def test_the_example_config_loads_with_its_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
-    for var in ("IRL_TELEGRAM_TOKEN", "IRL_MATRIX_PASSWORD", "IRL_MATRIX_ACCESS_TOKEN",
-                "IRL_DATABASE_URL"):
+    for var in ENV_VARS:
         monkeypatch.delenv(var, raising=False)
     config = load_config(EXAMPLE)
     assert config.database.url == "sqlite+aiosqlite:///irl.db"
-    assert config.bot.reminder_offsets == (1440, 120)
-    assert config.bot.reminder_grace == timedelta(hours=3)
+    assert config.core.reminder_offsets == (1440, 120)
+    assert config.core.reminder_grace == timedelta(hours=3)
     assert config.telegram is None and config.matrix is None
 
 
@@ -49,17 +61,59 @@ def test_secrets_come_from_the_environment(monkeypatch: pytest.MonkeyPatch,
     ('[matrix]\nhomeserver = "https://m.org"\nuser_id = "@irl:m.org"\n', "[matrix] password"),
     ("[database\n", "(syntax)"),
     ("[redis]\nurl = 1\n", "[redis]"),
+    ('[telegram]\ntoken = "1:a"\nmode = "webhook"\nwebhook_url = "https://x.org/h"\n',
+     "[telegram] secret_token"),
+    ('[telegram]\ntoken = "1:a"\nmode = "webhook"\nwebhook_url = "https://x.org/h"\n'
+     'secret_token = "not secret!"\n', "[telegram] secret_token"),
+    ('[telegram]\ntoken = "1:a"\nmode = "webhook"\nsecret_token = "s"\n',
+     "[telegram] webhook_url"),
+    ('[telegram]\ntoken = "1:a"\nmode = "webhook"\nwebhook_url = "bot.example.org/hook"\n'
+     'secret_token = "s"\n', "[telegram] webhook_url"),
+    ('[telegram]\ntoken = "1:a"\nbase_url = "ftp://x"\n', "[telegram] base_url"),
+    ('[telegram]\ntoken = "123456"\n', "[telegram] token"),
+    ('[telegram]\ntoken = "abc:DEF"\n', "[telegram] token"),
+    ('[telegram]\ntoken = "123:ab c"\n', "[telegram] token"),
+    ('[telegram]\ntoken = 123\n', "[telegram] token"),
+    ('[telegram]\ntoken = "1:a"\nport = 0\n', "[telegram] port"),
+    ('[telegram]\ntoken = "1:a"\nport = 70000\n', "[telegram] port"),
+    ('[telegram]\ntoken = "1:a"\nwebhook = true\n', "[telegram] webhook"),
+    ('[telegram]\nport = 70000\n', "[telegram] port"),  # checked even with Telegram off
+    ('[matrix]\nhomeserver = "matrix.example.org"\nuser_id = "@irl:m.org"\npassword = "x"\n',
+     "[matrix] homeserver"),
+    ('[matrix]\nhomeserver = "https://m.org"\nuser_id = "@irl"\npassword = "x"\n',
+     "[matrix] user_id"),
+    ('[matrix]\nhomeserver = "https://m.org"\npassword = "x"\n', "[matrix] user_id"),
+    ('[matrix]\nhomeserver = "https://m.org"\nuser_id = "@irl:m.org"\npassword = "x"\n'
+     "organiser_power_level = 101\n", "[matrix] organiser_power_level"),
+    ('[matrix]\nhomeserver = "https://m.org"\nuser_id = "@irl:m.org"\npassword = "x"\n'
+     'organiser_power_level = "50"\n', "[matrix] organiser_power_level"),
+    ('[matrix]\nhomeserver = "https://m.org"\nuser_id = "@irl:m.org"\npassword = "x"\n'
+     'dm_invite_timeout = "0m"\n', "[matrix] dm_invite_timeout"),
+    ('[matrix]\nhomeserver = "https://m.org"\nuser_id = "@irl:m.org"\npassword = "x"\n'
+     'dm_invite_timeout = 120\n', "[matrix] dm_invite_timeout"),
+    ('[matrix]\nhomeserver = "https://m.org"\nuser_id = "@irl:m.org"\npassword = "x"\n'
+     'allowed_inviters = ["@alice"]\n', "[matrix] allowed_inviters"),
+    ('[matrix]\nhomeserver = "https://m.org"\nuser_id = "@irl:m.org"\npassword = "x"\n'
+     "sync_timeout_ms = 1000\n", "[matrix] sync_timeout_ms"),
+    ('[bot]\ngroup_reminder = "tomorrow"\n', "[bot] group_reminder"),
+    ('[bot]\nreminder_grace = "31d"\n', "[bot] reminder_grace"),
+    ("[bot]\nreminder_offsets = [24]\n", "[bot] reminder_offsets"),
+    ('bot = "yes"\n', "[bot]"),
+    ('[database]\nurl = "postgres://db/irl"\n', "[database] url"),
+    ("[database]\nurl = 5\n", "[database] url"),
 ])
 def test_a_config_error_names_the_key_and_the_file(text: str, key: str, tmp_path: Path,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("IRL_MATRIX_PASSWORD", raising=False)
-    monkeypatch.delenv("IRL_MATRIX_ACCESS_TOKEN", raising=False)
+    for var in ENV_VARS:
+        monkeypatch.delenv(var, raising=False)
     path = tmp_path / "broken.toml"
     path.write_text(text)
     with pytest.raises(ConfigError) as caught:
         load_config(path)
     assert caught.value.key == key
     assert str(path) in str(caught.value)
+    assert str(caught.value) == f"{path}: {key}: {caught.value.problem}"
+    assert "\n" not in str(caught.value)
 
 
 def test_irlbot_migrate_creates_the_schema(tmp_path: Path) -> None:
@@ -82,3 +136,89 @@ def test_irlbot_migrate_creates_the_schema(tmp_path: Path) -> None:
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2
     assert f"{broken}: [bot] reminder_offsets" in proc.stderr
+    assert len(proc.stderr.splitlines()) == 1, proc.stderr
+
+
+@pytest.mark.parametrize("command", ["migrate", "run"])
+def test_a_webhook_without_secret_stops_the_command_with_one_line(
+        command: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    for var in ENV_VARS:
+        monkeypatch.delenv(var, raising=False)
+    path = tmp_path / "config.toml"
+    path.write_text(f'[database]\nurl = "sqlite+aiosqlite:///{tmp_path / "irl.db"}"\n'
+                    + WEBHOOK_WITHOUT_SECRET)
+    assert main([command, "--config", str(path)]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.splitlines() == [
+        f'{path}: [telegram] secret_token: is needed when mode = "webhook" '
+        "(1-256 characters A-Z, a-z, 0-9, _ and -)"]
+    assert not (tmp_path / "irl.db").exists()  # stopped before touching the database
+
+
+def test_irlbot_run_reports_a_bad_token_in_one_line_without_traceback(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    path = tmp_path / "config.toml"
+    path.write_text('[telegram]\ntoken = "my-bot-token"\n')
+    env = {**os.environ, "IRL_TELEGRAM_TOKEN": ""}
+    proc = subprocess.run([sys.executable, "-m", "bot", "run", "--config", str(path)],
+                          capture_output=True, text=True, timeout=60, env=env)
+    assert proc.returncode == 2
+    assert proc.stdout == ""
+    assert proc.stderr.splitlines() == [
+        f"{path}: [telegram] token: must look like 123456:ABC-DEF1234 (from @BotFather: "
+        "digits, a colon, then letters, digits, _ and -)"]
+
+
+def test_a_bad_token_from_the_environment_names_the_variable(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text('[telegram]\ntoken = "123:fine"\n')
+    monkeypatch.setenv("IRL_TELEGRAM_TOKEN", "123 456")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert caught.value.key == "[telegram] token from IRL_TELEGRAM_TOKEN"
+    assert main(["migrate", "--config", str(path)]) == 2
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith(f"{path}: [telegram] token from IRL_TELEGRAM_TOKEN: must look like")
+
+
+def test_a_valid_webhook_config_gives_the_adapter_its_settings(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for var in ENV_VARS:
+        monkeypatch.delenv(var, raising=False)
+    path = tmp_path / "config.toml"
+    path.write_text(WEBHOOK_WITHOUT_SECRET + 'secret_token = "abc_DEF-1"\nport = 8444\n'
+                    '[matrix]\nhomeserver = "https://m.org"\nuser_id = "@irl:m.org"\n'
+                    'access_token = "t"\norganiser_power_level = 100\n'
+                    'allowed_inviters = ["@alice:example.org", "example.org:8448"]\n'
+                    '[bot]\ngroup_reminder = "1d2h"\nreminder_offsets = []\n')
+    config = load_config(path)
+    assert config.telegram == TelegramSettings(
+        token="123456:ABC-def_1", mode="webhook", webhook_url="https://bot.example.org/telegram",
+        port=8444, secret_token="abc_DEF-1")
+    assert config.matrix == MatrixSettings(
+        homeserver="https://m.org", user_id="@irl:m.org", access_token="t",
+        organiser_power_level=100, dm_invite_timeout_s=120.0,
+        allowed_inviters=("@alice:example.org", "example.org:8448"))
+    assert config.core == CoreSettings(reminder_offsets=(), group_reminder_offset=26 * 60)
+
+
+def test_reading_the_config_loads_no_platform_library(tmp_path: Path) -> None:
+    """`irlbot migrate` reads the whole config, adapters' settings included, but stays light."""
+    import subprocess
+    import sys
+
+    path = tmp_path / "config.toml"
+    path.write_text(WEBHOOK_WITHOUT_SECRET + 'secret_token = "s"\n')
+    code = ("import sys; from bot.config import load_config; "
+            f"assert load_config({str(path)!r}).telegram; "
+            "print(sorted(m for m in ('telegram', 'nio', 'aiohttp') if m in sys.modules))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60, env={**os.environ, "IRL_TELEGRAM_TOKEN": ""})
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import insert, update
 
 from bot.clock import SystemClock, VirtualClock
@@ -30,8 +31,10 @@ async def test_a_restarted_bot_rebuilds_its_schedule_from_the_database(
     await meetup_with_two_going(chat)
     # A new process: a new core and scheduler on the same database, nothing carried over.
     messenger = RecordingMessenger(started={"bob", "carol"})
-    core = Core(db, {messenger.platform: messenger}, clock, CoreSettings())
-    wakeups = Wakeups(core, clock)
+    wakeups = Wakeups(clock)
+    core = Core(db, {messenger.platform: messenger}, clock, CoreSettings(),
+                due_changed=wakeups.notify)
+    wakeups.bind(core)
     await wakeups.start()
     try:
         assert wakeups.armed_for == clock.now() + timedelta(days=2)  # the group's and the 24h ones
@@ -47,7 +50,10 @@ async def test_a_restarted_bot_rebuilds_its_schedule_from_the_database(
 async def test_the_scheduler_wakes_the_core_on_time(db: Database) -> None:
     clock = SystemClock()
     messenger = RecordingMessenger(started={"bob"})
-    core = Core(db, {messenger.platform: messenger}, clock, CoreSettings())
+    wakeups = Wakeups(clock)
+    core = Core(db, {messenger.platform: messenger}, clock, CoreSettings(),
+                due_changed=wakeups.notify)
+    wakeups.bind(core)
     chat = Chat(core, messenger, clock)  # type: ignore[arg-type]
     await chat.say("alice", "/setup SMC; Den Bosch; Europe/Amsterdam; en")
     await chat.say("alice", f"/newmeetup Borrel; {local(chat, timedelta(days=2))}")
@@ -57,7 +63,6 @@ async def test_the_scheduler_wakes_the_core_on_time(db: Database) -> None:
         await s.execute(update(Reminder).where(Reminder.offset_minutes == 1440,
                                                Reminder.person_id.is_not(None))
                         .values(due_at=clock.now() + timedelta(seconds=1)))
-    wakeups = Wakeups(core, clock)
     await wakeups.start()
     try:
         assert wakeups.armed_for is not None
@@ -100,7 +105,10 @@ async def test_two_replicas_send_each_reminder_once(db_url: str, db: Database) -
 async def test_a_hundred_thousand_pending_reminders_cost_one_job(db: Database,
                                                                 clock: VirtualClock) -> None:
     messenger = RecordingMessenger()
-    core = Core(db, {messenger.platform: messenger}, clock, CoreSettings())
+    wakeups = Wakeups(clock)
+    core = Core(db, {messenger.platform: messenger}, clock, CoreSettings(),
+                due_changed=wakeups.notify)
+    wakeups.bind(core)
     chat = Chat(core, messenger, clock)
     await chat.say("alice", "/setup SMC; Den Bosch; Europe/Amsterdam; en")
     await chat.say("alice", f"/newmeetup Borrel; {local(chat, timedelta(days=30))}")
@@ -111,10 +119,30 @@ async def test_a_hundred_thousand_pending_reminders_cost_one_job(db: Database,
                 for i in range(100_000)]
         for start in range(0, len(rows), 10_000):
             await s.execute(insert(Reminder), rows[start:start + 10_000])
-    wakeups = Wakeups(core, clock)
     await wakeups.start()
     try:
         assert len(wakeups.scheduler.get_jobs()) == 3  # wake, sweep, housekeeping: not per row
         assert wakeups.armed_for == min(first_due, clock.now() + timedelta(days=29))
+    finally:
+        await wakeups.stop()
+
+
+async def test_the_core_tells_a_bound_scheduler_what_falls_due(db: Database) -> None:
+    # The scheduler's triggers run on the real time: keep what falls due in the future.
+    clock = VirtualClock(datetime.now(UTC).replace(second=0, microsecond=0))
+    messenger = RecordingMessenger()
+    wakeups = Wakeups(clock)
+    with pytest.raises(RuntimeError, match="bind"):
+        await wakeups.start()
+    core = Core(db, {messenger.platform: messenger}, clock, CoreSettings(),
+                due_changed=wakeups.notify)
+    wakeups.bind(core)
+    await wakeups.start()
+    try:
+        assert wakeups.armed_for is None  # nothing due yet
+        chat = Chat(core, messenger, clock)
+        await chat.say("alice", "/setup SMC; Den Bosch; Europe/Amsterdam; en")
+        await chat.say("alice", f"/newmeetup Borrel; {local(chat, timedelta(days=3))}")
+        assert wakeups.armed_for == clock.now() + timedelta(days=2)  # the group's reminder
     finally:
         await wakeups.stop()

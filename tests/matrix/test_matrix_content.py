@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
@@ -18,8 +18,7 @@ from bot.adapters.matrix.content import (
     strip_reply_fallback,
 )
 from bot.adapters.matrix.rooms import RoomState, creators_outrank
-from bot.adapters.matrix.runtime import settings_from_config
-from bot.config import MatrixConfig
+from bot.config import load_config
 from bot.core.messages import Button, RsvpAnswer
 
 
@@ -110,15 +109,24 @@ def test_room_v12_creators_outrank_power_levels() -> None:
     assert not creators_outrank("11")
 
 
-def test_settings_from_the_config_section() -> None:
-    cfg = MatrixConfig(homeserver="https://m.example.org", user_id="@irl:example.org",
-                       password="pw", dm_invite_timeout=timedelta(minutes=2),
-                       allowed_inviters=("example.org",))
-    s = settings_from_config(cfg)
+def test_settings_from_the_config_section(tmp_path: Path,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("IRL_MATRIX_PASSWORD", raising=False)
+    monkeypatch.delenv("IRL_MATRIX_ACCESS_TOKEN", raising=False)
+
+    def matrix_section(text: str) -> MatrixSettings | None:
+        path = tmp_path / "config.toml"
+        path.write_text("[matrix]\n" + text)
+        return load_config(path).matrix
+
+    s = matrix_section('homeserver = "https://m.example.org"\nuser_id = "@irl:example.org"\n'
+                       'password = "pw"\ndm_invite_timeout = "2m"\n'
+                       'allowed_inviters = ["example.org"]\n')
+    assert s is not None
     assert s.password == "pw" and s.access_token is None
     assert s.dm_invite_timeout_s == 120 and s.allowed_inviters == ("example.org",)
     with pytest.raises(ValueError):
-        MatrixSettings(homeserver="https://m", user_id="@irl:m")
-    assert MatrixSettings.from_mapping(
-        {"homeserver": "h", "user_id": "@a:b", "access_token": "t", "allowed_inviters": ["b"]}
-    ).allowed_inviters == ("b",)
+        matrix_section('homeserver = "https://m"\nuser_id = "@irl:m"\n')
+    s = matrix_section('homeserver = "https://h"\nuser_id = "@a:b"\naccess_token = "t"\n'
+                       'allowed_inviters = ["b"]\n')
+    assert s is not None and s.allowed_inviters == ("b",)

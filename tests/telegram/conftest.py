@@ -42,7 +42,8 @@ async def adapter(
     fake: FakeBotAPI, core: RecordingCore, client_limits: FloodLimits
 ) -> AsyncIterator[TelegramAdapter]:
     tg = make_adapter(fake, client_limits)
-    await tg.start(core)
+    tg.bind(core)
+    await tg.start()
     try:
         yield tg
     finally:
@@ -55,7 +56,8 @@ async def wired(
 ) -> AsyncIterator[tuple[TelegramAdapter, Core]]:
     adapter = make_adapter(fake, client_limits)
     real_core = Core(db, {"telegram": adapter.messenger}, clock, CoreSettings())
-    await adapter.start(real_core)
+    adapter.bind(real_core)
+    await adapter.start()
     try:
         yield adapter, real_core
     finally:

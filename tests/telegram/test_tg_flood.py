@@ -35,7 +35,8 @@ async def burst(fake_limits: FakeLimits, client_limits: FloodLimits, within: flo
         core.on_message = answer
         members = [fake.add_user(f"Member {i}") for i in range(10)]
         group = fake.add_group("SMC Den Bosch", members=members)
-        await adapter.start(core)
+        adapter.bind(core)
+        await adapter.start()
         try:
             started = time.monotonic()
             for i in range(30):
@@ -75,7 +76,8 @@ async def test_a_429_is_waited_out_and_retried() -> None:
     limits = FakeLimits(overall=None, per_chat=Window(1, 1.0), per_group=None)
     async with FakeBotAPI(limits=limits) as fake:
         adapter = make_adapter(fake, FloodLimits(None, None, None))
-        await adapter.start(RecordingCore())
+        adapter.bind(RecordingCore())
+        await adapter.start()
         try:
             alice = fake.add_user("Alice")
             fake.start_bot(alice)

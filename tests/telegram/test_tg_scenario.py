@@ -127,7 +127,8 @@ async def test_burst_of_30_commands_through_the_core(db: Database, clock: Virtua
         alice = fake.add_user("Alice", language_code="en")
         members = [fake.add_user(f"Member {i}", language_code="en") for i in range(9)]
         group = fake.add_group("SMC Veghel", members=members, creator=alice)
-        await adapter.start(core)
+        adapter.bind(core)
+        await adapter.start()
         try:
             fake.user_sends(alice, group, "/setup SMC Veghel; Veghel; Europe/Amsterdam; en")
             await fake.wait_for(lambda: len(fake.texts(group)) == 1)

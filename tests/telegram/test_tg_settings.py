@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from bot.adapters.telegram import TelegramAdapter, TelegramSettings
-from bot.adapters.telegram.runtime import build_telegram, settings_from_config
-from bot.config import TelegramConfig
+from bot.adapters.telegram.runtime import build_telegram
+from bot.config import ConfigError, load_config
 from tests.telegram.tg_support import RecordingCore
+
+
+def telegram_section(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                     values: dict[str, str]) -> Path:
+    monkeypatch.delenv("IRL_TELEGRAM_TOKEN", raising=False)
+    path = tmp_path / "config.toml"
+    path.write_text("[telegram]\n" + "".join(f'{k} = "{v}"\n' for k, v in values.items()))
+    return path
 
 
 def test_defaults_and_webhook_path() -> None:
@@ -23,25 +33,33 @@ def test_defaults_and_webhook_path() -> None:
 
 
 @pytest.mark.parametrize(
-    "kwargs",
+    ("kwargs", "key"),
     [
-        {"token": "no-colon"},
-        {"token": "1:a", "mode": "push"},
-        {"token": "1:a", "mode": "webhook", "secret_token": "s"},
-        {"token": "1:a", "mode": "webhook", "webhook_url": "https://x/y"},
-        {"token": "1:a", "mode": "webhook", "webhook_url": "https://x/y", "secret_token": "a b"},
+        ({"token": "no-colon"}, "token"),
+        ({"token": "1:a", "mode": "push"}, "mode"),
+        ({"token": "1:a", "mode": "webhook", "secret_token": "s"}, "webhook_url"),
+        ({"token": "1:a", "mode": "webhook", "webhook_url": "https://x/y"}, "secret_token"),
+        ({"token": "1:a", "mode": "webhook", "webhook_url": "https://x/y", "secret_token": "a b"},
+         "secret_token"),
     ],
 )
-def test_bad_settings_are_refused(kwargs: dict[str, str]) -> None:
-    with pytest.raises(ValueError):
-        TelegramSettings(**kwargs)
+def test_bad_settings_are_refused(kwargs: dict[str, str], key: str, tmp_path: Path,
+                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    path = telegram_section(tmp_path, monkeypatch, kwargs)
+    with pytest.raises(ValueError) as caught:
+        load_config(path)
+    assert isinstance(caught.value, ConfigError)
+    assert caught.value.key == f"[telegram] {key}"
 
 
-def test_built_from_the_config_section() -> None:
-    cfg = TelegramConfig(token="123:abc", base_url="http://127.0.0.1:1/bot", listen="0.0.0.0")
-    settings = settings_from_config(cfg)
+def test_built_from_the_config_section(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = telegram_section(tmp_path, monkeypatch, {
+        "token": "123:abc", "base_url": "http://127.0.0.1:1/bot", "listen": "0.0.0.0"})
+    settings = load_config(path).telegram
+    assert settings is not None
     assert settings == TelegramSettings(token="123:abc", base_url="http://127.0.0.1:1/bot", listen="0.0.0.0")
-    adapter = build_telegram(cfg, RecordingCore())
+    adapter = build_telegram(settings)
+    adapter.bind(RecordingCore())
     assert isinstance(adapter, TelegramAdapter) and adapter.messenger.platform == "telegram"
 
 

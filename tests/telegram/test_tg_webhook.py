@@ -33,7 +33,8 @@ async def test_webhook_mode(fake: FakeBotAPI, client_limits: FloodLimits) -> Non
     )
     core = RecordingCore()
     adapter = TelegramAdapter(settings, limits=client_limits)
-    await adapter.start(core)
+    adapter.bind(core)
+    await adapter.start()
     try:
         assert fake.webhook is not None
         assert (fake.webhook.url, fake.webhook.secret_token) == (url, SECRET)

@@ -29,9 +29,7 @@ class MatrixAdapter:
     `adapter.messenger`; `adapter.bind(core)`; `await adapter.start()` ... `await adapter.stop()`.
     """
 
-    def __init__(
-        self, settings: MatrixSettings, store: StateStore, core: CoreSink | None = None
-    ) -> None:
+    def __init__(self, settings: MatrixSettings, store: StateStore) -> None:
         self.settings = settings
         self.store = store
         self.client = AsyncClient(
@@ -55,7 +53,7 @@ class MatrixAdapter:
             self.client, settings, self.direct, self.polls, rsvp_messages, self.ready
         )
         self.router = EventRouter(
-            core, self.messenger, self.rooms, self.direct, self.polls, store, rsvp_messages
+            None, self.messenger, self.rooms, self.direct, self.polls, store, rsvp_messages
         )
         self.sync = SyncLoop(self.client, settings, store, self.router, self.rooms, self.direct)
         self._task: asyncio.Task[None] | None = None
@@ -73,7 +71,7 @@ class MatrixAdapter:
         and the messenger's sends wait for it. A refused login is a config error: it raises.
         """
         if self.router.core is None:
-            raise RuntimeError("bind(core) before start()")
+            raise RuntimeError("MatrixAdapter has no core: call adapter.bind(core) before start()")
         self._stopping.clear()
         try:
             await self._connect(give_up_after_s=STARTUP_PATIENCE_S)
@@ -144,7 +142,7 @@ class MatrixAdapter:
         if token:
             self.client.access_token = token
             try:
-                who = await call("whoami", self.client.whoami, give_up_after_s=give_up_after_s)
+                who: object = await call("whoami", self.client.whoami, give_up_after_s=give_up_after_s)
             except MatrixCallError as exc:
                 if s.access_token or exc.errcode != "M_UNKNOWN_TOKEN":
                     raise
@@ -156,7 +154,7 @@ class MatrixAdapter:
         assert s.password is not None
         # The same device id on every login, so the account doesn't collect dead devices.
         self.client.device_id = await self.store.get("device_id") or None
-        resp = await call(
+        resp: object = await call(
             "login", lambda: self.client.login(s.password, device_name=s.device_name),
             give_up_after_s=give_up_after_s,
         )

@@ -75,7 +75,7 @@ class EventRouter:
 
     def _core(self) -> CoreSink:
         if self.core is None:
-            raise RuntimeError("MatrixAdapter has no core bound")
+            raise RuntimeError("MatrixAdapter has no core: call adapter.bind(core) first")
         return self.core
 
     async def _user(self, room_id: str, user_id: str) -> UserRef:

@@ -1,7 +1,9 @@
 """The Telegram adapter: one python-telegram-bot Application, run under our own event loop.
 
-It translates and forwards; the core decides. `start(core)` / `stop()` are called by the
-entry point, so the Matrix adapter can run beside it on the same loop (no `run_polling`).
+It translates and forwards; the core decides. Usage: `adapter = TelegramAdapter(settings)`;
+build the core with `adapter.messenger`; `adapter.bind(core)`; `await adapter.start()` ...
+`await adapter.stop()`, called by the entry point, so the Matrix adapter can run beside it on
+the same loop (no `run_polling`).
 """
 
 from __future__ import annotations
@@ -51,7 +53,6 @@ class TelegramAdapter:
     def __init__(
         self,
         settings: TelegramSettings,
-        core: CoreHandler | None = None,
         *,
         limits: FloodLimits | None = None,
         edit_interval: float = 5.0,
@@ -77,23 +78,24 @@ class TelegramAdapter:
         self.admins = AdminCache(self._fetch_admins, ttl=admin_ttl)
         self.application.add_handler(TypeHandler(Update, self._on_update))
         self.application.add_error_handler(self._on_error)
+        self._core: CoreHandler | None = None
+
+    def bind(self, core: CoreHandler) -> None:
         self._core = core
 
     @property
     def core(self) -> CoreHandler:
         if self._core is None:
-            raise RuntimeError("TelegramAdapter has no core: pass it to the constructor or start()")
+            raise RuntimeError("TelegramAdapter has no core: call adapter.bind(core) first")
         return self._core
 
     @property
     def bot_username(self) -> str:
         return self.application.bot.username
 
-    async def start(self, core: CoreHandler | None = None) -> None:
-        if core is not None:
-            self._core = core
+    async def start(self) -> None:
         if self._core is None:
-            raise RuntimeError("TelegramAdapter.start() needs the core")
+            raise RuntimeError("TelegramAdapter has no core: call adapter.bind(core) before start()")
         app = self.application
         await app.initialize()  # getMe
         await self._set_commands()

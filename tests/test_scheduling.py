@@ -14,8 +14,8 @@ from bot.core.settings import CoreSettings
 from bot.db.models import Reminder
 from bot.db.session import Database
 from bot.schedule import WAKE_JOB, Wakeups
-from tests.core.test_meetup_flow import local
 from tests.fakes import Chat, RecordingMessenger
+from tests.helpers import local
 
 
 async def meetup_with_two_going(chat: Chat, days: int = 3) -> None:

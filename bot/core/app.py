@@ -86,9 +86,6 @@ class Core:
     def settings(self) -> CoreSettings:
         return self.svc.settings
 
-    def set_due_listener(self, listener: Callable[[datetime], None]) -> None:
-        self.svc.due_changed = listener
-
     # --- the one wrapper -----------------------------------------------------------------------
 
     async def _handle(self, event: Event, body: Callable[[Work, Event], Awaitable[R]],

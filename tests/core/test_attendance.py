@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from tests.core.test_meetup_flow import local
 from tests.fakes import Chat, RecordingMessenger
+from tests.helpers import local
 
 
 async def test_checkin_follow_up_and_stats(chat: Chat, messenger: RecordingMessenger) -> None:

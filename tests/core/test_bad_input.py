@@ -5,21 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
 
-from bot.db.models import Base
 from bot.db.session import Database
-from tests.core.test_meetup_flow import local
 from tests.fakes import Chat
-
-
-async def snapshot(db: Database) -> dict[str, list[tuple]]:
-    tables = {}
-    async with db.transaction() as s:
-        for table in Base.metadata.sorted_tables:
-            rows = (await s.execute(select(table))).all()
-            tables[table.name] = sorted(tuple(r) for r in rows)
-    return tables
+from tests.helpers import local, snapshot
 
 
 async def ready(chat: Chat) -> None:

@@ -7,8 +7,8 @@ from datetime import timedelta
 from bot.core.app import Core
 from bot.core.settings import CoreSettings
 from bot.db.session import Database
-from tests.core.test_meetup_flow import local
 from tests.fakes import Chat, RecordingMessenger
+from tests.helpers import local
 
 
 async def test_a_chapter_spread_over_two_platforms(db: Database, clock) -> None:

@@ -7,12 +7,9 @@ from zoneinfo import ZoneInfo
 
 from bot.core.messages import ChatRef
 from tests.fakes import Chat, RecordingMessenger
+from tests.helpers import local
 
 TZ = ZoneInfo("Europe/Amsterdam")
-
-
-def local(chat: Chat, delta: timedelta) -> str:
-    return (chat.clock.now() + delta).astimezone(TZ).strftime("%Y-%m-%d %H:%M")
 
 
 async def setup_chapter(chat: Chat, capacity: int | None = 2) -> None:

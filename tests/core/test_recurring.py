@@ -15,8 +15,8 @@ from bot.core.errors import UserError
 from bot.core.recurring import Rule, describe_rule, occurrences, parse_rule
 from bot.db.models import Chapter, Meetup
 from bot.db.session import Database
-from tests.core.test_bad_input import snapshot
 from tests.fakes import Chat, RecordingMessenger, Sent
+from tests.helpers import snapshot
 
 TZ = ZoneInfo("Europe/Amsterdam")
 SETUP = "/setup SMC Den Bosch; Den Bosch; Europe/Amsterdam; en"

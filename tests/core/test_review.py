@@ -17,9 +17,8 @@ from sqlalchemy import event, func, select
 from bot.core.messages import ChatRef, Inbound
 from bot.db.models import Meetup, Rsvp
 from bot.db.session import Database
-from tests.core.test_bad_input import snapshot
-from tests.core.test_meetup_flow import local
 from tests.fakes import Chat, RecordingMessenger
+from tests.helpers import local, snapshot
 
 
 async def chapter(chat: Chat) -> None:

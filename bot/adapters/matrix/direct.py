@@ -158,7 +158,7 @@ class DirectRooms:
 
     async def _create(self, user_id: str) -> DirectRoom:
         try:
-            resp = await call(
+            resp: Any = await call(
                 "create direct room",
                 lambda: self._client.room_create(
                     is_direct=True, invite=[user_id], preset=RoomPreset.trusted_private_chat

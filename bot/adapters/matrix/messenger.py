@@ -62,7 +62,7 @@ class MatrixMessenger:
             # Not logged in yet (homeserver unreachable at start): wait, as for a lost line.
             await asyncio.wait_for(self._ready.wait(), self._settings.send_retry_s)
         txn = uuid4().hex  # the same id on every retry: the homeserver posts it once
-        resp = await call(
+        resp: Any = await call(
             f"send {event_type}",
             lambda: self._client.room_send(room_id, event_type, content, tx_id=txn),
             give_up_after_s=self._settings.send_retry_s,
@@ -141,7 +141,7 @@ class MatrixMessenger:
             )
             return resp
 
-        resp = await call("upload", upload, give_up_after_s=self._settings.send_retry_s)
+        resp: Any = await call("upload", upload, give_up_after_s=self._settings.send_retry_s)
         return str(resp.content_uri)
 
     async def send_dm(

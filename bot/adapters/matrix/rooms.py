@@ -91,7 +91,7 @@ class RoomDirectory:
 
     async def load(self, room_id: str) -> RoomState:
         """The room's full current state, fresh from the homeserver (not cached)."""
-        resp = await call("get state", lambda: self._client.room_get_state(room_id))
+        resp: Any = await call("get state", lambda: self._client.room_get_state(room_id))
         room = RoomState()
         for event in resp.events:
             if event.get("type") == "m.room.create":

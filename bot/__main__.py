@@ -99,7 +99,7 @@ async def run(config: Config) -> int:
     if config.matrix is not None:
         from bot.adapters.matrix.runtime import build_matrix
 
-        adapter = build_matrix(config.matrix, core, db)
+        adapter = build_matrix(config.matrix, core, db, config.bot.default_language)
         messengers["matrix"] = adapter.messenger
         adapters.append(adapter)
     if not adapters:

@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
+from bot.core.i18n import DEFAULT_LANGUAGE
+
 
 @dataclass(frozen=True)
 class MatrixSettings:
@@ -26,6 +28,8 @@ class MatrixSettings:
     send_retry_s: float = 300.0
     # Put ✅ 🤔 ❌ under RSVP messages so members can tap them.
     seed_reactions: bool = True
+    # For the little the adapter says itself, where it doesn't know a chapter's language.
+    language: str = DEFAULT_LANGUAGE
 
     def __post_init__(self) -> None:
         if not self.homeserver or not self.user_id:

@@ -1,4 +1,4 @@
-"""The command menu shown by Telegram clients (setMyCommands), in English and Dutch."""
+"""The command menu shown by Telegram clients (setMyCommands), in each catalog's language."""
 
 from __future__ import annotations
 
@@ -6,31 +6,33 @@ from collections.abc import Collection
 
 from telegram import BotCommand
 
-_COMMANDS: list[tuple[str, str, str]] = [
-    ("help", "What I can do, with examples", "Wat ik kan, met voorbeelden"),
-    ("start", "Start me in a private chat to get reminders", "Start mij privé voor herinneringen"),
-    ("setup", "Make this group a chapter (admins)", "Maak van deze groep een afdeling (beheerders)"),
-    ("newmeetup", "Plan a meetup or a date poll", "Plan een meetup of een datumpoll"),
-    ("poll", "Ask the chapter a question", "Stel de afdeling een vraag"),
-    ("closepoll", "Close the open poll now", "Sluit de open poll nu"),
-    ("meetups", "Upcoming meetups", "Komende meetups"),
-    ("rsvp", "Say if you come: yes, maybe or no", "Zeg of je komt: ja, misschien of nee"),
-    ("who", "Who is coming", "Wie er komt"),
-    ("intro", "Your one-line introduction", "Jouw introductie in één regel"),
-    ("next", "Tell me when the next one is announced", "Laat me weten als de volgende er is"),
-    ("remind", "Your reminder times", "Jouw herinneringstijden"),
-    ("ics", "The meetup as a calendar file", "De meetup als agendabestand"),
-    ("cancel", "Cancel the meetup (organisers)", "Zeg de meetup af (organisatoren)"),
-    ("recurring", "Repeat meetups by a rule (organisers)", "Herhaal meetups (organisatoren)"),
-    ("checkin", "I am here", "Ik ben er"),
-    ("stats", "Chapter statistics (organisers)", "Cijfers van de afdeling (organisatoren)"),
-    ("language", "Language: nl or en", "Taal: nl of en"),
-    ("link", "Run this chapter in another group too (organisers)",
-     "Deze afdeling ook in een andere groep (organisatoren)"),
+from bot.core.i18n import N_, translator
+
+_COMMANDS: list[tuple[str, str]] = [
+    # TRANSLATORS: this and the next ones are Telegram's command menu: a few words each.
+    ("help", N_("What I can do, with examples")),
+    ("start", N_("Start me in a private chat to get reminders")),
+    ("setup", N_("Make this group a chapter (admins)")),
+    ("newmeetup", N_("Plan a meetup or a date poll")),
+    ("poll", N_("Ask the chapter a question")),
+    ("closepoll", N_("Close the open poll now")),
+    ("meetups", N_("Upcoming meetups")),
+    ("rsvp", N_("Say if you come: yes, maybe or no")),
+    ("who", N_("Who is coming")),
+    ("intro", N_("Your one-line introduction")),
+    ("next", N_("Tell me when the next one is announced")),
+    ("remind", N_("Your reminder times")),
+    ("ics", N_("The meetup as a calendar file")),
+    ("cancel", N_("Cancel the meetup (organisers)")),
+    ("recurring", N_("Repeat meetups by a rule (organisers)")),
+    ("checkin", N_("I am here")),
+    ("stats", N_("Chapter statistics (organisers)")),
+    ("language", N_("Language: nl or en")),
+    ("link", N_("Run this chapter in another group too (organisers)")),
 ]
 
 
 def bot_commands(language: str, known: Collection[str] | None = None) -> list[BotCommand]:
     """The menu in `language`, limited to the commands in `known` (what the core answers)."""
-    column = 2 if language == "nl" else 1
-    return [BotCommand(row[0], row[column]) for row in _COMMANDS if known is None or row[0] in known]
+    _ = translator(language)
+    return [BotCommand(name, _(text)) for name, text in _COMMANDS if known is None or name in known]

@@ -15,6 +15,7 @@ from pathlib import Path
 from bot.clock import SystemClock, VirtualClock
 from bot.config import Config, ConfigError, load_config
 from bot.core.app import Core
+from bot.core.i18n import DEFAULT_LANGUAGE, SUPPORTED_LANGUAGES
 from bot.core.ports import Messenger
 from bot.core.settings import CoreSettings
 from bot.db.session import Database
@@ -143,7 +144,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     p_demo = sub.add_parser("demo", help="a chapter chat in the terminal, no token needed")
     p_demo.add_argument("--db", help="SQLite file to keep (default: a new temporary folder)")
-    p_demo.add_argument("--lang", choices=["en", "nl"], default="en")
+    p_demo.add_argument("--lang", choices=SUPPORTED_LANGUAGES, default=DEFAULT_LANGUAGE)
     for name, text in (("run", "run the bot"), ("migrate", "bring the database schema up to date")):
         p = sub.add_parser(name, help=text)
         p.add_argument("--config", help="config.toml (see config.example.toml)")

@@ -205,11 +205,24 @@ def test_translation_keeps_the_placeholders(msgid: Key) -> None:
     english = set().union(*(placeholders(text) for text in msgid_forms(message)))
     for dutch in forms(message):
         assert dutch.strip() == dutch and dutch
-        # A plural form may leave out {n}, as in "one seat" for n == 1.
-        assert placeholders(dutch) in (english, english - {"n"} if message.pluralizable else english)
+        assert placeholders_kept(message, dutch)
         dutch.format(**{name: "X" for name in english})  # no KeyError/IndexError/ValueError
     for text in msgid_forms(message):
         text.format(**{name: "X" for name in english})
+
+
+def placeholders_kept(message: Message, translation: str) -> bool:
+    english = set().union(*(placeholders(text) for text in msgid_forms(message)))
+    # A plural form may leave out {n}, as in "one seat" for n == 1.
+    return placeholders(translation) in (english, english - {"n"} if message.pluralizable else english)
+
+
+@pytest.mark.parametrize("language", SUPPORTED_LANGUAGES)
+def test_every_catalog_keeps_the_placeholders(language: str) -> None:
+    """Every language's catalog, so a new one is checked from its first entry."""
+    lost = [f"{key_of(m)[1]!r}: {text!r}" for m in entries(catalog(language))
+            for text in forms(m) if text and not placeholders_kept(m, text)]
+    assert lost == [], f"{language}: placeholders differ from the English in:\n" + "\n".join(lost)
 
 
 @pytest.mark.parametrize("msgid", sorted(DUTCH, key=str), ids=str)

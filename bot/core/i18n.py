@@ -86,13 +86,21 @@ def pgettext(language: str, context: str, message: str, /, **values: object) -> 
     return _fill(_translations(language).pgettext(context, message), values)
 
 
+def npgettext(language: str, context: str, singular: str, plural: str, n: int, /,
+              **values: object) -> str:
+    return _fill(_translations(language).npgettext(context, singular, plural, n),
+                 {"n": n, **values})
+
+
 def N_(message: str) -> str:
     """Marks a text for extraction where it is declared; translate it where it is shown."""
     return message
 
 
 class Translate:
-    """`_` bound to one language: `_(msgid)`, `_.n(singular, plural, n)`, `_.p(context, msgid)`."""
+    """`_` bound to one language: `_(msgid)`, `_.n(singular, plural, n)`, `_.p(context, msgid)`
+    and `_.np(context, singular, plural, n)`. The count is the `{n}` placeholder too, unless
+    a value `n=` is passed (when another number in the text picks the form)."""
 
     __slots__ = ("language",)
 
@@ -107,6 +115,9 @@ class Translate:
 
     def p(self, context: str, message: str, /, **values: object) -> str:
         return pgettext(self.language, context, message, **values)
+
+    def np(self, context: str, singular: str, plural: str, n: int, /, **values: object) -> str:
+        return npgettext(self.language, context, singular, plural, n, **values)
 
     def __repr__(self) -> str:
         return f"Translate({self.language!r})"

@@ -23,6 +23,10 @@ def german(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     cat.add("Maybe", "Kann sein")
     cat.add("Maybe", "Vielleicht", context="button")
     cat.add(("{n} seat", "{n} seats"), ("ein Platz", "{n} Plätze"))
+    cat.add(("{n} maybe", "{n} maybe"), ("{n} kommt vielleicht", "{n} kommen vielleicht"),
+            context="count")
+    cat.add(("{n}/{max} seat taken.", "{n}/{max} seats taken."),
+            ("{n} von {max} Platz belegt.", "{n} von {max} Plätzen belegt."))
     cat.add(("At most {n} date, {name}.", "At most {n} dates, {name}."),
             ("Höchstens ein Datum, {name}.", "Höchstens {n} Daten, {name}."))
     cat.add("Untranslated", "")
@@ -43,6 +47,13 @@ def test_plural_and_context_in_a_catalog(german: Path) -> None:
     assert _("Maybe") == "Kann sein"
     assert _.p("button", "Maybe") == "Vielleicht"
     assert _("Untranslated") == "Untranslated"
+    assert _.np("count", "{n} maybe", "{n} maybe", 1) == "1 kommt vielleicht"
+    assert _.np("count", "{n} maybe", "{n} maybe", 2) == "2 kommen vielleicht"
+    # The form follows the count given; a value n= fills the {n} placeholder.
+    assert _.n("{n}/{max} seat taken.", "{n}/{max} seats taken.", 1, n=1, max=1) == \
+        "1 von 1 Platz belegt."
+    assert _.n("{n}/{max} seat taken.", "{n}/{max} seats taken.", 40, n=1, max=40) == \
+        "1 von 40 Plätzen belegt."
     assert languages_in(german) == ("de",)
 
 

@@ -149,13 +149,15 @@ _.p("button", "Maybe")
 UserError.plural("At most {n} date.", "At most {n} dates.", n)
 N_("declared")
 _("joined " + x)
+_.np("count", "{n} maybe", "{n} maybe", n)
 '''
     found, problems = extract_source(source, "sample.py")
     assert {f.key for f in found} == {
         (None, "a {x}"), (None, "b"), (None, "c"), (None, "d"), (None, "e {n}"), (None, "f"),
         (None, "g"), (None, "{n} seat"), ("button", "Maybe"), (None, "At most {n} date."),
-        (None, "declared"), (None, "joined ")}  # Babel keeps the literal; flagged below
-    assert {f.plural for f in found} == {None, "{n} seats", "At most {n} dates."}
+        (None, "declared"), ("count", "{n} maybe"),
+        (None, "joined ")}  # Babel keeps the literal; flagged below
+    assert {f.plural for f in found} == {None, "{n} seats", "At most {n} dates.", "{n} maybe"}
     assert [p.split(": ", 1)[0] for p in problems] == ["sample.py:10", "sample.py:15"]
 
 

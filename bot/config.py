@@ -147,15 +147,17 @@ def load_config(path: str | Path | None) -> Config:
     if unknown:
         raise ConfigError(source, f"[{sorted(unknown)[0]}]",
                           f"unknown section (known: {', '.join(sorted(sections))})")
+    core = _core(_Section(source, "bot", raw.get("bot", {}), {
+        "default_timezone", "default_language", "reminder_offsets", "group_reminder",
+        "reminder_grace"}))
     return Config(
-        core=_core(_Section(source, "bot", raw.get("bot", {}), {
-            "default_timezone", "default_language", "reminder_offsets", "group_reminder",
-            "reminder_grace"})),
+        core=core,
         telegram=_telegram(_Section(source, "telegram", raw.get("telegram", {}), {
             "token", "base_url", "mode", "webhook_url", "listen", "port", "secret_token"})),
         matrix=_matrix(_Section(source, "matrix", raw.get("matrix", {}), {
             "homeserver", "user_id", "password", "access_token", "device_name",
-            "organiser_power_level", "dm_invite_timeout", "allowed_inviters"})),
+            "organiser_power_level", "dm_invite_timeout", "allowed_inviters"}),
+            core.default_language),
         database=_database(_Section(source, "database", raw.get("database", {}), {"url"})),
         source=source,
     )
@@ -227,7 +229,7 @@ def _telegram(s: _Section) -> TelegramSettings | None:
                             listen=listen, port=port, secret_token=secret_token)
 
 
-def _matrix(s: _Section) -> MatrixSettings | None:
+def _matrix(s: _Section, language: str) -> MatrixSettings | None:
     """Every key is checked; the section is on when there is a homeserver."""
     homeserver = s.url("homeserver", what=' like "https://matrix.example.org"')
     user_id = s.text("user_id")
@@ -257,4 +259,5 @@ def _matrix(s: _Section) -> MatrixSettings | None:
         homeserver=homeserver, user_id=user_id, password=password or None,
         access_token=access_token or None, device_name=device_name,
         organiser_power_level=power_level,
-        dm_invite_timeout_s=dm_invite_timeout.total_seconds(), allowed_inviters=inviters)
+        dm_invite_timeout_s=dm_invite_timeout.total_seconds(), allowed_inviters=inviters,
+        language=language)

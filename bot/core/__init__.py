@@ -26,7 +26,7 @@ with the contracts in pyproject.toml):
 | pure | `rules.py` | tally, winner, waitlist order, reminder times, "still takes answers" |
 | | `dates.py`, `calendar.py` | Dutch and English dates; `.ics` files |
 | | `settings.py`, `ports.py` | `CoreSettings`; the `Messenger` and `Clock` ports |
-| words | `i18n.py`, `errors.py` | translation; `UserError` |
+| words | `i18n.py`, `errors.py` | translation (catalogs in `bot/locales`); `UserError` |
 | | `messages.py` | the neutral values adapters and the core exchange |
 
 The database models and their StrEnum statuses are in `bot/db/models.py`.

@@ -42,9 +42,13 @@ async def help_command(ctx: Ctx, args: str) -> None:
     ctx.reply(help_text(ctx.lang))
 
 
+# Each row: the example (translate the words, keep the command), the /help line, and the line in
+# Telegram's command menu.
 _TABLE = (
     CommandSpec("start", Role.ANYONE, chapters.start, "/start",
+                # TRANSLATORS: the /help lines say what each command does, after its example.
                 N_("(in a DM) lets me send you reminders"),
+                # TRANSLATORS: Telegram's command menu: a few words for each command.
                 N_("Start me in a private chat to get reminders")),
     CommandSpec("help", Role.ANYONE, help_command, "/help",
                 N_("every command with an example"),

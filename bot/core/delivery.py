@@ -193,10 +193,10 @@ async def prepare(w: Work, reminder: Reminder) -> Outgoing | ReminderStatus:
             out.text = _("Thanks for coming to {title}! {n} checked in. Want to hear when the "
                          "next one is announced? Send /next.", title=meetup.title, n=came or 0)
         elif reminder.offset_minutes == DAY_BEFORE:
+            venue = ", " + meetup.venue if meetup.venue else ""
             out.text = _("Tomorrow: {title}, {when}{venue}. Coming? /rsvp yes — who's coming? "
-                         "/who", title=meetup.title,
-                         when=format_when(meetup.starts_at, chapter.timezone, chapter.language),
-                         venue=f", {meetup.venue}" if meetup.venue else "")
+                         "/who", title=meetup.title, venue=venue,
+                         when=format_when(meetup.starts_at, chapter.timezone, chapter.language))
         else:
             out.text = reminder_text(meetup, chapter, chapter.language, chapter.timezone,
                                      reminder.offset_minutes)

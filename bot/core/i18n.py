@@ -1,42 +1,130 @@
 """The one translation function and locale-aware date formatting.
 
-Texts are written in English in the code and wrapped in `_()`; a catalog per language maps
-the English text to its translation (gettext style: a missing entry falls back to English).
+Texts are written in English in the code and wrapped in `_()`; a gettext catalog per language
+(bot/locales/<lang>/LC_MESSAGES/messages.po) maps the English text to its translation. A
+missing entry falls back to English. docs/translating.md tells translators how to add one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import functools
+import io
 from datetime import datetime, timedelta
+from gettext import GNUTranslations, NullTranslations
+from pathlib import Path
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime, format_timedelta
 from babel.lists import format_list
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
 
-SUPPORTED_LANGUAGES = ("en", "nl")
+LOCALES = Path(__file__).resolve().parents[1] / "locales"
+DOMAIN = "messages"
 DEFAULT_LANGUAGE = "en"
 
-_CATALOGS: dict[str, dict[str, str]] = {"en": {}}
+
+def catalog_path(language: str, locales: Path | None = None) -> Path:
+    return (locales or LOCALES) / language / "LC_MESSAGES" / f"{DOMAIN}.po"
 
 
-def register_catalog(language: str, catalog: dict[str, str]) -> None:
-    _CATALOGS[language] = catalog
+def languages_in(locales: Path) -> tuple[str, ...]:
+    return tuple(sorted(p.name for p in locales.iterdir() if catalog_path(p.name, locales).is_file()))
+
+
+# A language is supported when its catalog is there: adding a folder adds a language.
+SUPPORTED_LANGUAGES = languages_in(LOCALES)
+
+
+@functools.cache
+def _translations(language: str) -> NullTranslations:
+    """The language's .po file, compiled in memory on first use (no .mo files to build)."""
+    path = catalog_path(language)
+    if not path.is_file():
+        return NullTranslations()
+    with path.open("rb") as po:
+        catalog = read_po(po, locale=language, domain=DOMAIN)
+    mo = io.BytesIO()
+    write_mo(mo, catalog)
+    mo.seek(0)
+    return GNUTranslations(mo)
+
+
+def _fill(text: str, values: dict[str, object]) -> str:
+    return text.format(**values) if values else text
+
+
+class PluralMsgid(str):
+    """A singular msgid that carries its plural and count, so that `gettext` (and `_`) pick
+    the right form: what `UserError.plural` puts in `err.message`."""
+
+    plural: str
+    n: int
+
+    def __new__(cls, singular: str, plural: str, n: int) -> PluralMsgid:
+        msgid = super().__new__(cls, singular)
+        msgid.plural = plural
+        msgid.n = n
+        return msgid
 
 
 def gettext(language: str, message: str, /, **values: object) -> str:
     """Translate `message` into `language` and fill in `{name}` placeholders."""
-    text = _CATALOGS.get(language, {}).get(message, message)
-    return text.format(**values) if values else text
+    if isinstance(message, PluralMsgid):
+        return ngettext(language, str(message), message.plural, message.n, **values)
+    return _fill(_translations(language).gettext(message), values)
 
 
-Translate = Callable[..., str]
+def ngettext(language: str, singular: str, plural: str, n: int, /, **values: object) -> str:
+    """The form for `n` in `language` (e.g. "1 seat" / "2 seats"); `{n}` is filled in too."""
+    return _fill(_translations(language).ngettext(singular, plural, n), {"n": n, **values})
+
+
+def pgettext(language: str, context: str, message: str, /, **values: object) -> str:
+    """`message` as meant in `context`, for short texts with more than one meaning."""
+    return _fill(_translations(language).pgettext(context, message), values)
+
+
+def npgettext(language: str, context: str, singular: str, plural: str, n: int, /,
+              **values: object) -> str:
+    return _fill(_translations(language).npgettext(context, singular, plural, n),
+                 {"n": n, **values})
+
+
+def N_(message: str) -> str:
+    """Marks a text for extraction where it is declared; translate it where it is shown."""
+    return message
+
+
+class Translate:
+    """`_` bound to one language: `_(msgid)`, `_.n(singular, plural, n)`, `_.p(context, msgid)`
+    and `_.np(context, singular, plural, n)`. The count is the `{n}` placeholder too, unless
+    a value `n=` is passed (when another number in the text picks the form)."""
+
+    __slots__ = ("language",)
+
+    def __init__(self, language: str) -> None:
+        self.language = language
+
+    def __call__(self, message: str, /, **values: object) -> str:
+        return gettext(self.language, message, **values)
+
+    def n(self, singular: str, plural: str, n: int, /, **values: object) -> str:
+        return ngettext(self.language, singular, plural, n, **values)
+
+    def p(self, context: str, message: str, /, **values: object) -> str:
+        return pgettext(self.language, context, message, **values)
+
+    def np(self, context: str, singular: str, plural: str, n: int, /, **values: object) -> str:
+        return npgettext(self.language, context, singular, plural, n, **values)
+
+    def __repr__(self) -> str:
+        return f"Translate({self.language!r})"
 
 
 def translator(language: str) -> Translate:
-    def _(message: str, /, **values: object) -> str:
-        return gettext(language, message, **values)
-
-    return _
+    return Translate(language)
 
 
 def format_when(moment: datetime, timezone: str, language: str) -> str:
@@ -55,18 +143,10 @@ def format_duration(minutes: int, language: str) -> str:
     days, rest = divmod(minutes, 24 * 60)
     hours, mins = divmod(rest, 60)
     parts = []
-    for amount, unit in ((days, "day"), (hours, "hour"), (mins, "minute")):
+    units: tuple[tuple[int, Literal["day", "hour", "minute"]], ...] = (
+        (days, "day"), (hours, "hour"), (mins, "minute"))
+    for amount, unit in units:
         if amount:
             parts.append(format_timedelta(timedelta(**{unit + "s": amount}), granularity=unit,
                                           threshold=10_000, locale=language))
     return " ".join(parts) or format_timedelta(timedelta(0), locale=language)
-
-
-def N_(message: str) -> str:
-    """Marks a msgid declared ahead of its use (a table); translate it where it is shown."""
-    return message
-
-
-from bot.core.locales.nl import CATALOG as _NL_CATALOG  # noqa: E402
-
-register_catalog("nl", _NL_CATALOG)

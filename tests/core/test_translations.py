@@ -1,89 +1,125 @@
-"""Every text the core shows people has a Dutch translation, and the core really speaks Dutch.
+"""Every text the bot shows people has a Dutch translation, and the core really speaks Dutch.
 
-The extraction walks bot/core with `ast` and collects each msgid: the string literal that is
-the first argument of `_()`, `t()`, `UserError()` and `translator(lang)()`, or the second
-argument of `gettext(lang, ...)`. A developer who adds a text without translating it, or
-changes one so its Dutch entry no longer matches, makes these tests fail.
+The msgids come from Babel's extractor, configured as `pybabel extract` is ([tool.babel] in
+pyproject.toml): the first argument of `_()`, `t()`, `N_()` and `UserError()`, the second of
+`gettext(lang, ...)`, singular and plural of `_.n()` / `UserError.plural()`, context and msgid
+of `_.p()`, and the argument of `translator(lang)(...)`. A developer who adds a text without
+translating it, or changes one so its Dutch entry no longer matches, makes these tests fail;
+docs/translating.md has the commands that bring the catalogs in step.
 """
 
 from __future__ import annotations
 
-import ast
+import io
 import re
 import string
+import tomllib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import cache
 from pathlib import Path
 
 import pytest
+from babel.messages.catalog import Catalog, Message
+from babel.messages.extract import extract, extract_from_dir
+from babel.messages.frontend import parse_keywords
+from babel.messages.pofile import read_po
 
-from bot.core.i18n import gettext
-from bot.core.locales.nl import CATALOG
+from bot.core.i18n import SUPPORTED_LANGUAGES, catalog_path, gettext, translator
+from bot.i18n_extract import built_at_run_time
 from tests.fakes import Chat, RecordingMessenger, Sent
 
-CORE = Path(__file__).resolve().parents[2] / "bot" / "core"
+ROOT = Path(__file__).resolve().parents[2]
+BOT = ROOT / "bot"
+METHOD = "bot.i18n_extract:extract"
 
-TRANSLATE_FIRST_ARG = {"_", "t", "UserError", "N_"}  # f(msgid, **values)
-TRANSLATE_SECOND_ARG = {"gettext"}  # gettext(language, msgid, **values)
+Key = tuple[str | None, str]  # (msgctxt, msgid); a plural is keyed by its singular
+
+
+@cache
+def babel_config() -> dict[str, object]:
+    with (ROOT / "pyproject.toml").open("rb") as f:
+        config: dict[str, object] = tomllib.load(f)["tool"]["babel"]
+    return config
+
+
+def keywords() -> dict[str, object]:
+    options = babel_config()["extract_messages"]
+    assert isinstance(options, dict)
+    parsed: dict[str, object] = parse_keywords(options["keywords"])
+    return parsed
+
+
+def comment_tags() -> list[str]:
+    options = babel_config()["extract_messages"]
+    assert isinstance(options, dict)
+    return [options["add_comments"]]
+
+
+def test_the_config_maps_python_to_our_extractor() -> None:
+    extractors = babel_config()["extractors"]
+    assert isinstance(extractors, dict)
+    assert babel_config()["mappings"] == [{"method": "irl", "pattern": "**.py"}]
+    assert extractors["irl"] == METHOD
 
 
 @dataclass(frozen=True)
 class Found:
-    msgid: str
+    key: Key
+    plural: str | None
     where: str  # path:line, for the failure message
 
 
-def _called_name(func: ast.expr) -> str | None:
-    if isinstance(func, ast.Name):
-        return func.id
-    if isinstance(func, ast.Attribute):
-        return func.attr
-    return None
-
-
-def _msgid_argument(call: ast.Call) -> ast.expr | None:
-    """The argument of `call` that holds a msgid, if `call` is a translation call."""
-    name = _called_name(call.func)
-    if isinstance(call.func, ast.Call) and _called_name(call.func.func) == "translator":
-        index = 0  # translator(language)("...")
-    elif name in TRANSLATE_FIRST_ARG:
-        index = 0
-    elif name in TRANSLATE_SECOND_ARG:
-        index = 1
-    else:
-        return None
-    return call.args[index] if len(call.args) > index else None
-
-
-def extract(source: str, filename: str) -> tuple[list[Found], list[str]]:
+def extract_source(source: str, filename: str) -> tuple[list[Found], list[str]]:
     """(msgids, problems): a problem is a msgid built at run time that no catalog can hold."""
-    found: list[Found] = []
-    problems: list[str] = []
-    for node in ast.walk(ast.parse(source, filename)):
-        if not isinstance(node, ast.Call):
-            continue
-        arg = _msgid_argument(node)
-        where = f"{filename}:{getattr(node, 'lineno', '?')}"
-        if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
-            found.append(Found(arg.value, where))
-        elif isinstance(arg, ast.JoinedStr | ast.BinOp):
-            problems.append(f"{where}: the text is built at run time (f-string or +); "
-                            "pass the changing parts as {placeholders} instead")
-    return found, problems
+    found = []
+    for lineno, message, _comments, context in extract(
+            METHOD, io.BytesIO(source.encode()), keywords(), comment_tags()):
+        singular, plural = (message[0], message[1]) if isinstance(message, tuple) else (message, None)
+        found.append(Found((context, singular), plural, f"{filename}:{lineno}"))
+    return found, built_at_run_time(source, filename, keywords())
 
 
-def core_msgids() -> tuple[dict[str, list[str]], list[str]]:
-    msgids: dict[str, list[str]] = {}
-    problems: list[str] = []
-    files = sorted(CORE.rglob("*.py"))
-    for path in files:
-        if "locales" in path.relative_to(CORE).parts:
-            continue
-        found, bad = extract(path.read_text(encoding="utf-8"), str(path.relative_to(CORE.parent)))
-        problems += bad
-        for item in found:
-            msgids.setdefault(item.msgid, []).append(item.where)
+@cache
+def code_msgids() -> tuple[dict[Key, list[Found]], list[str]]:
+    msgids: dict[Key, list[Found]] = {}
+    for filename, lineno, message, _comments, context in extract_from_dir(
+            str(BOT), [("**.py", METHOD)], keywords=keywords(), comment_tags=comment_tags()):
+        singular, plural = (message[0], message[1]) if isinstance(message, tuple) else (message, None)
+        msgids.setdefault((context, singular), []).append(
+            Found((context, singular), plural, f"bot/{filename}:{lineno}"))
+    problems = []
+    for path in sorted(BOT.rglob("*.py")):
+        problems += built_at_run_time(path.read_text(encoding="utf-8"), str(path.relative_to(ROOT)),
+                                      keywords())
     return msgids, problems
+
+
+@cache
+def catalog(language: str) -> Catalog:
+    with catalog_path(language).open("rb") as f:
+        return read_po(f, locale=language)
+
+
+def entries(cat: Catalog) -> Iterator[Message]:
+    return (m for m in cat if m.id)
+
+
+def key_of(message: Message) -> Key:
+    msgid = message.id[0] if isinstance(message.id, tuple | list) else message.id
+    return message.context, msgid
+
+
+def forms(message: Message) -> list[str]:
+    return list(message.string) if isinstance(message.string, tuple | list) else [message.string]
+
+
+def msgid_forms(message: Message) -> list[str]:
+    return list(message.id) if isinstance(message.id, tuple | list) else [message.id]
+
+
+DUTCH = {key_of(m): m for m in entries(catalog("nl"))}
 
 
 def placeholders(text: str) -> set[str]:
@@ -108,61 +144,115 @@ errors.UserError("f")
 translator(lang)("g")
 _(err.message, **err.values)
 _(f"h {x}")
+_.n("{n} seat", "{n} seats", n)
+_.p("button", "Maybe")
+UserError.plural("At most {n} date.", "At most {n} dates.", n)
+N_("declared")
+_("joined " + x)
+_.np("count", "{n} maybe", "{n} maybe", n)
 '''
-    found, problems = extract(source, "sample.py")
-    assert {f.msgid for f in found} == {"a {x}", "b", "c", "d", "e {n}", "f", "g"}
-    assert len(problems) == 1 and "sample.py:10" in problems[0]
+    found, problems = extract_source(source, "sample.py")
+    assert {f.key for f in found} == {
+        (None, "a {x}"), (None, "b"), (None, "c"), (None, "d"), (None, "e {n}"), (None, "f"),
+        (None, "g"), (None, "{n} seat"), ("button", "Maybe"), (None, "At most {n} date."),
+        (None, "declared"), ("count", "{n} maybe"),
+        (None, "joined ")}  # Babel keeps the literal; flagged below
+    assert {f.plural for f in found} == {None, "{n} seats", "At most {n} dates.", "{n} maybe"}
+    assert [p.split(": ", 1)[0] for p in problems] == ["sample.py:10", "sample.py:15"]
 
 
 def test_the_core_has_texts_to_translate() -> None:
-    msgids, problems = core_msgids()
+    msgids, problems = code_msgids()
     assert problems == []
     assert len(msgids) > 50
-    assert "Only organisers can do that." in msgids
+    assert (None, "Only organisers can do that.") in msgids
+    assert (None, "I'll speak English with you from now on.") in msgids  # translator(x)(...)
+    assert (None, "Who is coming") in msgids  # the Telegram menu, declared with N_
 
 
 def test_every_text_has_a_dutch_translation() -> None:
-    msgids, _problems = core_msgids()
-    missing = [f"{', '.join(where)}: {msgid!r}" for msgid, where in sorted(msgids.items())
-               if msgid not in CATALOG]
-    assert missing == [], "add these to bot/core/locales/nl.py:\n" + "\n".join(missing)
+    msgids, _problems = code_msgids()
+    missing = [f"{', '.join(f.where for f in found)}: {key[1]!r}"
+               for key, found in sorted(msgids.items(), key=str)
+               if key not in DUTCH or DUTCH[key].fuzzy or not all(forms(DUTCH[key]))
+               or (found[0].plural is not None) != DUTCH[key].pluralizable]
+    assert missing == [], ("translate these in bot/locales/nl/LC_MESSAGES/messages.po "
+                           "(docs/translating.md):\n" + "\n".join(missing))
 
 
 def test_no_translation_is_stale() -> None:
-    msgids, _problems = core_msgids()
-    stale = sorted(set(CATALOG) - set(msgids))
-    assert stale == [], "no longer in the code; update or remove in bot/core/locales/nl.py"
+    msgids, _problems = code_msgids()
+    stale = sorted(set(DUTCH) - set(msgids), key=str)
+    assert stale == [], "no longer in the code; run pybabel extract and pybabel update"
+    assert not catalog("nl").obsolete, "remove the obsolete (#~) entries from nl's catalog"
 
 
-@pytest.mark.parametrize("msgid", sorted(CATALOG))
-def test_translation_keeps_the_placeholders(msgid: str) -> None:
-    dutch = CATALOG[msgid]
-    assert dutch.strip() == dutch and dutch
-    assert placeholders(dutch) == placeholders(msgid)
-    values = {name: "X" for name in placeholders(msgid)}
-    dutch.format(**values)  # formats without KeyError/IndexError/ValueError
+@pytest.mark.parametrize("language", ["messages.pot", *SUPPORTED_LANGUAGES])
+def test_every_catalog_has_the_code_s_texts(language: str) -> None:
+    """The template and each language list the same texts as the code: pybabel extract and
+    pybabel update were run (what `.ci/run` checks with `pybabel update --check`)."""
+    msgids, _problems = code_msgids()
+    if language == "messages.pot":
+        with (BOT / "locales" / "messages.pot").open("rb") as f:
+            cat = read_po(f)
+    else:
+        cat = catalog(language)
+    assert {key_of(m) for m in entries(cat)} == set(msgids)
+    assert {"en", "nl"} <= set(SUPPORTED_LANGUAGES)
 
 
-@pytest.mark.parametrize("msgid", sorted(CATALOG))
-def test_translation_is_dutch_not_a_copy(msgid: str) -> None:
-    words = re.sub(r"\{[^}]*\}|/\w+", "", msgid)
-    if re.search(r"[A-Za-z]{3,}", words):
-        assert CATALOG[msgid] != msgid
+@pytest.mark.parametrize("msgid", sorted(DUTCH, key=str), ids=str)
+def test_translation_keeps_the_placeholders(msgid: Key) -> None:
+    message = DUTCH[msgid]
+    english = set().union(*(placeholders(text) for text in msgid_forms(message)))
+    for dutch in forms(message):
+        assert dutch.strip() == dutch and dutch
+        assert placeholders_kept(message, dutch)
+        dutch.format(**{name: "X" for name in english})  # no KeyError/IndexError/ValueError
+    for text in msgid_forms(message):
+        text.format(**{name: "X" for name in english})
 
 
-@pytest.mark.parametrize("msgid", sorted(CATALOG))
-def test_translation_keeps_commands_and_emoji(msgid: str) -> None:
-    dutch = CATALOG[msgid]
-    assert set(re.findall(r"(?<![\w/])/[a-z]+\b", msgid)) <= set(
-        re.findall(r"(?<![\w/])/[a-z]+\b", dutch)), "a /command is missing or translated"
-    emoji = {c for c in msgid if ord(c) > 0x2100 and c not in "“”…—·"}
-    assert emoji <= set(dutch)
+def placeholders_kept(message: Message, translation: str) -> bool:
+    english = set().union(*(placeholders(text) for text in msgid_forms(message)))
+    # A plural form may leave out {n}, as in "one seat" for n == 1.
+    return placeholders(translation) in (english, english - {"n"} if message.pluralizable else english)
+
+
+@pytest.mark.parametrize("language", SUPPORTED_LANGUAGES)
+def test_every_catalog_keeps_the_placeholders(language: str) -> None:
+    """Every language's catalog, so a new one is checked from its first entry."""
+    lost = [f"{key_of(m)[1]!r}: {text!r}" for m in entries(catalog(language))
+            for text in forms(m) if text and not placeholders_kept(m, text)]
+    assert lost == [], f"{language}: placeholders differ from the English in:\n" + "\n".join(lost)
+
+
+@pytest.mark.parametrize("msgid", sorted(DUTCH, key=str), ids=str)
+def test_translation_is_dutch_not_a_copy(msgid: Key) -> None:
+    message = DUTCH[msgid]
+    for english, dutch in zip(msgid_forms(message), forms(message), strict=False):
+        words = re.sub(r"\{[^}]*\}|/\w+", "", english)
+        if re.search(r"[A-Za-z]{3,}", words):
+            assert dutch != english
+
+
+@pytest.mark.parametrize("msgid", sorted(DUTCH, key=str), ids=str)
+def test_translation_keeps_commands_and_emoji(msgid: Key) -> None:
+    message = DUTCH[msgid]
+    english = " ".join(msgid_forms(message))
+    for dutch in forms(message):
+        assert set(re.findall(r"(?<![\w/])/[a-z]+\b", english)) <= set(
+            re.findall(r"(?<![\w/])/[a-z]+\b", dutch)), "a /command is missing or translated"
+        emoji = {c for c in english if ord(c) > 0x2100 and c not in "“”…—·"}
+        assert emoji <= set(dutch)
 
 
 def test_the_catalog_is_registered() -> None:
     msgid = "Only organisers can do that."
-    assert gettext("nl", msgid) == CATALOG[msgid]
+    assert gettext("nl", msgid) == DUTCH[None, msgid].string
     assert gettext("en", msgid) == msgid
+    assert translator("nl")(msgid) == gettext("nl", msgid)
+    assert gettext("xx", msgid) == msgid  # a language without a catalog falls back to English
 
 
 # --- the core, driven in Dutch ---------------------------------------------------------------

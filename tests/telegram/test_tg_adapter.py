@@ -92,6 +92,9 @@ async def test_commands_menu_in_english_and_dutch(fake: FakeBotAPI, adapter: Tel
     )
     assert english != dutch
     assert {c["command"] for c in english} <= set(COMMANDS)  # only what the core answers
+    # From the catalogs (bot/locales): the English msgid, and its Dutch in nl's catalog.
+    assert {c["command"]: c["description"] for c in english}["who"] == "Who is coming"
+    assert {c["command"]: c["description"] for c in dutch}["who"] == "Wie er komt"
 
 
 async def test_send_text_with_buttons_and_button_presses(

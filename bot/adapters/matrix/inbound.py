@@ -22,6 +22,7 @@ from bot.adapters.matrix.polls import PollBook
 from bot.adapters.matrix.rooms import RoomDirectory
 from bot.adapters.matrix.rsvp import Reactions, RsvpMessages
 from bot.adapters.matrix.state import StateStore, state_key
+from bot.core.i18n import N_
 from bot.core.messages import (
     ChatRef,
     Inbound,
@@ -33,7 +34,7 @@ from bot.core.messages import (
 
 log = logging.getLogger(__name__)
 
-ENCRYPTED_NOTICE = (
+ENCRYPTED_NOTICE = N_(
     "I can't read encrypted rooms yet, so I don't see any commands here. "
     "Please use me in a room without encryption."
 )
@@ -188,4 +189,5 @@ class EventRouter:
             return
         await self._store.set(key, "1")
         log.warning("matrix: room %s is encrypted; told it once that I can't read it", room_id)
-        await self._messenger.send_event(room_id, "m.room.message", text_content(ENCRYPTED_NOTICE))
+        notice = self._messenger.translate(ENCRYPTED_NOTICE)
+        await self._messenger.send_event(room_id, "m.room.message", text_content(notice))

@@ -24,13 +24,14 @@ from bot.adapters.matrix.direct import DirectRooms, NoDirectRoom, handling_event
 from bot.adapters.matrix.polls import PollBook, PollInfo
 from bot.adapters.matrix.rsvp import RsvpMessages
 from bot.adapters.matrix.settings import MatrixSettings
+from bot.core.i18n import N_, translator
 from bot.core.messages import Button, ChatRef, OutFile, SentMessage, SentPoll, UserRef
 from bot.core.ports import CannotDM
 
 log = logging.getLogger(__name__)
 
 PLATFORM = "matrix"
-POLL_ENDED_TEXT = "The poll has ended."
+POLL_ENDED_TEXT = N_("The poll has ended.")
 
 
 def text_content(body: str) -> dict[str, Any]:
@@ -56,6 +57,7 @@ class MatrixMessenger:
         self._polls = polls
         self._rsvp_messages = rsvp_messages
         self._ready = ready
+        self.translate = translator(settings.language)
 
     async def send_event(self, room_id: str, event_type: str, content: dict[str, Any]) -> str:
         if self._ready is not None and not self._ready.is_set():
@@ -116,7 +118,7 @@ class MatrixMessenger:
         await self._polls.ended(poll.platform_poll_id)
         await self.send_event(
             poll.chat.id, POLL_END,
-            poll_end_content(poll.platform_poll_id, POLL_ENDED_TEXT),
+            poll_end_content(poll.platform_poll_id, self.translate(POLL_ENDED_TEXT)),
         )
 
     async def send_file(self, chat: ChatRef, file: OutFile, caption: str = "") -> SentMessage:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.core.i18n import DEFAULT_LANGUAGE
+
 
 @dataclass(frozen=True)
 class MatrixSettings:
@@ -28,6 +30,8 @@ class MatrixSettings:
     send_retry_s: float = 300.0
     # Put ✅ 🤔 ❌ under RSVP messages so members can tap them.
     seed_reactions: bool = True
+    # For the little the adapter says itself, where it doesn't know a chapter's language.
+    language: str = DEFAULT_LANGUAGE
 
     @property
     def server_name(self) -> str:

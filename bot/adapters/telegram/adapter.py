@@ -23,6 +23,7 @@ from bot.adapters.telegram.messenger import TelegramMessenger
 from bot.adapters.telegram.processor import ChatOrderedProcessor
 from bot.adapters.telegram.ratelimit import FloodLimits, TelegramRateLimiter
 from bot.adapters.telegram.settings import TelegramSettings
+from bot.core.i18n import DEFAULT_LANGUAGE, SUPPORTED_LANGUAGES
 from bot.core.messages import ChatRef, Inbound, PollAnswer, Reply, RsvpAction
 
 log = logging.getLogger(__name__)
@@ -126,8 +127,10 @@ class TelegramAdapter:
 
     async def _set_commands(self) -> None:
         bot = self.application.bot
-        await bot.set_my_commands(bot_commands("en"))
-        await bot.set_my_commands(bot_commands("nl"), language_code="nl")
+        await bot.set_my_commands(bot_commands(DEFAULT_LANGUAGE))
+        for language in SUPPORTED_LANGUAGES:
+            if language != DEFAULT_LANGUAGE:
+                await bot.set_my_commands(bot_commands(language), language_code=language)
 
     async def _fetch_admins(self, chat_id: int) -> set[int]:
         members = await self.application.bot.get_chat_administrators(chat_id)

@@ -250,13 +250,16 @@ class Core:
 
     async def migrate_chat(self, old: ChatRef, new: ChatRef) -> None:
         """A chat changed its id (Telegram group -> supergroup): keep its chapter."""
-        async with self.units() as w:
+        async def body(w: Work, event: Event) -> None:
             await w.s.execute(update(ChatBinding).where(
                 ChatBinding.platform == old.platform, ChatBinding.chat_id == old.id)
                 .values(platform=new.platform, chat_id=new.id))
             await w.s.execute(update(PostedMessage).where(
                 PostedMessage.platform == old.platform, PostedMessage.chat_id == old.id)
                 .values(platform=new.platform, chat_id=new.id))
+
+        await self._handle(self._event("chat migration", old, None), body,
+                           self._log_refusal, None)
 
     # --- what is due -----------------------------------------------------------------------------
 

@@ -1,16 +1,99 @@
-"""What a member using Element, or an operator, would hit: found in review, against Synapse."""
+"""DMs on Matrix: one room per person, invites ignored or refused, DMs that members start."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 
+import pytest
+
 from bot.adapters.matrix import MatrixMessenger
-from bot.adapters.matrix.content import POLL_START
-from bot.core.messages import ChatRef, Inbound, UserRef
+from bot.core.messages import Inbound, UserRef
 from bot.core.ports import CannotDM
 from tests.matrix.conftest import MakeBot, MakeMember
-from tests.matrix.mx_helpers import is_text_from, room_with_bot
+from tests.matrix.mx_helpers import is_member_join, is_text_from, room_with_bot
 from tests.matrix.mx_recorder import RecordingCore
+
+
+async def test_dm_room_is_created_once_and_kept_in_m_direct(
+    make_bot: MakeBot, make_member: MakeMember
+) -> None:
+    bot = await make_bot()
+    bob = await make_member("bob")
+
+    async def accept() -> str:
+        room_id, invite = await bob.wait_for_invite()
+        assert invite["content"].get("is_direct") is True
+        await bob.join(room_id)
+        return room_id
+
+    acceptor = asyncio.create_task(accept())
+    sent = await bot.adapter.messenger.send_dm(UserRef("matrix", bob.user_id, "Bob"), "Reminder 1")
+    dm_room = await acceptor
+    assert sent.chat.id == dm_room
+    await bob.wait_for(is_text_from(bot.user_id, dm_room, "Reminder 1"))
+    direct = await bot.adapter.client.list_direct_rooms()
+    assert direct.rooms == {bob.user_id: [dm_room]}
+
+    again = await bot.adapter.messenger.send_dm(UserRef("matrix", bob.user_id), "Reminder 2")
+    assert again.chat.id == dm_room
+    await bob.wait_for(is_text_from(bot.user_id, dm_room, "Reminder 2"))
+
+    await bob.say(dm_room, "!meetups")
+    await bot.core.wait_until(lambda: "/meetups" in bot.core.texts())
+    assert bot.core.messages[-1].is_private is True
+
+
+async def test_dm_not_accepted_is_cannot_dm_and_does_not_block_again(
+    make_bot: MakeBot, make_member: MakeMember
+) -> None:
+    bot = await make_bot(dm_invite_timeout_s=1.5)
+    carol, dave = await make_member("carol"), await make_member("dave")
+    user = UserRef("matrix", carol.user_id, "Carol")
+    with pytest.raises(CannotDM) as caught:
+        await bot.adapter.messenger.send_dm(user, "Reminder")
+    assert "invite" in caught.value.start_hint
+    assert caught.value.start_hint == bot.adapter.messenger.start_hint(user)
+    started = time.monotonic()
+    with pytest.raises(CannotDM):
+        await bot.adapter.messenger.send_dm(user, "Reminder again")
+    assert time.monotonic() - started < 1.0  # the stale invite is not waited on twice
+    room_id, _ = await carol.wait_for_invite()
+    assert len(carol.invites) == 0  # one direct room, not one per attempt
+    await carol.join(room_id)
+    sent = await bot.adapter.messenger.send_dm(user, "Now it works")
+    assert sent.chat.id == room_id
+    # What was sent while the invite was open waits in the room for her.
+    await carol.wait_for(is_text_from(bot.user_id, room_id, "Now it works"))
+    history = await carol.client.room_messages(room_id, limit=20)
+    bodies = [e.source["content"].get("body") for e in reversed(history.chunk)
+              if e.source.get("type") == "m.room.message"]
+    assert bodies == ["Reminder", "Reminder again", "Now it works"]
+
+    # Refusing the invite ends the wait at once.
+    async def refuse() -> None:
+        room, _ = await dave.wait_for_invite()
+        await dave.client.room_leave(room)
+
+    patient = await make_bot(dm_invite_timeout_s=30)
+    refusal = asyncio.create_task(refuse())
+    started = time.monotonic()
+    with pytest.raises(CannotDM):
+        await patient.adapter.messenger.send_dm(UserRef("matrix", dave.user_id), "Hi")
+    await refusal
+    assert time.monotonic() - started < 10
+
+
+async def test_person_opens_a_dm_with_the_bot(make_bot: MakeBot, make_member: MakeMember) -> None:
+    bot = await make_bot()
+    dave = await make_member("dave")
+    room = await dave.create_room([bot.user_id], is_direct=True)
+    await dave.wait_for(lambda r, e: r == room and is_member_join(bot.user_id)(r, e))
+    await dave.say(room, "!start")
+    await bot.core.wait_until(lambda: "/start" in bot.core.texts())
+    assert bot.core.messages[-1].is_private is True
+    direct = await bot.adapter.client.list_direct_rooms()
+    assert direct.rooms == {dave.user_id: [room]}
 
 
 async def test_first_message_of_a_dm_started_in_element_is_answered(
@@ -83,24 +166,3 @@ async def test_a_dm_caused_by_a_command_does_not_make_the_bot_deaf(
     assert any(e.source["content"].get("body") == "You moved up!" for e in history.chunk)
     await core.wait_until(lambda: core.dm_result is not None)
     assert core.dm_result == "sent"
-
-
-async def test_poll_fallback_body_and_a_spoiled_vote_as_element_counts_them(
-    make_bot: MakeBot, make_member: MakeMember
-) -> None:
-    """Clients without polls show the numbered options from the body; a response with an
-    unknown answer is spoiled (MSC3381, and Element's tally): it takes the vote back
-    rather than counting the known half of it."""
-    bot = await make_bot()
-    alice, bob = await make_member("alice"), await make_member("bob")
-    room = await room_with_bot(alice, bot.user_id, bob)
-    sent = await bot.adapter.messenger.send_poll(
-        ChatRef("matrix", room), "Which dates?", ["Thu 12", "Fri 13", "Sat 14"], True)
-    _, start = await bob.wait_for(lambda r, e: e.get("type") == POLL_START)
-    assert start["content"]["body"] == "Which dates?\n1. Thu 12\n2. Fri 13\n3. Sat 14"
-    ref = {"rel_type": "m.reference", "event_id": sent.message_id}
-    await bob.send(room, "m.poll.response", {"m.relates_to": ref, "m.selections": ["1", "2"]})
-    await bob.send(room, "m.poll.response",
-                   {"m.relates_to": ref, "m.selections": ["3", "no-such-answer"]})
-    await bot.core.wait_until(lambda: len(bot.core.poll_answers) == 2)
-    assert [a.option_indexes for a in bot.core.poll_answers] == [(0, 1), ()]

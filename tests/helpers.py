@@ -1,4 +1,5 @@
-"""Helpers shared by the tests: dates as members type them, and a snapshot of the database."""
+"""Helpers shared by the tests: a chapter set up as an organiser would, dates as members type them,
+and a snapshot of the database."""
 
 from __future__ import annotations
 
@@ -27,3 +28,22 @@ async def snapshot(db: Database) -> dict[str, list[tuple[object, ...]]]:
             rows = (await s.execute(select(table))).all()
             tables[table.name] = sorted(tuple(r) for r in rows)
     return tables
+
+
+async def chapter(chat: Chat) -> None:
+    """alice, an admin of the group, sets up the chapter SMC Den Bosch."""
+    await chat.say("alice", "/setup SMC Den Bosch; Den Bosch; Europe/Amsterdam; en")
+
+
+async def ready(chat: Chat) -> None:
+    """The chapter is set up, and bob is a known member (so a snapshot taken now includes him)."""
+    await chat.say("alice", "/setup SMC Den Bosch; Den Bosch; Europe/Amsterdam; en")
+    await chat.say("bob", "/help")  # bob becomes a known member before the snapshot
+
+
+async def setup_chapter(chat: Chat, capacity: int | None = 2) -> None:
+    """The chapter is set up and alice proposes Tweetup #1 on two dates (5 and 6 days away)."""
+    await chat.say("alice", "/setup SMC Den Bosch; Den Bosch; Europe/Amsterdam; en")
+    d1, d2 = local(chat, timedelta(days=5)), local(chat, timedelta(days=6))
+    cap = f"; max {capacity}" if capacity else ""
+    await chat.say("alice", f"/newmeetup Tweetup #1; {d1} | {d2}; Verkadefabriek{cap}")

@@ -8,12 +8,7 @@ import pytest
 
 from bot.db.session import Database
 from tests.fakes import Chat
-from tests.helpers import local, snapshot
-
-
-async def ready(chat: Chat) -> None:
-    await chat.say("alice", "/setup SMC Den Bosch; Den Bosch; Europe/Amsterdam; en")
-    await chat.say("bob", "/help")  # bob becomes a known member before the snapshot
+from tests.helpers import chapter, local, ready, snapshot
 
 
 @pytest.mark.parametrize(("who", "text", "expected"), [
@@ -47,6 +42,39 @@ async def test_refused_without_trace(chat: Chat, db: Database, who: str, text: s
     assert len(out) == 1 and out[0].kind == "text"
     assert expected in out[0].text
     assert len(out[0].text) < 300
+    assert await snapshot(db) == before
+
+
+@pytest.mark.parametrize("when", ["12.03.2027", "12.3.2027", "12.03.27"])
+async def test_a_dotted_date_without_a_time_is_not_read_as_midnight(chat: Chat, db: Database,
+                                                                    when: str) -> None:
+    """Dutch write dates with dots; "12.03" is not the time 12:03 and not midnight either."""
+    await chapter(chat)
+    before = await snapshot(db)
+    out = await chat.say("alice", f"/newmeetup Tweetup; {when}")
+    assert len(out) == 1 and "has no time of day" in out[0].text
+    assert await snapshot(db) == before
+
+
+@pytest.mark.parametrize("when", ["03/12/2027 19:00", "3/12/27 19:00"])
+async def test_a_slashed_date_with_a_year_is_ambiguous_in_english(chat: Chat, db: Database,
+                                                                  when: str) -> None:
+    """An American's 03/12/2027 is 12 March; the bot silently made it 3 December."""
+    await chapter(chat)
+    before = await snapshot(db)
+    out = await chat.say("alice", f"/newmeetup Tweetup; {when}")
+    assert len(out) == 1 and "is ambiguous" in out[0].text
+    assert await snapshot(db) == before
+
+
+async def test_a_time_that_does_not_exist_on_the_dst_night_is_not_moved_silently(
+        chat: Chat, db: Database) -> None:
+    """02:30 on 28 March 2027 does not exist in Amsterdam; the bot made it 03:30 without a
+    word. PRODUCT.md: a doubtful reading gets a reply that shows how it was read."""
+    await chapter(chat)
+    before = await snapshot(db)
+    out = await chat.say("alice", "/newmeetup Night walk; 2027-03-28 02:30")
+    assert len(out) == 1 and "03:30" in out[0].text and "New meetup" not in out[0].text
     assert await snapshot(db) == before
 
 

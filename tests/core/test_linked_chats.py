@@ -1,4 +1,4 @@
-"""One chapter in two chats (a Telegram group and a Matrix room): one poll, one head count."""
+"""One chapter in a Telegram group and a Matrix room: one poll, one head count, neither held back."""
 
 from __future__ import annotations
 
@@ -45,3 +45,27 @@ async def test_a_chapter_spread_over_two_platforms(db: Database, clock) -> None:
     assert "waitlist, position 1" in out[0].text  # the seats are counted across both chats
     who = (await group.say("alice", "/who"))[0].text
     assert "Going (2/2)" in who and "Bob" in who and "Carol" in who
+
+
+async def test_a_group_the_bot_was_removed_from_does_not_hold_back_the_others(
+        db, clock) -> None:
+    from bot.core.app import Core
+    from bot.core.settings import CoreSettings
+
+    class Removed(RecordingMessenger):
+        async def send_text(self, chat, text, buttons=()):
+            if "Tomorrow" in text:
+                raise RuntimeError("Forbidden: bot was kicked from the group chat")
+            return await super().send_text(chat, text, buttons)
+
+    tg, mx = Removed(platform="telegram"), RecordingMessenger(platform="matrix")
+    core = Core(db, {"telegram": tg, "matrix": mx}, clock, CoreSettings())
+    group = Chat(core, tg, clock, chat_id="-100", admins=["alice"])
+    room = Chat(core, mx, clock, chat_id="!room:localhost", admins=["mia"])
+    await group.say("alice", "/setup SMC; Den Bosch; Europe/Amsterdam; en")
+    code = (await group.say("alice", "/link"))[0].text.splitlines()[-1]
+    await room.say("mia", code)
+    await group.say("alice", f"/newmeetup Borrel; {local(group, timedelta(days=3))}")
+    for _ in range(3):  # woken again and again: the room hears it once
+        await group.advance(timedelta(days=2, hours=1) if _ == 0 else timedelta(minutes=10))
+    assert sum("Tomorrow: Borrel" in s.text for s in mx.sent) == 1

@@ -1,4 +1,7 @@
-"""Issue 4's "Must show", through the real core, against the real Synapse."""
+"""A chapter on Matrix from !setup to the reminder, and a poll ended in Element, on a real Synapse.
+
+Issue 4's "Must show", through the real core, against the real Synapse.
+"""
 
 from __future__ import annotations
 

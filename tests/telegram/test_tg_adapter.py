@@ -1,21 +1,20 @@
-"""The real python-telegram-bot Application, driven through the fake Bot API, with a
-recording stand-in for the core: what goes in becomes neutral values, what the core sends
-ends up in the fake's transcript."""
+"""What the bot hears and says on Telegram: commands, the menu, buttons, edits, DMs, files, long texts.
+
+The real python-telegram-bot Application, driven through the fake Bot API, with a recording
+stand-in for the core: what goes in becomes neutral values, what the core sends ends up in the
+fake's transcript.
+"""
 
 from __future__ import annotations
 
 import pytest
 
-from bot.adapters.telegram import PollTooLarge, TelegramAdapter
+from bot.adapters.telegram import TelegramAdapter
 from bot.core.commands import COMMANDS
-from bot.core.messages import Button, ChatRef, Inbound, OutFile, UserRef
+from bot.core.messages import Button, Inbound, OutFile, UserRef
 from bot.core.ports import CannotDM
 from tests.telegram.fake_bot_api import FakeBotAPI
-from tests.telegram.tg_support import RecordingCore
-
-
-def tg(chat_id: int) -> ChatRef:
-    return ChatRef("telegram", str(chat_id))
+from tests.telegram.tg_support import RecordingCore, tg
 
 
 async def test_group_command_becomes_inbound(
@@ -142,42 +141,6 @@ async def test_edits_are_coalesced_latest_text_wins(fake: FakeBotAPI, adapter: T
         assert edits[1].at - edits[0].at >= 0.3  # the edit interval of the fixture
 
 
-async def test_native_poll_and_votes(fake: FakeBotAPI, adapter: TelegramAdapter, core: RecordingCore) -> None:
-    alice, bob = fake.add_user("Alice"), fake.add_user("Bob")
-    group = fake.add_group("Den Bosch", members=[alice, bob])
-    sent = await adapter.messenger.send_poll(
-        tg(group.id), "Which dates?", ["do 12 mrt", "vr 13 mrt", "za 14 mrt"], multiple=True
-    )
-    poll = fake.polls[sent.platform_poll_id]
-    assert not poll.is_anonymous and poll.allows_multiple_answers
-    assert sent.message_id == str(poll.message_id) and sent.chat == tg(group.id)
-
-    fake.vote(alice, poll, [0, 2])
-    fake.vote(bob, poll, [1])
-    fake.vote(bob, poll, [])  # takes the vote back
-    await fake.wait_for(lambda: len(core.poll_answers) == 3)
-    assert [(a.voter.id, a.option_indexes) for a in core.poll_answers] == [
-        (str(alice.id), (0, 2)),
-        (str(bob.id), (1,)),
-        (str(bob.id), ()),
-    ]
-    assert all(a.platform_poll_id == poll.id for a in core.poll_answers)
-
-    await adapter.messenger.close_poll(sent)
-    await adapter.messenger.close_poll(sent)  # closing twice is harmless
-    assert poll.is_closed
-
-
-async def test_too_many_poll_options_is_refused_before_sending(
-    fake: FakeBotAPI, adapter: TelegramAdapter
-) -> None:
-    group = fake.add_group("Den Bosch")
-    options = [f"optie {i}" for i in range(adapter.messenger.max_poll_options + 1)]
-    with pytest.raises(PollTooLarge):
-        await adapter.messenger.send_poll(tg(group.id), "Wanneer?", options, multiple=True)
-    assert not fake.calls("sendPoll")
-
-
 async def test_dm_needs_start_and_blocked_is_cannot_dm(fake: FakeBotAPI, adapter: TelegramAdapter) -> None:
     alice, bob, carol = fake.add_user("Alice"), fake.add_user("Bob"), fake.add_user("Carol")
     fake.start_bot(alice)
@@ -222,33 +185,3 @@ async def test_long_text_is_split(fake: FakeBotAPI, adapter: TelegramAdapter) ->
     texts = fake.texts(group)
     assert len(texts) > 1 and "\n".join(texts) == "\n".join(lines)
     assert fake.bot_messages(group)[-1].buttons == [("Going", "x:1")]
-
-
-async def test_group_migration_keeps_the_chapter(
-    fake: FakeBotAPI, adapter: TelegramAdapter, core: RecordingCore
-) -> None:
-    alice = fake.add_user("Alice")
-    group = fake.add_group("Den Bosch", creator=alice)
-    supergroup = fake.migrate_to_supergroup(group, by=alice)
-    await fake.wait_for(lambda: len(core.migrations) == 1)
-    await fake.wait_for(lambda: fake.pending_updates == 0)
-
-    await adapter.messenger.send_text(tg(group.id), "still here")
-    assert core.migrations == [(tg(group.id), tg(supergroup.id))]
-    assert fake.texts(supergroup) == ["still here"]
-
-
-async def test_chat_migrated_error_before_the_update(
-    fake: FakeBotAPI, adapter: TelegramAdapter, core: RecordingCore
-) -> None:
-    alice = fake.add_user("Alice")
-    group = fake.add_group("Den Bosch", creator=alice)
-    await adapter.stop()  # no updates: the bot learns of it from the 400 ChatMigrated
-    supergroup = fake.migrate_to_supergroup(group, by=alice)
-    await adapter.application.initialize()
-    try:
-        sent = await adapter.messenger.send_text(tg(group.id), "hello")
-    finally:
-        await adapter.application.shutdown()
-    assert sent.chat == tg(supergroup.id)
-    assert core.migrations == [(tg(group.id), tg(supergroup.id))]

@@ -14,13 +14,9 @@ import time
 import pytest
 
 from bot.adapters.telegram import FloodLimits
-from bot.core.messages import ChatRef, Inbound, UserRef
+from bot.core.messages import Inbound, UserRef
 from tests.telegram.fake_bot_api import FakeBotAPI, FakeLimits, Window
 from tests.telegram.tg_support import RecordingCore, make_adapter
-
-
-def tg(chat_id: int) -> ChatRef:
-    return ChatRef("telegram", str(chat_id))
 
 
 async def burst(fake_limits: FakeLimits, client_limits: FloodLimits, within: float) -> FakeBotAPI:

@@ -1,6 +1,8 @@
-"""`irlbot run` as an operator starts it: the composition root wires config, database,
-scheduler and the Telegram adapter, serves a group through the fake Bot API, stops cleanly on
-SIGTERM, and picks up where it was after a restart."""
+"""`irlbot run` on Telegram as an operator starts it: it serves a group, stops, and resumes after a restart.
+
+The composition root wires config, database, scheduler and the Telegram adapter, serves a group
+through the fake Bot API, stops cleanly on SIGTERM, and picks up where it was after a restart.
+"""
 
 from __future__ import annotations
 

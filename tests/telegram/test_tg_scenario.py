@@ -1,5 +1,7 @@
-"""The whole meetup of the first issue, on Telegram: the real core and database, the real
-python-telegram-bot Application, and the fake Bot API in between.
+"""A whole meetup on Telegram, from /setup to the reminders, and a burst of commands through the core.
+
+The real core and database, the real python-telegram-bot Application, and the fake Bot API in
+between.
 
 Group commands, a native date poll answered by three members, the clock moved so the poll
 closes (stopPoll) and the winner is announced with RSVP buttons, buttons pressed (and a

@@ -45,3 +45,8 @@ def make_adapter(fake: FakeBotAPI, limits: FloodLimits, **kwargs: object) -> Tel
     settings = TelegramSettings(token=fake.token, base_url=fake.base_url)
     options: dict[str, object] = {"edit_interval": 0.3, "poll_timeout": 5, **kwargs}
     return TelegramAdapter(settings, limits=limits, **options)  # type: ignore[arg-type]
+
+
+def tg(chat_id: int) -> ChatRef:
+    """The core's name for a Telegram chat (a group, or a person's private chat)."""
+    return ChatRef("telegram", str(chat_id))

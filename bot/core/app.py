@@ -128,9 +128,7 @@ class Core:
         spec = COMMANDS.get(command.name)
 
         async def body(w: Work, event: Event) -> None:
-            if not await self._first_delivery(w, msg):
-                log.info("%s %s in %s was handled before", msg.chat.platform, msg.message_id,
-                         msg.chat.id)
+            if not await self._first_delivery(w, msg.chat.platform, msg.chat.id, msg.message_id):
                 return
             person, identity = await person_for(w.s, msg.sender, w.now)
             chapter = None if msg.is_private else await chapter_for_chat(w.s, msg.chat)
@@ -161,21 +159,27 @@ class Core:
                            answer, answer)
 
     @staticmethod
-    async def _first_delivery(w: Work, msg: Inbound) -> bool:
-        if msg.message_id is None:
+    async def _first_delivery(w: Work, platform: str, chat_id: str, event_id: str | None) -> bool:
+        """Record the event as handled in this unit of work; False when it was before (a
+        platform delivering it again after a restart): its effect then happens once."""
+        if event_id is None:
             return True
         try:
             async with w.s.begin_nested():
-                w.s.add(HandledMessage(platform=msg.chat.platform, chat_id=msg.chat.id,
-                                       message_id=msg.message_id[:255], handled_at=w.now))
+                w.s.add(HandledMessage(platform=platform, chat_id=chat_id[:255],
+                                       message_id=event_id[:255], handled_at=w.now))
                 await w.s.flush()
         except IntegrityError:
+            log.info("%s %s in %s was handled before", platform, event_id, chat_id)
             return False
         return True
 
     async def handle_poll_answer(self, answer: PollAnswer) -> None:
         """A native poll vote (empty option_indexes = vote taken back)."""
         async def body(w: Work, event: Event) -> None:
+            if not await self._first_delivery(w, answer.platform,
+                                              f"poll:{answer.platform_poll_id}", answer.event_id):
+                return
             person, _identity = await person_for(w.s, answer.voter, w.now)
             await polls.vote_by_answer(w, answer.platform, answer.platform_poll_id, person,
                                        list(answer.option_indexes))
@@ -186,6 +190,8 @@ class Core:
     async def handle_poll_end(self, end: PollEnd) -> None:
         """An organiser ended the bot's poll in their client: close it now."""
         async def body(w: Work, event: Event) -> None:
+            if not await self._first_delivery(w, end.chat.platform, end.chat.id, end.event_id):
+                return
             poll = await polls.open_poll_posted_in(w.s, end.chat, end.platform_poll_id)
             if poll is None:
                 return
@@ -207,6 +213,9 @@ class Core:
     async def handle_rsvp_action(self, action: RsvpAction) -> Reply:
         """A button press; the Reply is the short toast the platform shows."""
         async def body(w: Work, event: Event) -> Reply:
+            if not await self._first_delivery(w, action.chat.platform, action.chat.id,
+                                              action.event_id):
+                return Reply("", True)  # answered the first time
             person, _identity = await person_for(w.s, action.sender, w.now)
             chapter = await chapter_for_chat(w.s, action.chat)
             if chapter is not None:
@@ -225,6 +234,9 @@ class Core:
     async def handle_reaction(self, reaction: ReactionRsvp) -> None:
         """A reaction added/removed on a message the bot posted (Matrix RSVP)."""
         async def body(w: Work, event: Event) -> None:
+            if not await self._first_delivery(w, reaction.chat.platform, reaction.chat.id,
+                                              reaction.event_id):
+                return
             post = await w.s.scalar(select(PostedMessage).where(
                 PostedMessage.platform == reaction.chat.platform,
                 PostedMessage.chat_id == reaction.chat.id,

@@ -58,6 +58,7 @@ class PollAnswer:
     platform_poll_id: str
     voter: UserRef
     option_indexes: tuple[int, ...]
+    event_id: str | None = None  # the platform's id of this answer: a repeat is ignored
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,7 @@ class PollEnd:
     platform_poll_id: str
     sender: UserRef
     sender_is_admin: bool = False
+    event_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,7 @@ class RsvpAction:
     sender: UserRef
     payload: str
     sender_is_admin: bool = False
+    event_id: str | None = None  # a repeated press (the same callback) is answered once
 
 
 @dataclass(frozen=True)
@@ -139,3 +142,4 @@ class ReactionRsvp:
     sender: UserRef
     message_id: str
     answer: RsvpAnswer | None
+    event_id: str | None = None

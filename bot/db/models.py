@@ -82,6 +82,21 @@ class ReminderStatus(StrEnum):
     FAILED = "failed"
 
 
+class OutboxKind(StrEnum):
+    TEXT = "text"
+    EDIT = "edit"
+    POLL = "poll"
+    CLOSE_POLL = "close_poll"
+    FILE = "file"
+    DM = "dm"
+
+
+class OutboxStatus(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"  # the platform refused it for good (logged); not sent again
+
+
 class PostKind(StrEnum):
     ANNOUNCEMENT = "announcement"  # a meetup with its RSVP buttons
     POLL = "poll"
@@ -283,6 +298,8 @@ class PostedMessage(Base):
     __table_args__ = (
         Index("ix_posted_messages_lookup", "platform", "chat_id", "message_id"),
         Index("ix_posted_messages_poll", "platform", "platform_poll_id"),
+        Index("ix_posted_messages_meetup", "meetup_id", "kind"),
+        Index("ix_posted_messages_poll_id", "poll_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -333,6 +350,49 @@ class HandledMessage(Base):
     chat_id: Mapped[str] = mapped_column(String(255))
     message_id: Mapped[str] = mapped_column(String(255))
     handled_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class OutboxMessage(Base):
+    """A message the bot owes: written in the transaction of the change it announces, sent
+    after the commit (and at start, if the process died first), then marked sent with what the
+    platform answered. `chat_key` orders the rows of one chat (or one person's DMs)."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        Index("ix_outbox_pending", "status", "id"),
+        Index("ix_outbox_chat", "chat_key", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[OutboxKind] = mapped_column(EnumText(OutboxKind, 16))
+    platform: Mapped[str] = mapped_column(String(16))  # the first target's, for a DM
+    chat_key: Mapped[str] = mapped_column(String(300))
+    target_message_id: Mapped[str | None] = mapped_column(String(255))  # an edit's message
+    payload: Mapped[str] = mapped_column(Text)  # JSON: what to send, how to record it
+    status: Mapped[OutboxStatus] = mapped_column(EnumText(OutboxStatus, 16))
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    result: Mapped[str | None] = mapped_column(String(255))  # the platform's message id
+
+
+class InboxUpdate(Base):
+    """An update from a platform, stored before it is confirmed to the platform and marked
+    handled in the unit of work that handles it: nothing confirmed is ever lost."""
+
+    __tablename__ = "inbox"
+    __table_args__ = (
+        UniqueConstraint("platform", "update_id"),
+        Index("ix_inbox_unhandled", "platform", "handled_at", "update_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    update_id: Mapped[int] = mapped_column(BigInteger)
+    payload: Mapped[str] = mapped_column(Text)  # the update as the platform sent it (JSON)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    handled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class AdapterState(Base):

@@ -37,6 +37,7 @@ class Sent:
     options: tuple[str, ...] = ()
     file: OutFile | None = None
     message_id: str = ""
+    key: str | None = None  # the outbox row's idempotency key
 
 
 @dataclass
@@ -49,34 +50,37 @@ class RecordingMessenger:
     def _id(self) -> str:
         return str(next(self._ids))
 
-    async def send_text(self, chat: ChatRef, text: str, buttons: Sequence[Button] = ()) -> SentMessage:
+    async def send_text(self, chat: ChatRef, text: str, buttons: Sequence[Button] = (), *,
+                        key: str | None = None) -> SentMessage:
         mid = self._id()
         self.sent.append(Sent("text", chat.id, text, tuple(buttons), message_id=mid))
         return SentMessage(chat, mid)
 
     async def edit_text(self, chat: ChatRef, message_id: str, text: str,
-                        buttons: Sequence[Button] = ()) -> None:
+                        buttons: Sequence[Button] = (), *, key: str | None = None) -> None:
         self.sent.append(Sent("edit", chat.id, text, tuple(buttons), message_id=message_id))
 
     async def send_poll(self, chat: ChatRef, question: str, options: Sequence[str],
-                        multiple: bool) -> SentPoll:
+                        multiple: bool, *, key: str | None = None) -> SentPoll:
         mid = self._id()
         self.sent.append(Sent("poll", chat.id, question, options=tuple(options), message_id=mid))
         return SentPoll(chat, mid, f"poll-{mid}")
 
-    async def close_poll(self, poll: SentPoll) -> None:
+    async def close_poll(self, poll: SentPoll, *, key: str | None = None) -> None:
         self.sent.append(Sent("close_poll", poll.chat.id, message_id=poll.message_id))
 
-    async def send_file(self, chat: ChatRef, file: OutFile, caption: str = "") -> SentMessage:
+    async def send_file(self, chat: ChatRef, file: OutFile, caption: str = "", *,
+                        key: str | None = None) -> SentMessage:
         mid = self._id()
         self.sent.append(Sent("file", chat.id, caption, file=file, message_id=mid))
         return SentMessage(chat, mid)
 
-    async def send_dm(self, user: UserRef, text: str, file: OutFile | None = None) -> SentMessage:
+    async def send_dm(self, user: UserRef, text: str, file: OutFile | None = None, *,
+                      key: str | None = None) -> SentMessage:
         if user.id not in self.started:
             raise CannotDM(user)
         mid = self._id()
-        self.sent.append(Sent("dm", user.id, text, file=file, message_id=mid))
+        self.sent.append(Sent("dm", user.id, text, file=file, message_id=mid, key=key))
         return SentMessage(ChatRef(self.platform, f"dm-{user.id}"), mid)
 
     def start_hint(self, user: UserRef) -> str:

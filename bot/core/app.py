@@ -110,6 +110,14 @@ class Core:
         return Event(kind, chat, sender, self.settings.default_language)
 
     async def _say(self, chat: ChatRef, text: str) -> None:
+        """A refusal, after the rollback: through the outbox like every answer, or straight to
+        the platform when the database can't take it."""
+        try:
+            async with self.units() as w:
+                w.out.reply(chat, text)
+            return
+        except Exception:
+            log.exception("could not queue a reply in %s; sending it directly", chat)
         try:
             await self.svc.messenger(chat.platform).send_text(chat, text)
         except Exception:

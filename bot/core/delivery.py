@@ -1,6 +1,8 @@
-"""What is due: poll closes and reminders. Rows are claimed with a conditional UPDATE that
-only one process can win, then handled each in its own unit of work; a claim never finished
-(a crash) expires after a lease. The scheduler calls `run_due` and arms for `next_due_at`."""
+"""What is due: messages left in the outbox, poll closes and reminders. Rows are claimed with
+a conditional UPDATE that only one process can win, then handled each in its own unit of
+work; a claim never finished (a crash) expires after a lease. A due reminder becomes outbox
+rows, sent like every other message. The scheduler calls `run_due` and arms for
+`next_due_at`."""
 
 from __future__ import annotations
 
@@ -15,20 +17,19 @@ from sqlalchemy.engine import CursorResult
 from bot.core.announce import meetup_calendar
 from bot.core.i18n import format_when, translator
 from bot.core.messages import ChatRef, OutFile, UserRef
-from bot.core.notify import dm_failed
-from bot.core.outbox import dm_first_accepting
 from bot.core.people import person_language, person_timezone
 from bot.core.polls import close_poll
-from bot.core.ports import CannotDM
 from bot.core.queries import chapter_chats, dm_targets
 from bot.core.recurring import after_meetup
 from bot.core.reminders import DAY_BEFORE, reminder_text
 from bot.core.unit import Units
-from bot.core.work import Services, Work
+from bot.core.work import Work
 from bot.db.models import (
     Chapter,
     Meetup,
     MeetupStatus,
+    OutboxMessage,
+    OutboxStatus,
     Person,
     Poll,
     Reminder,
@@ -42,7 +43,8 @@ log = logging.getLogger(__name__)
 
 
 async def next_due_at(w: Work) -> datetime | None:
-    """The earliest moment something may be done: a claimed row counts from its lease's end."""
+    """The earliest moment something may be done: a claimed row counts from its lease's end,
+    a message still to send from when it was queued."""
     rem_at = case((Reminder.claimed_until > Reminder.due_at, Reminder.claimed_until),
                   else_=Reminder.due_at)
     poll_at = case((Poll.claimed_until > Poll.closes_at, Poll.claimed_until),
@@ -50,7 +52,12 @@ async def next_due_at(w: Work) -> datetime | None:
     first_reminder = await w.s.scalar(select(func.min(rem_at)).where(
         Reminder.status == ReminderStatus.PENDING))
     first_poll = await w.s.scalar(select(func.min(poll_at)).where(Poll.closed_at.is_(None)))
-    candidates = [t for t in (first_reminder, first_poll) if t is not None]
+    out_at = case((OutboxMessage.claimed_until.is_not(None), OutboxMessage.claimed_until),
+                  else_=OutboxMessage.created_at)
+    first_message = await w.s.scalar(select(func.min(out_at)).where(
+        OutboxMessage.status == OutboxStatus.PENDING,
+        OutboxMessage.platform.in_(list(w.svc.messengers))))
+    candidates = [t for t in (first_reminder, first_poll, first_message) if t is not None]
     if not candidates:
         return None
     # min() over a CASE loses the column type on SQLite; normalise to aware UTC.
@@ -71,7 +78,8 @@ async def run_due(units: Units) -> int:
     """Close due polls and send due reminders, in batches; returns how many were handled."""
     handled = 0
     while True:
-        batch = await close_due_polls(units) + await send_due_reminders(units)
+        batch = (await send_pending(units) + await close_due_polls(units)
+                 + await send_due_reminders(units))
         handled += batch
         if batch == 0:
             return handled
@@ -130,14 +138,15 @@ async def send_due_reminders(units: Units) -> int:
     async with units() as w:
         now = w.now
         won = await claim_reminders(w)
-    # Sent side by side: with a platform's network latency one at a time would be far
-    # slower than its rate limits allow. Only sending happens outside the database.
+    # Each in its own unit of work, side by side: with a platform's network latency one at a
+    # time would be far slower than its rate limits allow.
     gate = asyncio.Semaphore(units.svc.settings.send_concurrency)
 
     async def one(rid: int) -> None:
         async with gate:
             try:
-                await send_reminder(units, rid, now)
+                async with units(now) as w:
+                    await queue_reminder(w, rid)
             except Exception:
                 log.exception("reminder %s failed; it is retried after its lease", rid)
 
@@ -147,7 +156,7 @@ async def send_due_reminders(units: Units) -> int:
 
 @dataclass
 class Outgoing:
-    """A claimed reminder, ready to send without holding the database."""
+    """What a due reminder says, and to whom."""
 
     reminder_id: int
     chapter_id: int
@@ -159,19 +168,57 @@ class Outgoing:
     users: list[UserRef] = field(default_factory=list)  # a DM: the person's accounts, best first
 
 
-async def send_reminder(units: Units, rid: int, now: datetime) -> None:
-    async with units(now) as w:
-        reminder = await w.s.get_one(Reminder, rid)
-        if reminder.status != ReminderStatus.PENDING:
-            return
-        prepared = await prepare(w, reminder)
-        if isinstance(prepared, ReminderStatus):
-            await finish(w, None, reminder, prepared, None)
-            return
-    status, failure = await send(units.svc, prepared)
-    async with units(now) as w:
-        reminder = await w.s.get_one(Reminder, rid)
-        await finish(w, prepared, reminder, status, failure)
+async def queue_reminder(w: Work, rid: int) -> None:
+    """Turn a claimed reminder into outbox rows, in one unit of work with its new status."""
+    reminder = await w.s.get_one(Reminder, rid)
+    if reminder.status != ReminderStatus.PENDING:
+        return
+    prepared = await prepare(w, reminder)
+    reminder.claimed_until = None
+    if isinstance(prepared, ReminderStatus):
+        reminder.status = prepared
+    elif prepared.chats:
+        for chat in prepared.chats:
+            w.out.text(chat, prepared.text)
+        reminder.status, reminder.sent_at = ReminderStatus.SENT, w.now
+    else:
+        assert prepared.person_id is not None
+        w.out.dm(prepared.users, prepared.text, prepared.file,
+                 (prepared.person_id, prepared.chapter_id, prepared.meetup_id), reminder.id)
+        reminder.status = ReminderStatus.QUEUED  # sent or failed when the outbox says so
+    if reminder.kind == ReminderKind.FOLLOW_UP:
+        # The meetup is over (the follow-up was sent, or skipped when the bot was down), so
+        # a recurring chapter opens its next one, announced after the "thanks for coming".
+        await after_meetup(w, reminder.meetup_id)
+
+
+async def send_pending(units: Units) -> int:
+    """Send outbox rows left pending (by a crash, a deploy, or another copy's lost lease):
+    the rows of each chat in order, different chats side by side."""
+    svc = units.svc
+    async with units() as w:
+        rows = (await w.s.execute(
+            select(OutboxMessage.id, OutboxMessage.chat_key, OutboxMessage.claimed_until)
+            .where(OutboxMessage.status == OutboxStatus.PENDING,
+                   OutboxMessage.platform.in_(list(svc.messengers)))
+            .order_by(OutboxMessage.id).limit(svc.settings.batch_size))).all()
+        now = w.now
+    lanes: dict[str, list[int]] = {}
+    blocked: set[str] = set()
+    for row_id, key, claimed_until in rows:
+        if key in blocked:
+            continue
+        if claimed_until is not None and claimed_until > now:
+            blocked.add(key)  # an earlier row of this chat is in flight: keep the order
+            continue
+        lanes.setdefault(key, []).append(row_id)
+    gate = asyncio.Semaphore(svc.settings.send_concurrency)
+
+    async def lane(ids: list[int]) -> int:
+        async with gate:
+            return await units.send(await units.claim(ids))
+
+    return sum(await asyncio.gather(*(lane(ids) for ids in lanes.values())))
 
 
 async def prepare(w: Work, reminder: Reminder) -> Outgoing | ReminderStatus:
@@ -215,36 +262,3 @@ async def prepare(w: Work, reminder: Reminder) -> Outgoing | ReminderStatus:
     out.file = meetup_calendar(meetup, chapter, w.now)
     out.users = await dm_targets(s, svc, person.id)
     return out if out.users else ReminderStatus.FAILED
-
-
-async def send(svc: Services, out: Outgoing) -> tuple[ReminderStatus, CannotDM | None]:
-    """Send a prepared reminder; returns its status and, if no DM got through, why."""
-    if out.chats:
-        # Each chat on its own: a group the bot was removed from must not keep the chapter's
-        # other chats from their reminder, nor have them get it again on every retry.
-        delivered = 0
-        for chat in out.chats:
-            try:
-                await svc.messenger(chat.platform).send_text(chat, out.text)
-                delivered += 1
-            except Exception:
-                log.warning("group reminder %s not delivered to %s", out.reminder_id, chat,
-                            exc_info=True)
-        return (ReminderStatus.SENT if delivered else ReminderStatus.FAILED), None
-    failure = await dm_first_accepting(svc.messenger, out.users, out.text, out.file)
-    return (ReminderStatus.SENT, None) if failure is None else (ReminderStatus.FAILED, failure)
-
-
-async def finish(w: Work, out: Outgoing | None, reminder: Reminder, status: ReminderStatus,
-                 failure: CannotDM | None) -> None:
-    reminder.status = status
-    reminder.sent_at = w.now if status == ReminderStatus.SENT else None
-    reminder.claimed_until = None
-    if failure is not None and out is not None and out.person_id is not None:
-        person = await w.s.get_one(Person, out.person_id)
-        chapter = await w.s.get_one(Chapter, out.chapter_id)
-        await dm_failed(w, person, chapter, out.meetup_id, failure)
-    if reminder.kind == ReminderKind.FOLLOW_UP:
-        # The meetup is over (the follow-up was sent, or skipped when the bot was down), so
-        # a recurring chapter opens its next one, announced after the "thanks for coming".
-        await after_meetup(w, reminder.meetup_id)

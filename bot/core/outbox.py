@@ -1,24 +1,35 @@
-"""Messages a unit of work wants sent, sent only once its transaction has committed.
+"""What a unit of work owes people, kept in the database until it is delivered.
 
-Sending inside the transaction would hold the database (SQLite's one writer, PostgreSQL's row
-locks) for as long as a platform's rate limits make a send wait: seconds, for a busy group.
-So use cases queue their sends here; the core sends them after the commit, then records in
-a short second transaction what the platforms answered (message and poll ids) and whom it
-could not reach by DM. Replies to the person who acted go first (the reply lane), then the
-rest in the order queued: an answer is never overtaken by the DMs it causes.
+Use cases queue messages here; when the unit of work ends, they are written as rows of the
+`outbox` table in the same transaction as the change they announce, so a crash can delay them
+but never lose them. Replies to whoever acted are written first (the reply lane), then the
+rest in the order queued: an answer is never overtaken by the DMs it causes. Two edits of one
+message that are both still waiting become one, with the latest text.
+
+Sending a row (`send_row`) touches no database: the unit of work claims the row, sends it, and
+records what the platform answered (bot/core/unit.py).
 """
 
 from __future__ import annotations
 
+import base64
+import json
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, or_, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.messages import Button, ChatRef, OutFile, SentPoll, UserRef
 from bot.core.ports import CannotDM, Messenger
-from bot.db.models import PostKind
+from bot.db.models import OutboxKind, OutboxMessage, OutboxStatus, PostKind
 
 log = logging.getLogger(__name__)
+
+Payload = dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -31,112 +42,213 @@ class Posted:
     poll_id: int | None = None
 
 
-@dataclass(frozen=True)
-class DmFailure:
-    person_id: int
-    chapter_id: int
-    meetup_id: int | None
-    failure: CannotDM
-
-
 @dataclass
-class Results:
-    posted: list[dict[str, object]] = field(default_factory=list)
-    failures: list[DmFailure] = field(default_factory=list)
+class Entry:
+    """One queued message, as it will be stored."""
 
-    def __bool__(self) -> bool:
-        return bool(self.posted or self.failures)
+    kind: OutboxKind
+    platform: str
+    chat_key: str
+    payload: Payload
+    target_message_id: str | None = None
 
 
-Send = Callable[[Callable[[str], Messenger], Results], Awaitable[None]]
+def chat_key(chat: ChatRef) -> str:
+    return f"{chat.platform}:{chat.id}"
 
 
 class Outbox:
     def __init__(self) -> None:
-        self._replies: list[Send] = []
-        self._sends: list[Send] = []
+        self._replies: list[Entry] = []
+        self._entries: list[Entry] = []
 
     def __len__(self) -> int:
-        return len(self._replies) + len(self._sends)
+        return len(self._replies) + len(self._entries)
 
     def reply(self, chat: ChatRef, text: str, buttons: Sequence[Button] = ()) -> None:
         """The answer to whoever acted: sent before everything else this unit queued."""
-        async def send(messenger: Callable[[str], Messenger], results: Results) -> None:
-            await messenger(chat.platform).send_text(chat, text, tuple(buttons))
-        self._replies.append(send)
+        self._replies.append(Entry(OutboxKind.TEXT, chat.platform, chat_key(chat), {
+            "chat": chat.id, "text": text, "buttons": _buttons(buttons)}))
 
     def text(self, chat: ChatRef, text: str, buttons: Sequence[Button] = (),
              record: Posted | None = None) -> None:
-        async def send(messenger: Callable[[str], Messenger], results: Results) -> None:
-            sent = await messenger(chat.platform).send_text(chat, text, tuple(buttons))
-            if record is not None:
-                results.posted.append(_row(record, chat, sent.message_id, None))
-        self._sends.append(send)
+        self._entries.append(Entry(OutboxKind.TEXT, chat.platform, chat_key(chat), {
+            "chat": chat.id, "text": text, "buttons": _buttons(buttons),
+            "record": _record(record)}))
 
     def edit(self, chat: ChatRef, message_id: str, text: str,
              buttons: Sequence[Button] = ()) -> None:
-        async def send(messenger: Callable[[str], Messenger], results: Results) -> None:
-            await messenger(chat.platform).edit_text(chat, message_id, text, tuple(buttons))
-        self._sends.append(send)
+        payload = {"chat": chat.id, "message_id": message_id, "text": text,
+                   "buttons": _buttons(buttons)}
+        for queued in self._entries:  # edited twice in one unit: the latest text
+            if (queued.kind is OutboxKind.EDIT and queued.chat_key == chat_key(chat)
+                    and queued.target_message_id == message_id):
+                queued.payload = payload
+                return
+        self._entries.append(Entry(OutboxKind.EDIT, chat.platform, chat_key(chat), payload,
+                                   message_id))
 
     def poll(self, chat: ChatRef, question: str, options: Sequence[str], multiple: bool,
              record: Posted) -> None:
-        async def send(messenger: Callable[[str], Messenger], results: Results) -> None:
-            sent = await messenger(chat.platform).send_poll(chat, question, tuple(options),
-                                                            multiple)
-            results.posted.append(_row(record, chat, sent.message_id, sent.platform_poll_id))
-        self._sends.append(send)
+        self._entries.append(Entry(OutboxKind.POLL, chat.platform, chat_key(chat), {
+            "chat": chat.id, "question": question, "options": list(options),
+            "multiple": multiple, "record": _record(record)}))
 
     def close_poll(self, poll: SentPoll) -> None:
-        async def send(messenger: Callable[[str], Messenger], results: Results) -> None:
-            await messenger(poll.chat.platform).close_poll(poll)
-        self._sends.append(send)
+        self._entries.append(Entry(OutboxKind.CLOSE_POLL, poll.chat.platform,
+                                   chat_key(poll.chat), {
+                                       "chat": poll.chat.id, "message_id": poll.message_id,
+                                       "platform_poll_id": poll.platform_poll_id}))
 
     def file(self, chat: ChatRef, file: OutFile, caption: str = "") -> None:
-        async def send(messenger: Callable[[str], Messenger], results: Results) -> None:
-            await messenger(chat.platform).send_file(chat, file, caption)
-        self._sends.append(send)
+        self._entries.append(Entry(OutboxKind.FILE, chat.platform, chat_key(chat), {
+            "chat": chat.id, "file": _file(file), "caption": caption}))
 
     def dm(self, targets: Sequence[UserRef], text: str, file: OutFile | None,
-           on_failure: tuple[int, int, int | None]) -> None:
+           on_failure: tuple[int, int, int | None], reminder_id: int | None = None) -> None:
         """DM the first of the person's accounts that accepts; (person, chapter, meetup)
         say where to name them when none does."""
-        async def send(messenger: Callable[[str], Messenger], results: Results) -> None:
-            failure = await dm_first_accepting(messenger, targets, text, file)
-            if failure is not None:
-                results.failures.append(DmFailure(*on_failure, failure))
-        self._sends.append(send)
+        person_id, chapter_id, meetup_id = on_failure
+        self._entries.append(Entry(OutboxKind.DM, targets[0].platform, f"dm:{person_id}", {
+            "targets": [[u.platform, u.id, u.display_name] for u in targets], "text": text,
+            "file": _file(file) if file else None,
+            "on_failure": {"person_id": person_id, "chapter_id": chapter_id,
+                           "meetup_id": meetup_id},
+            "reminder_id": reminder_id}))
 
-    async def flush(self, messenger: Callable[[str], Messenger]) -> Results:
-        """Send everything in order; one failed send is logged and does not stop the rest."""
-        results = Results()
-        sends = self._replies + self._sends
-        self._replies, self._sends = [], []
-        for send in sends:
-            try:
-                await send(messenger, results)
-            except Exception:
-                log.exception("a message could not be sent")
-        return results
+    async def store(self, s: AsyncSession, now: datetime,
+                    claimed_until: datetime) -> list[Claimed]:
+        """Write the queued messages as outbox rows, claimed by this unit of work until
+        `claimed_until` so it can send them right after the commit; returns them in order."""
+        entries = self._replies + self._entries
+        self._replies, self._entries = [], []
+        slots: list[Claimed | None] = [None] * len(entries)
+        fresh: list[int] = []
+        for at, entry in enumerate(entries):
+            if entry.kind is OutboxKind.EDIT:
+                merged = await s.scalar(
+                    update(OutboxMessage).where(
+                        OutboxMessage.kind == OutboxKind.EDIT,
+                        OutboxMessage.chat_key == entry.chat_key,
+                        OutboxMessage.target_message_id == entry.target_message_id,
+                        OutboxMessage.status == OutboxStatus.PENDING,
+                        or_(OutboxMessage.claimed_until.is_(None),
+                            OutboxMessage.claimed_until <= now))
+                    .values(payload=_dump(entry.payload), claimed_until=claimed_until)
+                    .returning(OutboxMessage.id)
+                    .execution_options(synchronize_session=False))
+                if merged is not None:
+                    slots[at] = Claimed(merged, entry.kind, entry.platform, entry.payload)
+                    continue
+            fresh.append(at)
+        if fresh:
+            # One statement for a whole fan-out. Its ids are handed out in the order of its
+            # rows (SQLite's rowids, PostgreSQL's sequence, one statement), so sorted they
+            # match the entries.
+            ids = await s.scalars(
+                insert(OutboxMessage).returning(OutboxMessage.id),
+                [{"kind": e.kind, "platform": e.platform, "chat_key": e.chat_key,
+                  "target_message_id": e.target_message_id, "payload": _dump(e.payload),
+                  "status": OutboxStatus.PENDING, "attempts": 1, "created_at": now,
+                  "claimed_until": claimed_until}
+                 for e in (entries[at] for at in fresh)])
+            for at, row_id in zip(fresh, sorted(ids), strict=True):
+                entry = entries[at]
+                slots[at] = Claimed(row_id, entry.kind, entry.platform, entry.payload)
+        return [c for c in slots if c is not None]
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """An outbox row this process may send now."""
+
+    id: int
+    kind: OutboxKind
+    platform: str
+    payload: Payload
+
+
+def _dump(payload: Payload) -> str:
+    return json.dumps(payload, ensure_ascii=False)
+
+
+@dataclass
+class Delivered:
+    """What the platform answered for one row."""
+
+    message_id: str | None = None
+    platform_poll_id: str | None = None
+    failure: CannotDM | None = None  # a DM no account of the person accepted
+    error: bool = False  # the platform refused it for another reason (logged)
+    posted: dict[str, Any] | None = field(default=None)  # where to file the post, if at all
+
+
+async def send_row(messenger: Callable[[str], Messenger], row: Claimed) -> Delivered:
+    """Send one row. The row's id is the idempotency key the platform may use."""
+    key = f"irl-out-{row.id}"
+    kind, platform, payload = row.kind, row.platform, row.payload
+    record = payload.get("record")
+    if kind is OutboxKind.DM:
+        targets = [UserRef(p, i, n) for p, i, n in payload["targets"]]
+        file = _out_file(payload["file"]) if payload.get("file") else None
+        failure = await dm_first_accepting(messenger, targets, payload["text"], file, key)
+        return Delivered(failure=failure)
+    chat = ChatRef(platform, payload["chat"])
+    m = messenger(platform)
+    if kind is OutboxKind.TEXT:
+        sent = await m.send_text(chat, payload["text"], _button_values(payload["buttons"]),
+                                 key=key)
+        return Delivered(sent.message_id, posted=record)
+    if kind is OutboxKind.EDIT:
+        await m.edit_text(chat, payload["message_id"], payload["text"],
+                          _button_values(payload["buttons"]), key=key)
+        return Delivered()
+    if kind is OutboxKind.POLL:
+        poll = await m.send_poll(chat, payload["question"], tuple(payload["options"]),
+                                 payload["multiple"], key=key)
+        return Delivered(poll.message_id, poll.platform_poll_id, posted=record)
+    if kind is OutboxKind.CLOSE_POLL:
+        await m.close_poll(SentPoll(chat, payload["message_id"], payload["platform_poll_id"]),
+                           key=key)
+        return Delivered()
+    sent = await m.send_file(chat, _out_file(payload["file"]), payload["caption"], key=key)
+    return Delivered(sent.message_id)
 
 
 async def dm_first_accepting(messenger: Callable[[str], Messenger], targets: Sequence[UserRef],
-                             text: str, file: OutFile | None) -> CannotDM | None:
+                             text: str, file: OutFile | None,
+                             key: str | None = None) -> CannotDM | None:
     """DM the first of a person's accounts that accepts; None when one did, else the last
     refusal."""
     failure: CannotDM | None = None
     for user in targets:
         try:
-            await messenger(user.platform).send_dm(user, text, file)
+            await messenger(user.platform).send_dm(user, text, file, key=key)
             return None
         except CannotDM as exc:
             failure = exc
     return failure
 
 
-def _row(record: Posted, chat: ChatRef, message_id: str,
-         platform_poll_id: str | None) -> dict[str, object]:
-    return {"chapter_id": record.chapter_id, "kind": record.kind, "meetup_id": record.meetup_id,
-            "poll_id": record.poll_id, "platform": chat.platform, "chat_id": chat.id,
-            "message_id": message_id, "platform_poll_id": platform_poll_id}
+def _buttons(buttons: Sequence[Button]) -> list[list[str]]:
+    return [[b.label, b.payload] for b in buttons]
 
+
+def _button_values(raw: list[list[str]]) -> tuple[Button, ...]:
+    return tuple(Button(label, payload) for label, payload in raw)
+
+
+def _record(record: Posted | None) -> dict[str, Any] | None:
+    if record is None:
+        return None
+    return {"chapter_id": record.chapter_id, "kind": record.kind.value,
+            "meetup_id": record.meetup_id, "poll_id": record.poll_id}
+
+
+def _file(file: OutFile) -> dict[str, str]:
+    return {"filename": file.filename, "mime_type": file.mime_type,
+            "content": base64.b64encode(file.content).decode("ascii")}
+
+
+def _out_file(raw: dict[str, str]) -> OutFile:
+    return OutFile(raw["filename"], base64.b64decode(raw["content"]), raw["mime_type"])

@@ -22,28 +22,35 @@ class CannotDM(Exception):
 
 
 class Messenger(Protocol):
-    """The outbound port for one platform."""
+    """The outbound port for one platform.
+
+    `key` is the same for every attempt to send one outbox row: a platform that can (Matrix's
+    transaction ids) uses it so that a resend after a crash is posted once."""
 
     platform: str
 
     async def send_text(
-        self, chat: ChatRef, text: str, buttons: Sequence[Button] = ()
+        self, chat: ChatRef, text: str, buttons: Sequence[Button] = (), *, key: str | None = None
     ) -> SentMessage: ...
 
     async def edit_text(
-        self, chat: ChatRef, message_id: str, text: str, buttons: Sequence[Button] = ()
+        self, chat: ChatRef, message_id: str, text: str, buttons: Sequence[Button] = (),
+        *, key: str | None = None,
     ) -> None: ...
 
     async def send_poll(
-        self, chat: ChatRef, question: str, options: Sequence[str], multiple: bool
+        self, chat: ChatRef, question: str, options: Sequence[str], multiple: bool,
+        *, key: str | None = None,
     ) -> SentPoll: ...
 
-    async def close_poll(self, poll: SentPoll) -> None: ...
+    async def close_poll(self, poll: SentPoll, *, key: str | None = None) -> None: ...
 
-    async def send_file(self, chat: ChatRef, file: OutFile, caption: str = "") -> SentMessage: ...
+    async def send_file(
+        self, chat: ChatRef, file: OutFile, caption: str = "", *, key: str | None = None
+    ) -> SentMessage: ...
 
     async def send_dm(
-        self, user: UserRef, text: str, file: OutFile | None = None
+        self, user: UserRef, text: str, file: OutFile | None = None, *, key: str | None = None
     ) -> SentMessage:
         """Raises CannotDM when the platform refuses."""
         ...

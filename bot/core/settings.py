@@ -16,5 +16,8 @@ class CoreSettings:
     group_reminder_offset: int = 24 * 60
     reminder_grace: timedelta = timedelta(hours=3)
     claim_lease: timedelta = timedelta(minutes=5)
+    # How long a message being sent stays claimed: after a crash it is sent again then.
+    send_lease: timedelta = timedelta(seconds=30)
+    send_chunk: int = 10  # messages sent between two records of what went out
     batch_size: int = 200
     send_concurrency: int = 16

@@ -1,23 +1,41 @@
-"""Units of work: one transaction with its outbox; after the commit the outbox is sent and
-what the platforms answered (message and poll ids, DMs refused) is recorded."""
+"""Units of work: one transaction, whose outbox rows are written in it and sent after the
+commit.
+
+The rows a unit writes are claimed by it in the same transaction (a lease), so it can send
+them at once; rows left behind by a crash are claimed later with a conditional UPDATE only one
+process can win (`claim`). Rows are sent in order, in chunks: after each chunk one small
+transaction marks its rows sent and records what the platforms answered (message and poll
+ids, a DM refused). A process that dies mid-send leaves its claimed rows to be sent again when
+their lease ends; only those sent but not yet recorded go out twice."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 
+from sqlalchemy import or_, update
+
 from bot.core.notify import dm_failed
-from bot.core.outbox import Outbox, Results
+from bot.core.outbox import Claimed, Delivered, Outbox, send_row
 from bot.core.work import Services, Work
-from bot.db.models import Chapter, Person, PostedMessage
+from bot.db.models import (
+    Chapter,
+    OutboxKind,
+    OutboxMessage,
+    OutboxStatus,
+    Person,
+    PostedMessage,
+    PostKind,
+    Reminder,
+    ReminderStatus,
+)
 from bot.db.session import Database
 
 log = logging.getLogger(__name__)
-
-RECORD_ROUNDS = 3  # recording can queue more (the "start me" hint), which is sent in turn
 
 
 class Units:
@@ -39,29 +57,105 @@ class Units:
         queued; when the block raises, nothing is written and nothing is sent."""
         box = Outbox()
         async with self._one_at_a_time(), self.db.transaction() as s:
-            yield Work(s, box, self.svc, now or self.svc.clock.now())
-        await self._deliver(box)
+            w = Work(s, box, self.svc, now or self.svc.clock.now())
+            yield w
+            rows = await box.store(s, w.now, self.svc.clock.now() + self.svc.settings.send_lease)
+        await self.send(rows)
 
-    async def _deliver(self, box: Outbox) -> None:
-        """Send after the commit. A failure here must not reach the caller: what the unit
-        did is committed, and telling the person "nothing was changed" would be wrong."""
-        for _round in range(RECORD_ROUNDS):
-            results = await box.flush(self.svc.messenger)
-            if not results:
-                return
-            box = Outbox()
+    async def claim(self, ids: Sequence[int]) -> list[Claimed]:
+        """Claim these pending rows, as far as no one else holds them; in id order."""
+        if not ids:
+            return []
+        async with self._one_at_a_time(), self.db.transaction() as s:
+            now = self.svc.clock.now()
+            result = await s.execute(
+                update(OutboxMessage).where(
+                    OutboxMessage.id.in_(list(ids)),
+                    OutboxMessage.status == OutboxStatus.PENDING,
+                    OutboxMessage.platform.in_(list(self.svc.messengers)),
+                    or_(OutboxMessage.claimed_until.is_(None),
+                        OutboxMessage.claimed_until <= now))
+                .values(claimed_until=now + self.svc.settings.send_lease,
+                        attempts=OutboxMessage.attempts + 1)
+                .returning(OutboxMessage.id, OutboxMessage.kind, OutboxMessage.platform,
+                           OutboxMessage.payload)
+                .execution_options(synchronize_session=False))
+            rows = [Claimed(row_id, OutboxKind(kind), platform, json.loads(payload))
+                    for row_id, kind, platform, payload in result.all()]
+        return sorted(rows, key=lambda row: row.id)
+
+    async def send(self, rows: Sequence[Claimed]) -> int:
+        """Send claimed rows in order, recording each chunk; returns how many were handled.
+        A failure here never reaches the caller: what the unit did is committed."""
+        settings = self.svc.settings
+        done = 0
+        claimed_at = self.svc.clock.now()
+        for start in range(0, len(rows), settings.send_chunk):
+            chunk = rows[start:start + settings.send_chunk]
+            if self.svc.clock.now() - claimed_at > settings.send_lease / 2:
+                # A slow platform (a group's rate limit): keep the rest ours.
+                await self._renew([row.id for row in rows[start:]])
+                claimed_at = self.svc.clock.now()
+            results: list[tuple[Claimed, Delivered]] = []
+            for row in chunk:
+                try:
+                    delivered = await send_row(self.svc.messenger, row)
+                except Exception:
+                    log.exception("outbox row %s (%s to %s) could not be sent", row.id,
+                                  row.kind, row.platform)
+                    delivered = Delivered(error=True)
+                results.append((row, delivered))
             try:
-                async with self._one_at_a_time(), self.db.transaction() as s:
-                    await _record(Work(s, box, self.svc, self.svc.clock.now()), results)
+                async with self() as w:
+                    await _record(w, results)
             except Exception:
-                log.exception("what the platforms answered could not be recorded")
-                return
+                log.exception("outbox rows %s: sent, but not recorded; they are sent again "
+                              "after their lease", [row.id for row in chunk])
+                return done
+            done += len(chunk)
+        return done
+
+    async def _renew(self, ids: list[int]) -> None:
+        async with self._one_at_a_time(), self.db.transaction() as s:
+            await s.execute(update(OutboxMessage).where(
+                OutboxMessage.id.in_(ids), OutboxMessage.status == OutboxStatus.PENDING)
+                .values(claimed_until=self.svc.clock.now() + self.svc.settings.send_lease)
+                .execution_options(synchronize_session=False))
 
 
-async def _record(w: Work, results: Results) -> None:
-    for row in results.posted:
-        w.s.add(PostedMessage(**row, created_at=w.now))
-    for failed in results.failures:
-        person = await w.s.get_one(Person, failed.person_id)
-        chapter = await w.s.get_one(Chapter, failed.chapter_id)
-        await dm_failed(w, person, chapter, failed.meetup_id, failed.failure)
+async def _record(w: Work, results: list[tuple[Claimed, Delivered]]) -> None:
+    """Mark a chunk of rows sent (or failed) and file what the platforms answered."""
+    plain: dict[OutboxStatus, list[int]] = {OutboxStatus.SENT: [], OutboxStatus.FAILED: []}
+    reminders: dict[ReminderStatus, list[int]] = {ReminderStatus.SENT: [],
+                                                  ReminderStatus.FAILED: []}
+    for row, delivered in results:
+        ok = not delivered.error and delivered.failure is None
+        posted = delivered.posted
+        if posted is not None and delivered.message_id is not None:
+            w.s.add(PostedMessage(chapter_id=posted["chapter_id"], kind=PostKind(posted["kind"]),
+                                  meetup_id=posted["meetup_id"], poll_id=posted["poll_id"],
+                                  platform=row.platform, chat_id=row.payload["chat"],
+                                  message_id=delivered.message_id,
+                                  platform_poll_id=delivered.platform_poll_id,
+                                  created_at=w.now))
+        plain[OutboxStatus.SENT if ok else OutboxStatus.FAILED].append(row.id)
+        reminder_id = row.payload.get("reminder_id")
+        if isinstance(reminder_id, int):
+            reminders[ReminderStatus.SENT if ok else ReminderStatus.FAILED].append(reminder_id)
+        on_failure = row.payload.get("on_failure")
+        if delivered.failure is not None and isinstance(on_failure, dict):
+            person = await w.s.get_one(Person, on_failure["person_id"])
+            chapter = await w.s.get_one(Chapter, on_failure["chapter_id"])
+            await dm_failed(w, person, chapter, on_failure["meetup_id"], delivered.failure)
+    for status, ids in plain.items():
+        if ids:
+            await w.s.execute(update(OutboxMessage).where(OutboxMessage.id.in_(ids))
+                              .values(status=status, sent_at=w.now, claimed_until=None)
+                              .execution_options(synchronize_session=False))
+    for reminder_status, ids in reminders.items():
+        if ids:
+            await w.s.execute(update(Reminder).where(
+                Reminder.id.in_(ids), Reminder.status == ReminderStatus.QUEUED)
+                .values(status=reminder_status,
+                        sent_at=w.now if reminder_status == ReminderStatus.SENT else None)
+                .execution_options(synchronize_session=False))

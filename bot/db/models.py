@@ -77,6 +77,7 @@ class ReminderKind(StrEnum):
 
 class ReminderStatus(StrEnum):
     PENDING = "pending"
+    QUEUED = "queued"  # its DM is in the outbox
     SENT = "sent"
     SKIPPED = "skipped"
     FAILED = "failed"
@@ -374,7 +375,6 @@ class OutboxMessage(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
-    result: Mapped[str | None] = mapped_column(String(255))  # the platform's message id
 
 
 class InboxUpdate(Base):

@@ -44,7 +44,6 @@ def upgrade() -> None:
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('created_at', bot.db.models.UTCDateTime(), nullable=False),
     sa.Column('sent_at', bot.db.models.UTCDateTime(), nullable=True),
-    sa.Column('result', sa.String(length=255), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_outbox'))
     )
     with op.batch_alter_table('outbox', schema=None) as batch_op:

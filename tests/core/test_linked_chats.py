@@ -53,10 +53,10 @@ async def test_a_group_the_bot_was_removed_from_does_not_hold_back_the_others(
     from bot.core.settings import CoreSettings
 
     class Removed(RecordingMessenger):
-        async def send_text(self, chat, text, buttons=()):
+        async def send_text(self, chat, text, buttons=(), *, key=None):
             if "Tomorrow" in text:
                 raise RuntimeError("Forbidden: bot was kicked from the group chat")
-            return await super().send_text(chat, text, buttons)
+            return await super().send_text(chat, text, buttons, key=key)
 
     tg, mx = Removed(platform="telegram"), RecordingMessenger(platform="matrix")
     core = Core(db, {"telegram": tg, "matrix": mx}, clock, CoreSettings())

@@ -37,31 +37,34 @@ class ConsoleMessenger:
             self.write(f"    {line}")
         return str(next(self._ids))
 
-    async def send_text(self, chat: ChatRef, text: str, buttons: Sequence[Button] = ()) -> SentMessage:
+    async def send_text(self, chat: ChatRef, text: str, buttons: Sequence[Button] = (),
+                        *, key: str | None = None) -> SentMessage:
         if buttons:
             text += "\n" + " ".join(f"[{b.label}]" for b in buttons)
         return SentMessage(chat, self._print(chat, text))
 
     async def edit_text(self, chat: ChatRef, message_id: str, text: str,
-                        buttons: Sequence[Button] = ()) -> None:
+                        buttons: Sequence[Button] = (), *, key: str | None = None) -> None:
         self.edits[message_id] = text  # the console does not reprint edited messages
 
     async def send_poll(self, chat: ChatRef, question: str, options: Sequence[str],
-                        multiple: bool) -> SentPoll:
+                        multiple: bool, *, key: str | None = None) -> SentPoll:
         how = "/vote 1 2" if multiple else "/vote 1"
         body = "\n".join([f"📊 {question}", *(f"{i}. {o}" for i, o in enumerate(options, 1)),
                           f"({how})"])
         message_id = self._print(chat, body)
         return SentPoll(chat, message_id, f"console-poll-{message_id}")
 
-    async def close_poll(self, poll: SentPoll) -> None:
+    async def close_poll(self, poll: SentPoll, *, key: str | None = None) -> None:
         return None  # the core announces the result itself
 
-    async def send_file(self, chat: ChatRef, file: OutFile, caption: str = "") -> SentMessage:
+    async def send_file(self, chat: ChatRef, file: OutFile, caption: str = "",
+                        *, key: str | None = None) -> SentMessage:
         path = self._save(file)
         return SentMessage(chat, self._print(chat, f"📎 {path}" + (f" — {caption}" if caption else "")))
 
-    async def send_dm(self, user: UserRef, text: str, file: OutFile | None = None) -> SentMessage:
+    async def send_dm(self, user: UserRef, text: str, file: OutFile | None = None,
+                      *, key: str | None = None) -> SentMessage:
         if user.id not in self.started:
             raise CannotDM(user, self.start_hint(user))
         chat = dm_chat(user.id)

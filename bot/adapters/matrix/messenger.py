@@ -59,11 +59,14 @@ class MatrixMessenger:
         self._ready = ready
         self.translate = translator(settings.language)
 
-    async def send_event(self, room_id: str, event_type: str, content: dict[str, Any]) -> str:
+    async def send_event(self, room_id: str, event_type: str, content: dict[str, Any],
+                         txn: str | None = None) -> str:
+        """`txn` is the transaction id: the same on every retry, and across a restart when the
+        outbox gives one, so the homeserver posts the event once."""
         if self._ready is not None and not self._ready.is_set():
             # Not logged in yet (homeserver unreachable at start): wait, as for a lost line.
             await asyncio.wait_for(self._ready.wait(), self._settings.send_retry_s)
-        txn = uuid4().hex  # the same id on every retry: the homeserver posts it once
+        txn = txn or uuid4().hex
         resp: Any = await call(
             f"send {event_type}",
             lambda: self._client.room_send(room_id, event_type, content, tx_id=txn),
@@ -72,25 +75,28 @@ class MatrixMessenger:
         return str(resp.event_id)
 
     async def send_text(
-        self, chat: ChatRef, text: str, buttons: Sequence[Button] = ()
+        self, chat: ChatRef, text: str, buttons: Sequence[Button] = (), *, key: str | None = None
     ) -> SentMessage:
         body, keys = render_buttons(bang_commands(text), buttons)
-        event_id = await self.send_event(chat.id, "m.room.message", text_content(body))
+        event_id = await self.send_event(chat.id, "m.room.message", text_content(body),
+                                         _txn(key))
         if keys:
             await self._rsvp_messages.add(event_id)
         if self._settings.seed_reactions:
             # Offer the RSVP reactions so members tap one instead of hunting for the emoji.
-            for key in keys:
+            for n, emoji in enumerate(keys):
                 await self.send_event(
                     chat.id,
                     "m.reaction",
                     {"m.relates_to": {"rel_type": "m.annotation", "event_id": event_id,
-                                      "key": key}},
+                                      "key": emoji}},
+                    _txn(key, f"r{n}"),
                 )
         return SentMessage(chat, event_id)
 
     async def edit_text(
-        self, chat: ChatRef, message_id: str, text: str, buttons: Sequence[Button] = ()
+        self, chat: ChatRef, message_id: str, text: str, buttons: Sequence[Button] = (),
+        *, key: str | None = None,
     ) -> None:
         body, _ = render_buttons(bang_commands(text), buttons)
         new = text_content(body)
@@ -102,26 +108,30 @@ class MatrixMessenger:
                 "m.new_content": new,
                 "m.relates_to": {"rel_type": "m.replace", "event_id": message_id},
             },
+            _txn(key),
         )
 
     async def send_poll(
-        self, chat: ChatRef, question: str, options: Sequence[str], multiple: bool
+        self, chat: ChatRef, question: str, options: Sequence[str], multiple: bool,
+        *, key: str | None = None,
     ) -> SentPoll:
         content = poll_start_content(question, options, multiple)
-        event_id = await self.send_event(chat.id, POLL_START, content)
+        event_id = await self.send_event(chat.id, POLL_START, content, _txn(key))
         max_sel = len(options) if multiple else 1
         await self._polls.started(event_id, PollInfo(chat.id, len(options), max_sel))
         return SentPoll(chat, event_id, platform_poll_id=event_id)
 
-    async def close_poll(self, poll: SentPoll) -> None:
+    async def close_poll(self, poll: SentPoll, *, key: str | None = None) -> None:
         # Marked first: a response racing the end event must not count after the core closed.
         await self._polls.ended(poll.platform_poll_id)
         await self.send_event(
             poll.chat.id, POLL_END,
             poll_end_content(poll.platform_poll_id, self.translate(POLL_ENDED_TEXT)),
+            _txn(key),
         )
 
-    async def send_file(self, chat: ChatRef, file: OutFile, caption: str = "") -> SentMessage:
+    async def send_file(self, chat: ChatRef, file: OutFile, caption: str = "",
+                        *, key: str | None = None) -> SentMessage:
         url = await self._upload(file)
         content: dict[str, Any] = {
             "msgtype": "m.file",
@@ -130,7 +140,7 @@ class MatrixMessenger:
             "url": url,
             "info": {"mimetype": file.mime_type, "size": len(file.content)},
         }
-        event_id = await self.send_event(chat.id, "m.room.message", content)
+        event_id = await self.send_event(chat.id, "m.room.message", content, _txn(key))
         return SentMessage(chat, event_id)
 
     async def _upload(self, file: OutFile) -> str:
@@ -147,7 +157,7 @@ class MatrixMessenger:
         return str(resp.content_uri)
 
     async def send_dm(
-        self, user: UserRef, text: str, file: OutFile | None = None
+        self, user: UserRef, text: str, file: OutFile | None = None, *, key: str | None = None
     ) -> SentMessage:
         """Posts into the person's direct room; CannotDM unless they joined it in time.
 
@@ -160,9 +170,9 @@ class MatrixMessenger:
             log.info("matrix: can't DM %s: %s", user.id, exc)
             raise CannotDM(user, self.start_hint(user)) from exc
         chat = ChatRef(PLATFORM, room.room_id)
-        sent = await self.send_text(chat, text)
+        sent = await self.send_text(chat, text, key=_txn(key, "text"))
         if file is not None:
-            await self.send_file(chat, file)
+            await self.send_file(chat, file, key=_txn(key, "file"))
         if not room.joined and room.wait_s > 0 and handling_events.active():
             # A fresh invite, while the sync loop waits on this: the message is in the room
             # for when they accept. One they leave unanswered is "can't DM" next time.
@@ -180,3 +190,10 @@ class MatrixMessenger:
         return (
             f"accept my invite to a direct chat, or start one with {self._settings.user_id}"
         )
+
+
+def _txn(key: str | None, part: str = "") -> str | None:
+    """A transaction id derived from an outbox row's key, one per event the row posts."""
+    if key is None:
+        return None
+    return f"{key}.{part}" if part else key

@@ -99,7 +99,8 @@ class TelegramMessenger:
 
     # -- the port
 
-    async def send_text(self, chat: ChatRef, text: str, buttons: Sequence[Button] = ()) -> SentMessage:
+    async def send_text(self, chat: ChatRef, text: str, buttons: Sequence[Button] = (),
+                        *, key: str | None = None) -> SentMessage:
         markup = keyboard(buttons)
         pieces = split_text(text)
         sent: Message | None = None
@@ -114,14 +115,16 @@ class TelegramMessenger:
         return SentMessage(chat_ref(sent.chat.id), str(sent.message_id))
 
     async def edit_text(
-        self, chat: ChatRef, message_id: str, text: str, buttons: Sequence[Button] = ()
+        self, chat: ChatRef, message_id: str, text: str, buttons: Sequence[Button] = (),
+        *, key: str | None = None,
     ) -> None:
         """Returns at once; the edit goes out within the edit interval, latest text wins."""
         content = (_clip(text, MAX_TEXT), keyboard(buttons))
         self._edits.submit((self._chat_id(chat), int(message_id)), content)
 
     async def send_poll(
-        self, chat: ChatRef, question: str, options: Sequence[str], multiple: bool
+        self, chat: ChatRef, question: str, options: Sequence[str], multiple: bool,
+        *, key: str | None = None,
     ) -> SentPoll:
         if not PollLimit.MIN_OPTION_NUMBER <= len(options) <= self.max_poll_options:
             raise PollTooLarge(
@@ -142,7 +145,7 @@ class TelegramMessenger:
         assert message.poll is not None
         return SentPoll(chat_ref(message.chat.id), str(message.message_id), message.poll.id)
 
-    async def close_poll(self, poll: SentPoll) -> None:
+    async def close_poll(self, poll: SentPoll, *, key: str | None = None) -> None:
         async def stop(chat_id: int) -> None:
             await self._bot.stop_poll(chat_id, int(poll.message_id))
 
@@ -152,7 +155,8 @@ class TelegramMessenger:
             if "already been closed" not in exc.message:
                 raise
 
-    async def send_file(self, chat: ChatRef, file: OutFile, caption: str = "") -> SentMessage:
+    async def send_file(self, chat: ChatRef, file: OutFile, caption: str = "",
+                        *, key: str | None = None) -> SentMessage:
         if _utf16_len(caption) > MAX_CAPTION:
             await self.send_text(chat, caption)
             caption = ""
@@ -165,7 +169,8 @@ class TelegramMessenger:
         message = await self._to_chat(chat, send)
         return SentMessage(chat_ref(message.chat.id), str(message.message_id))
 
-    async def send_dm(self, user: UserRef, text: str, file: OutFile | None = None) -> SentMessage:
+    async def send_dm(self, user: UserRef, text: str, file: OutFile | None = None,
+                      *, key: str | None = None) -> SentMessage:
         """A private chat's id is the user's id. Raises CannotDM when Telegram refuses."""
         chat = ChatRef(PLATFORM, user.id)
         try:

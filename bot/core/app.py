@@ -8,14 +8,16 @@ hears that nothing was changed.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypeVar
 
 from sqlalchemy import delete, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 
 from bot.core import delivery, polls, rsvp
 from bot.core.commands import COMMANDS
@@ -52,7 +54,15 @@ log = logging.getLogger(__name__)
 
 R = TypeVar("R")
 
+DATABASE_DOWN = N_("I can't reach my database right now. Try again in a few minutes.")
 SOMETHING_WENT_WRONG = N_("Something went wrong on my side; nothing was changed. Try again later.")
+
+
+def database_unreachable(exc: BaseException) -> bool:
+    """A lost or refused database connection (a restart, a network cut), as opposed to a bug."""
+    if isinstance(exc, OperationalError | InterfaceError | OSError | TimeoutError):
+        return True
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated
 
 
 @dataclass
@@ -91,20 +101,34 @@ class Core:
     async def _handle(self, event: Event, body: Callable[[Work, Event], Awaitable[R]],
                       refused: Callable[[str], Awaitable[R]],
                       failed: Callable[[str], Awaitable[R]] | None) -> R:
-        """Run `body` in one unit of work. `refused` gets a UserError's text; `failed` the
-        "nothing was changed" text after anything else went wrong before the commit. Without
-        `failed` the error is logged and raised again, for the adapter to deliver the event
-        once more (a vote or a reaction has no one to tell)."""
-        try:
-            async with self.units() as w:
-                return await body(w, event)
-        except UserError as err:
-            return await refused(gettext(event.language, err.message, **err.values))
-        except Exception:
-            log.exception("%s from %s in %s failed", event.kind, event.sender, event.chat)
-            if failed is None:
-                raise
-            return await failed(gettext(event.language, SOMETHING_WENT_WRONG))
+        """Run `body` in one unit of work. `refused` gets a UserError's text. While the
+        database can't be reached the unit is tried again, for `db_retry`; the event's id,
+        recorded with its effect, keeps a retry from doing anything twice. After that, or
+        after any other error, `failed` gets the text to tell the person; without `failed`
+        the error is logged and raised again, for the adapter to deliver the event once more
+        (a vote or a reaction has no one to tell)."""
+        give_up = time.monotonic() + self.settings.db_retry.total_seconds()
+        pause = 0.2
+        while True:
+            try:
+                async with self.units() as w:
+                    return await body(w, event)
+            except UserError as err:
+                return await refused(gettext(event.language, err.message, **err.values))
+            except Exception as exc:
+                unreachable = database_unreachable(exc)
+                if unreachable and time.monotonic() < give_up:
+                    log.warning("%s from %s in %s: the database can't be reached (%s); trying "
+                                "again", event.kind, event.sender, event.chat, exc)
+                    await asyncio.sleep(pause)
+                    pause = min(pause * 2, 2.0)
+                    continue
+                log.exception("%s from %s in %s failed", event.kind, event.sender, event.chat)
+                if failed is None:
+                    raise
+                # Unreachable, a commit may have gone through: don't say nothing changed.
+                text = DATABASE_DOWN if unreachable else SOMETHING_WENT_WRONG
+                return await failed(gettext(event.language, text))
 
     def _event(self, kind: str, chat: ChatRef | None, sender: UserRef | None) -> Event:
         return Event(kind, chat, sender, self.settings.default_language)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.messages import UserRef
@@ -14,22 +15,27 @@ from bot.db.models import Chapter, Identity, Membership, Person
 
 
 async def person_for(s: AsyncSession, user: UserRef, now: datetime) -> tuple[Person, Identity]:
-    """The person behind a platform account, made on first contact; their name kept current."""
-    identity = await s.scalar(
-        select(Identity).where(
-            Identity.platform == user.platform, Identity.platform_user_id == user.id
-        )
-    )
+    """The person behind a platform account, made on first contact; their name kept current.
+    Two first actions of one person at once (PostgreSQL runs them side by side) make one
+    person: the second insert waits for the first, fails on the unique account, and reads it."""
     name = (user.display_name or user.id)[:120]
+    identity = await _identity(s, user)
     if identity is None:
-        person = Person(display_name=name, created_at=now)
-        s.add(person)
-        await s.flush()
-        identity = Identity(person_id=person.id, platform=user.platform,
-                            platform_user_id=user.id, display_name=name, dm_started=False)
-        s.add(identity)
-        await s.flush()
-        return person, identity
+        try:
+            async with s.begin_nested():
+                person = Person(display_name=name, created_at=now)
+                s.add(person)
+                await s.flush()
+                identity = Identity(person_id=person.id, platform=user.platform,
+                                    platform_user_id=user.id, display_name=name,
+                                    dm_started=False)
+                s.add(identity)
+                await s.flush()
+            return person, identity
+        except IntegrityError:
+            identity = await _identity(s, user)
+            if identity is None:
+                raise
     person = await s.get_one(Person, identity.person_id)
     if identity.display_name != name:
         identity.display_name = name
@@ -37,19 +43,32 @@ async def person_for(s: AsyncSession, user: UserRef, now: datetime) -> tuple[Per
     return person, identity
 
 
+async def _identity(s: AsyncSession, user: UserRef) -> Identity | None:
+    return await s.scalar(select(Identity).where(Identity.platform == user.platform,
+                                                 Identity.platform_user_id == user.id))
+
+
 async def ensure_membership(s: AsyncSession, chapter: Chapter, person: Person,
                             now: datetime) -> Membership:
-    membership = await s.scalar(
-        select(Membership).where(
-            Membership.chapter_id == chapter.id, Membership.person_id == person.id
-        )
-    )
+    """The person's membership of the chapter, made on first contact (once, as above)."""
+    membership = await _membership(s, chapter, person)
     if membership is None:
-        membership = Membership(chapter_id=chapter.id, person_id=person.id,
-                                is_organiser=False, joined_at=now)
-        s.add(membership)
-        await s.flush()
+        try:
+            async with s.begin_nested():
+                membership = Membership(chapter_id=chapter.id, person_id=person.id,
+                                        is_organiser=False, joined_at=now)
+                s.add(membership)
+                await s.flush()
+        except IntegrityError:
+            membership = await _membership(s, chapter, person)
+            if membership is None:
+                raise
     return membership
+
+
+async def _membership(s: AsyncSession, chapter: Chapter, person: Person) -> Membership | None:
+    return await s.scalar(select(Membership).where(Membership.chapter_id == chapter.id,
+                                                   Membership.person_id == person.id))
 
 
 def person_language(person: Person, chapter: Chapter | None, settings: CoreSettings) -> str:

@@ -18,6 +18,8 @@ class CoreSettings:
     claim_lease: timedelta = timedelta(minutes=5)
     # How long a message being sent stays claimed: after a crash it is sent again then.
     send_lease: timedelta = timedelta(seconds=30)
+    # How long an event waits for an unreachable database before the person is told.
+    db_retry: timedelta = timedelta(seconds=30)
     send_chunk: int = 10  # messages sent between two records of what went out
     batch_size: int = 200
     send_concurrency: int = 16

@@ -1,0 +1,84 @@
+"""The database gone for a few seconds: members' votes and answers wait and then count, and no
+one is told that nothing changed about something that did; two first actions of a new member
+at once make one person."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.clock import VirtualClock
+from bot.core.app import Core
+from bot.core.messages import Inbound, PollAnswer
+from bot.core.settings import CoreSettings
+from bot.db.models import Identity, Person, Rsvp, RsvpStatus, Vote
+from bot.db.session import Database
+from tests.fakes import Chat, RecordingMessenger
+from tests.helpers import chapter, local
+from tests.matrix.mx_proxy import TcpRelay
+
+VOTERS = [f"voter{i}" for i in range(10)]
+GOERS = [f"goer{i}" for i in range(10)]
+
+
+@pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
+async def test_five_seconds_without_the_database_lose_no_vote_and_no_answer(
+        db_url: str, db: Database, clock: VirtualClock) -> None:
+    host_port = db_url.rsplit("@", 1)[1].split("/", 1)[0]
+    relay = TcpRelay(int(host_port.rsplit(":", 1)[1]))
+    await relay.start()
+    cut_db = Database(db_url.replace(host_port, f"127.0.0.1:{relay.port}"))
+    messenger = RecordingMessenger()
+    core = Core(cut_db, {messenger.platform: messenger}, clock, CoreSettings())
+    chat = Chat(core, messenger, clock)
+    try:
+        await chapter(chat)
+        await chat.say("alice", f"/newmeetup Borrel; {local(chat, timedelta(days=5))}")
+        await chat.say("alice", "/poll Which venue?; Verkadefabriek | Café de Unie")
+        poll = next(s for s in messenger.sent if s.kind == "poll")
+        for name in VOTERS + GOERS:
+            await chat.say(name, "/help")  # known members before the cut
+        messenger.take()
+
+        await relay.cut()
+        acts = [chat.say(name, "/rsvp yes") for name in GOERS]
+        acts += [core.handle_poll_answer(PollAnswer(messenger.platform, f"poll-{poll.message_id}",
+                                                    chat.user(name), (i % 2,), f"answer-{i}"))
+                 for i, name in enumerate(VOTERS)]
+        running = asyncio.gather(*acts)
+        await asyncio.sleep(5)
+        await relay.start()
+        await asyncio.wait_for(running, 60)
+    finally:
+        await relay.cut()
+        await cut_db.dispose()
+
+    async with db.transaction() as s:
+        going = await s.scalar(select(func.count()).select_from(Rsvp).where(
+            Rsvp.status == RsvpStatus.YES))
+        votes = await s.scalar(select(func.count()).select_from(Vote))
+    assert (going, votes) == (len(GOERS), len(VOTERS))
+    texts = [s.text for s in messenger.sent if s.kind == "text"]
+    assert not [t for t in texts if "nothing was changed" in t or "can't reach" in t]
+    assert sorted(t.split(" is going")[0] for t in texts if " is going to Borrel" in t) == \
+        sorted(name.capitalize() for name in GOERS)
+
+
+async def test_a_new_members_first_two_actions_at_once_make_one_person(
+        chat: Chat, db: Database) -> None:
+    await chapter(chat)
+    await chat.say("alice", f"/newmeetup Borrel; {local(chat, timedelta(days=5))}")
+    newbie = chat.user("newbie")
+    await asyncio.gather(
+        chat.core.handle_message(Inbound(chat.chat, newbie, "/rsvp yes", message_id="m1")),
+        chat.core.handle_message(Inbound(chat.chat, newbie, "/who", message_id="m2")))
+    async with db.transaction() as s:
+        people = await s.scalar(select(func.count()).select_from(Identity).where(
+            Identity.platform_user_id == "newbie"))
+        named = await s.scalar(select(func.count()).select_from(Person).where(
+            Person.display_name == "Newbie"))
+    assert (people, named) == (1, 1)
+    assert any("Newbie is going to Borrel" in s.text for s in chat.messenger.sent)

@@ -18,7 +18,7 @@ from bot.core.details import check_title, venue_and_capacity
 from bot.core.errors import UserError
 from bot.core.i18n import translator
 from bot.core.notify import post_to_chapter, send_dm
-from bot.core.polls import close_platform_polls, open_date_poll
+from bot.core.polls import close_platform_polls, mark_closed, open_date_poll
 from bot.core.queries import (
     chapter_ids_of,
     dm_targets_of,
@@ -143,8 +143,8 @@ async def cancel(ctx: Ctx, args: str) -> None:
         polls = await ctx.s.scalars(select(Poll).where(Poll.meetup_id == meetup.id,
                                                        Poll.closed_at.is_(None)))
         for poll in polls:
-            poll.closed_at = ctx.now
-            await close_platform_polls(ctx, poll)
+            if await mark_closed(ctx, poll):
+                await close_platform_polls(ctx, poll)
     await ctx.s.flush()
     _ = ctx._
     await post_to_chapter(ctx, chapter.id, _("❌ {title} is cancelled.", title=meetup.title))

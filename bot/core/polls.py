@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.engine import CursorResult
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from bot.core.announce import announce
 from bot.core.dates import When
@@ -49,13 +52,23 @@ async def _post_poll(w: Work, chapter: Chapter, poll: Poll, options: list[str],
     w.svc.due_changed(poll.closes_at)
 
 
+async def add_open_poll(w: Work, poll: Poll) -> None:
+    """One open poll per chapter is a rule of the database (a unique index on the open ones):
+    of two polls opened at once, the second is refused here."""
+    try:
+        async with w.s.begin_nested():
+            w.s.add(poll)
+            await w.s.flush()
+    except IntegrityError:
+        raise UserError("A poll is still open. Close it first with /closepoll.") from None
+
+
 async def open_date_poll(w: Work, chapter: Chapter, meetup: Meetup, moments: list[When]) -> None:
     _ = translator(chapter.language)
     poll = Poll(chapter_id=chapter.id, meetup_id=meetup.id, kind=PollKind.DATE, multiple=True,
                 question=_("{title}: which dates can you make?", title=meetup.title)[:MAX_QUESTION],
                 closes_at=poll_closes_at(w.now, moments[0].at), created_at=w.now)
-    w.s.add(poll)
-    await w.s.flush()
+    await add_open_poll(w, poll)
     labels = [format_when(m.at, chapter.timezone, chapter.language) for m in moments]
     for position, (moment, label) in enumerate(zip(moments, labels, strict=True)):
         w.s.add(PollOption(poll_id=poll.id, position=position, label=label, starts_at=moment.at))
@@ -89,8 +102,7 @@ async def new_poll(ctx: Ctx, args: str) -> None:
         raise UserError("A poll is still open. Close it first with /closepoll.")
     poll = Poll(chapter_id=chapter.id, kind=PollKind.PLAIN, multiple=False, question=question,
                 closes_at=poll_closes_at(ctx.now, None), created_at=ctx.now)
-    ctx.s.add(poll)
-    await ctx.s.flush()
+    await add_open_poll(ctx, poll)
     for position, label in enumerate(options):
         ctx.s.add(PollOption(poll_id=poll.id, position=position, label=label))
     await ctx.s.flush()
@@ -184,9 +196,23 @@ async def tallies(s: AsyncSession, poll_id: int) -> list[tuple[PollOption, int]]
     return [(o, int(counts.get(o.id, 0))) for o in options]
 
 
+async def mark_closed(w: Work, poll: Poll) -> bool:
+    """Close the poll in the database, unless someone closed it first (the scheduler, an
+    organiser's /closepoll, a poll end from Element, another copy of the bot): one UPDATE that
+    only one of them can win, so a result is announced once."""
+    result = await w.s.execute(update(Poll).where(Poll.id == poll.id, Poll.closed_at.is_(None))
+                               .values(closed_at=w.now)
+                               .execution_options(synchronize_session=False))
+    won = isinstance(result, CursorResult) and result.rowcount == 1
+    if won:
+        set_committed_value(poll, "closed_at", w.now)
+    return won
+
+
 async def close_poll(w: Work, poll: Poll) -> None:
     """Close a poll, announce the result; a date poll sets its meetup's date and opens RSVP."""
-    poll.closed_at = w.now
+    if not await mark_closed(w, poll):
+        return
     chapter = await w.s.get_one(Chapter, poll.chapter_id)
     _ = translator(chapter.language)
     await close_platform_polls(w, poll)

@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -219,7 +220,12 @@ class Meetup(Base):
 
 class Poll(Base):
     __tablename__ = "polls"
-    __table_args__ = (Index("ix_polls_due", "closed_at", "closes_at"),)
+    __table_args__ = (
+        Index("ix_polls_due", "closed_at", "closes_at"),
+        # One open poll per chapter, kept by the database even when two copies race.
+        Index("ux_polls_one_open", "chapter_id", unique=True,
+              sqlite_where=text("closed_at IS NULL"), postgresql_where=text("closed_at IS NULL")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     chapter_id: Mapped[int] = mapped_column(ForeignKey("chapters.id", ondelete="CASCADE"), index=True)

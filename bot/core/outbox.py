@@ -138,7 +138,8 @@ class Outbox:
                     .returning(OutboxMessage.id)
                     .execution_options(synchronize_session=False))
                 if merged is not None:
-                    slots[at] = Claimed(merged, entry.kind, entry.platform, entry.payload)
+                    slots[at] = Claimed(merged, entry.kind, entry.platform, entry.payload,
+                                        claimed_until)
                     continue
             fresh.append(at)
         if fresh:
@@ -154,18 +155,20 @@ class Outbox:
                  for e in (entries[at] for at in fresh)])
             for at, row_id in zip(fresh, sorted(ids), strict=True):
                 entry = entries[at]
-                slots[at] = Claimed(row_id, entry.kind, entry.platform, entry.payload)
+                slots[at] = Claimed(row_id, entry.kind, entry.platform, entry.payload,
+                                    claimed_until)
         return [c for c in slots if c is not None]
 
 
 @dataclass(frozen=True)
 class Claimed:
-    """An outbox row this process may send now."""
+    """An outbox row this process may send now, claimed until `lease`."""
 
     id: int
     kind: OutboxKind
     platform: str
     payload: Payload
+    lease: datetime
 
 
 def _dump(payload: Payload) -> str:

@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 
 from sqlalchemy import or_, update
+from sqlalchemy.engine import CursorResult
 
 from bot.core.notify import dm_failed
 from bot.core.outbox import Claimed, Delivered, Outbox, send_row
@@ -68,6 +69,7 @@ class Units:
             return []
         async with self._one_at_a_time(), self.db.transaction() as s:
             now = self.svc.clock.now()
+            lease = now + self.svc.settings.send_lease
             result = await s.execute(
                 update(OutboxMessage).where(
                     OutboxMessage.id.in_(list(ids)),
@@ -75,12 +77,11 @@ class Units:
                     OutboxMessage.platform.in_(list(self.svc.messengers)),
                     or_(OutboxMessage.claimed_until.is_(None),
                         OutboxMessage.claimed_until <= now))
-                .values(claimed_until=now + self.svc.settings.send_lease,
-                        attempts=OutboxMessage.attempts + 1)
+                .values(claimed_until=lease, attempts=OutboxMessage.attempts + 1)
                 .returning(OutboxMessage.id, OutboxMessage.kind, OutboxMessage.platform,
                            OutboxMessage.payload)
                 .execution_options(synchronize_session=False))
-            rows = [Claimed(row_id, OutboxKind(kind), platform, json.loads(payload))
+            rows = [Claimed(row_id, OutboxKind(kind), platform, json.loads(payload), lease)
                     for row_id, kind, platform, payload in result.all()]
         return sorted(rows, key=lambda row: row.id)
 
@@ -89,15 +90,14 @@ class Units:
         A failure here never reaches the caller: what the unit did is committed."""
         settings = self.svc.settings
         done = 0
-        claimed_at = self.svc.clock.now()
+        leases = {row.id: row.lease for row in rows}
         for start in range(0, len(rows), settings.send_chunk):
             chunk = rows[start:start + settings.send_chunk]
-            if self.svc.clock.now() - claimed_at > settings.send_lease / 2:
-                # A slow platform (a group's rate limit): keep the rest ours.
-                await self._renew([row.id for row in rows[start:]])
-                claimed_at = self.svc.clock.now()
             results: list[tuple[Claimed, Delivered]] = []
             for row in chunk:
+                if leases[row.id] - self.svc.clock.now() < settings.send_lease / 2:
+                    # A slow platform (a group's rate limit): keep ours what is not recorded.
+                    leases.update(await self._renew({r.id: leases[r.id] for r in rows[start:]}))
                 try:
                     delivered = await send_row(self.svc.messenger, row)
                 except Exception:
@@ -107,7 +107,7 @@ class Units:
                 results.append((row, delivered))
             try:
                 async with self() as w:
-                    await _record(w, results)
+                    await _record(w, results, leases)
             except Exception:
                 log.exception("outbox rows %s: sent, but not recorded; they are sent again "
                               "after their lease", [row.id for row in chunk])
@@ -115,16 +115,25 @@ class Units:
             done += len(chunk)
         return done
 
-    async def _renew(self, ids: list[int]) -> None:
+    async def _renew(self, held: dict[int, datetime]) -> dict[int, datetime]:
+        """Extend the claim of rows still ours; returns their new lease."""
+        renewed: dict[int, datetime] = {}
         async with self._one_at_a_time(), self.db.transaction() as s:
-            await s.execute(update(OutboxMessage).where(
-                OutboxMessage.id.in_(ids), OutboxMessage.status == OutboxStatus.PENDING)
-                .values(claimed_until=self.svc.clock.now() + self.svc.settings.send_lease)
-                .execution_options(synchronize_session=False))
+            lease = self.svc.clock.now() + self.svc.settings.send_lease
+            for row_id, old in held.items():
+                result = await s.execute(update(OutboxMessage).where(
+                    OutboxMessage.id == row_id, OutboxMessage.status == OutboxStatus.PENDING,
+                    OutboxMessage.claimed_until == old)
+                    .values(claimed_until=lease).execution_options(synchronize_session=False))
+                if isinstance(result, CursorResult) and result.rowcount == 1:
+                    renewed[row_id] = lease
+        return renewed
 
 
-async def _record(w: Work, results: list[tuple[Claimed, Delivered]]) -> None:
-    """Mark a chunk of rows sent (or failed) and file what the platforms answered."""
+async def _record(w: Work, results: list[tuple[Claimed, Delivered]],
+                  leases: dict[int, datetime]) -> None:
+    """Mark a chunk of rows sent (or failed) and file what the platforms answered. A row is
+    marked only while the claim is still this process's own (its lease unchanged)."""
     plain: dict[OutboxStatus, list[int]] = {OutboxStatus.SENT: [], OutboxStatus.FAILED: []}
     reminders: dict[ReminderStatus, list[int]] = {ReminderStatus.SENT: [],
                                                   ReminderStatus.FAILED: []}
@@ -148,10 +157,12 @@ async def _record(w: Work, results: list[tuple[Claimed, Delivered]]) -> None:
             chapter = await w.s.get_one(Chapter, on_failure["chapter_id"])
             await dm_failed(w, person, chapter, on_failure["meetup_id"], delivered.failure)
     for status, ids in plain.items():
-        if ids:
-            await w.s.execute(update(OutboxMessage).where(OutboxMessage.id.in_(ids))
-                              .values(status=status, sent_at=w.now, claimed_until=None)
-                              .execution_options(synchronize_session=False))
+        for lease in {leases[row_id] for row_id in ids}:
+            await w.s.execute(update(OutboxMessage).where(
+                OutboxMessage.id.in_([row_id for row_id in ids if leases[row_id] == lease]),
+                OutboxMessage.claimed_until == lease)
+                .values(status=status, sent_at=w.now, claimed_until=None)
+                .execution_options(synchronize_session=False))
     for reminder_status, ids in reminders.items():
         if ids:
             await w.s.execute(update(Reminder).where(

@@ -56,3 +56,39 @@ async def test_two_polls_opened_at_once_leave_one_open(db_url: str, db: Database
     assert len([s for s in sent if s.kind == "poll"]) == 1
     assert [s.text for s in sent if "still open" in s.text] == [
         "A poll is still open. Close it first with /closepoll."]
+
+
+class Slow(RecordingMessenger):
+    """Each DM takes five seconds (a platform's rate limit), during which the other copy of
+    the bot looks for messages nobody is sending."""
+
+    clock: VirtualClock | None = None
+    other: Core | None = None
+
+    async def send_dm(self, user, text, file=None, *, key=None):  # type: ignore[no-untyped-def]
+        assert self.clock is not None and self.other is not None
+        self.clock.advance(timedelta(seconds=5))
+        await self.other.run_due()
+        return await super().send_dm(user, text, file, key=key)
+
+
+async def test_a_long_fan_out_keeps_its_claim_so_the_other_copy_sends_nothing_twice(
+        db_url: str, db: Database, clock: VirtualClock) -> None:
+    members = [f"member{i}" for i in range(30)]
+    slow = Slow(started=set(members))
+    first = Core(db, {slow.platform: slow}, clock, CoreSettings())
+    other_db = Database(db_url)
+    helper = RecordingMessenger(started=set(members))
+    second = Core(other_db, {helper.platform: helper}, clock, CoreSettings())
+    chat = Chat(first, slow, clock)
+    try:
+        await chapter(chat)
+        await chat.say("alice", "/newmeetup Borrel; 2027-01-15 19:30")
+        for name in members:
+            await chat.say(name, "/rsvp yes")
+        slow.clock, slow.other = clock, second
+        await chat.say("alice", "/cancel")  # 30 DMs: 150 s, five times the lease
+    finally:
+        await other_db.dispose()
+    told = [s.to for s in slow.sent + helper.sent if s.kind == "dm"]
+    assert sorted(told) == sorted(members)

@@ -90,8 +90,7 @@ async def refresh_announcements(w: Work, meetup: Meetup, chapter: Chapter) -> No
         text = _("❌ Cancelled") + "\n" + text
     buttons = [] if cancelled else rsvp_buttons(meetup.id, chapter.language)
     for post in posts:
-        if w.svc.serves(post.platform):
-            w.out.edit(ChatRef(post.platform, post.chat_id), post.message_id, text, buttons)
+        w.out.edit(ChatRef(post.platform, post.chat_id), post.message_id, text, buttons)
 
 
 def calendar_event(meetup: Meetup, chapter: Chapter, now: datetime) -> Event:
@@ -112,7 +111,7 @@ async def notify_interest(w: Work, meetup: Meetup, chapter: Chapter, what: str) 
     people = list(await w.s.scalars(select(Person).join(Interest, Interest.person_id == Person.id)
                                     .where(Interest.chapter_id == chapter.id)
                                     .order_by(Interest.id)))
-    targets = await dm_targets_of(w.s, w.svc, [p.id for p in people])
+    targets = await dm_targets_of(w.s, [p.id for p in people])
     for person in people:
         _ = translator(person.language or chapter.language)
         await send_dm(w, person, chapter, meetup.id,

@@ -247,7 +247,7 @@ async def prepare(w: Work, reminder: Reminder) -> Outgoing | ReminderStatus:
         else:
             out.text = reminder_text(meetup, chapter, chapter.language, chapter.timezone,
                                      reminder.offset_minutes)
-        out.chats = [c for c in await chapter_chats(s, chapter.id) if svc.serves(c.platform)]
+        out.chats = await chapter_chats(s, chapter.id)
         return out
     assert reminder.person_id is not None
     person = await s.get_one(Person, reminder.person_id)
@@ -260,5 +260,5 @@ async def prepare(w: Work, reminder: Reminder) -> Outgoing | ReminderStatus:
                              person_timezone(person, chapter, svc.settings),
                              reminder.offset_minutes)
     out.file = meetup_calendar(meetup, chapter, w.now)
-    out.users = await dm_targets(s, svc, person.id)
+    out.users = await dm_targets(s, person.id)
     return out if out.users else ReminderStatus.FAILED

@@ -155,7 +155,7 @@ async def cancel(ctx: Ctx, args: str) -> None:
                                            Rsvp.status.in_([RsvpStatus.YES, RsvpStatus.MAYBE,
                                                             RsvpStatus.WAITLIST]))
                                     .order_by(Rsvp.id)))
-    targets = await dm_targets_of(ctx.s, ctx.svc, [p.id for p in told])
+    targets = await dm_targets_of(ctx.s, [p.id for p in told])
     for person in told:
         t = translator(person.language or chapter.language)
         await send_dm(ctx, person, chapter, meetup.id,

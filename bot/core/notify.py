@@ -18,10 +18,10 @@ from bot.db.models import Chapter, DmHint, Identity, Person
 
 async def post_to_chapter(w: Work, chapter_id: int, text: str, buttons: Sequence[Button] = (),
                           record: Posted | None = None) -> None:
-    """Post in every chat of the chapter (on the platforms this bot serves)."""
+    """Post in every chat of the chapter, whichever platform it is on: a row for a platform
+    this copy doesn't serve waits for a copy that does."""
     for chat in await chapter_chats(w.s, chapter_id):
-        if w.svc.serves(chat.platform):
-            w.out.text(chat, text, buttons, record)
+        w.out.text(chat, text, buttons, record)
 
 
 async def send_dm(w: Work, person: Person, chapter: Chapter, meetup_id: int | None, text: str,
@@ -30,7 +30,7 @@ async def send_dm(w: Work, person: Person, chapter: Chapter, meetup_id: int | No
     named once per meetup in the chapter's chat with a hint how to start the bot.
     `targets` (from dm_targets_of) saves a query per person when DMing many."""
     if targets is None:
-        targets = await dm_targets(w.s, w.svc, person.id)
+        targets = await dm_targets(w.s, person.id)
     if targets:
         w.out.dm(targets, text, file, (person.id, chapter.id, meetup_id))
 

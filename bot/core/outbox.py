@@ -104,6 +104,9 @@ class Outbox:
         self._entries.append(Entry(OutboxKind.FILE, chat.platform, chat_key(chat), {
             "chat": chat.id, "file": _file(file), "caption": caption}))
 
+    def add(self, entry: Entry) -> None:
+        self._entries.append(entry)
+
     def dm(self, targets: Sequence[UserRef], text: str, file: OutFile | None,
            on_failure: tuple[int, int, int | None], reminder_id: int | None = None) -> None:
         """DM the first of the person's accounts that accepts; (person, chapter, meetup)
@@ -116,15 +119,19 @@ class Outbox:
                            "meetup_id": meetup_id},
             "reminder_id": reminder_id}))
 
-    async def store(self, s: AsyncSession, now: datetime,
-                    claimed_until: datetime) -> list[Claimed]:
-        """Write the queued messages as outbox rows, claimed by this unit of work until
-        `claimed_until` so it can send them right after the commit; returns them in order."""
+    async def store(self, s: AsyncSession, now: datetime, claimed_until: datetime,
+                    serves: Callable[[str], bool]) -> list[Claimed]:
+        """Write the queued messages as outbox rows, those of platforms this copy `serves`
+        claimed until `claimed_until` so it can send them right after the commit; returns
+        those, in order. The others wait, unclaimed, for a copy that serves their platform."""
         entries = self._replies + self._entries
         self._replies, self._entries = [], []
         slots: list[Claimed | None] = [None] * len(entries)
         fresh: list[int] = []
         for at, entry in enumerate(entries):
+            if not serves(entry.platform):
+                fresh.append(at)
+                continue
             if entry.kind is OutboxKind.EDIT:
                 merged = await s.scalar(
                     update(OutboxMessage).where(
@@ -151,12 +158,13 @@ class Outbox:
                 [{"kind": e.kind, "platform": e.platform, "chat_key": e.chat_key,
                   "target_message_id": e.target_message_id, "payload": _dump(e.payload),
                   "status": OutboxStatus.PENDING, "attempts": 1, "created_at": now,
-                  "claimed_until": claimed_until}
+                  "claimed_until": claimed_until if serves(e.platform) else None}
                  for e in (entries[at] for at in fresh)])
             for at, row_id in zip(fresh, sorted(ids), strict=True):
                 entry = entries[at]
-                slots[at] = Claimed(row_id, entry.kind, entry.platform, entry.payload,
-                                    claimed_until)
+                if serves(entry.platform):
+                    slots[at] = Claimed(row_id, entry.kind, entry.platform, entry.payload,
+                                        claimed_until)
         return [c for c in slots if c is not None]
 
 
@@ -182,19 +190,26 @@ class Delivered:
     message_id: str | None = None
     platform_poll_id: str | None = None
     failure: CannotDM | None = None  # a DM no account of the person accepted
+    passed_on: list[UserRef] | None = None  # a DM's accounts left for a copy that serves them
     error: bool = False  # the platform refused it for another reason (logged)
     posted: dict[str, Any] | None = field(default=None)  # where to file the post, if at all
 
 
-async def send_row(messenger: Callable[[str], Messenger], row: Claimed) -> Delivered:
+async def send_row(messenger: Callable[[str], Messenger], serves: Callable[[str], bool],
+                   row: Claimed) -> Delivered:
     """Send one row. The row's id is the idempotency key the platform may use."""
     key = f"irl-out-{row.id}"
     kind, platform, payload = row.kind, row.platform, row.payload
     record = payload.get("record")
     if kind is OutboxKind.DM:
         targets = [UserRef(p, i, n) for p, i, n in payload["targets"]]
+        here = list(targets[:_first_elsewhere(targets, serves)])
+        if not here:
+            return Delivered(passed_on=targets)
         file = _out_file(payload["file"]) if payload.get("file") else None
-        failure = await dm_first_accepting(messenger, targets, payload["text"], file, key)
+        failure = await dm_first_accepting(messenger, here, payload["text"], file, key)
+        if failure is not None and len(here) < len(targets):
+            return Delivered(failure=failure, passed_on=targets[len(here):])
         return Delivered(failure=failure)
     chat = ChatRef(platform, payload["chat"])
     m = messenger(platform)
@@ -231,6 +246,21 @@ async def dm_first_accepting(messenger: Callable[[str], Messenger], targets: Seq
         except CannotDM as exc:
             failure = exc
     return failure
+
+
+def _first_elsewhere(targets: Sequence[UserRef], serves: Callable[[str], bool]) -> int:
+    """How many of the accounts, in order, this copy can try before one it can't."""
+    for at, user in enumerate(targets):
+        if not serves(user.platform):
+            return at
+    return len(targets)
+
+
+def pass_on(payload: Payload, targets: Sequence[UserRef]) -> Entry:
+    """The same DM, for the accounts another copy serves."""
+    rest = dict(payload, targets=[[u.platform, u.id, u.display_name] for u in targets])
+    person = payload["on_failure"]["person_id"]
+    return Entry(OutboxKind.DM, targets[0].platform, f"dm:{person}", rest)
 
 
 def _buttons(buttons: Sequence[Button]) -> list[list[str]]:

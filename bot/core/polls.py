@@ -44,8 +44,6 @@ MAX_OPTIONS = 10
 async def _post_poll(w: Work, chapter: Chapter, poll: Poll, options: list[str],
                      intro: str) -> None:
     for chat in await chapter_chats(w.s, chapter.id):
-        if not w.svc.serves(chat.platform):
-            continue
         w.out.text(chat, intro)
         w.out.poll(chat, poll.question, options, poll.multiple,
                    Posted(chapter.id, PostKind.POLL, meetup_id=poll.meetup_id, poll_id=poll.id))
@@ -182,9 +180,8 @@ async def close_platform_polls(w: Work, poll: Poll) -> None:
     posts = await w.s.scalars(select(PostedMessage).where(PostedMessage.poll_id == poll.id,
                                                           PostedMessage.kind == PostKind.POLL))
     for post in posts:
-        if w.svc.serves(post.platform):
-            w.out.close_poll(SentPoll(ChatRef(post.platform, post.chat_id), post.message_id,
-                                      post.platform_poll_id or ""))
+        w.out.close_poll(SentPoll(ChatRef(post.platform, post.chat_id), post.message_id,
+                                  post.platform_poll_id or ""))
 
 
 async def tallies(s: AsyncSession, poll_id: int) -> list[tuple[PollOption, int]]:

@@ -10,7 +10,6 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.messages import ChatRef, UserRef
-from bot.core.work import Services
 from bot.db.models import (
     Chapter,
     ChatBinding,
@@ -89,13 +88,13 @@ async def announcement_posts(s: AsyncSession, meetup_id: int) -> list[PostedMess
         PostedMessage.meetup_id == meetup_id, PostedMessage.kind == PostKind.ANNOUNCEMENT)))
 
 
-async def dm_targets(s: AsyncSession, svc: Services, person_id: int) -> list[UserRef]:
-    """The person's accounts on platforms we serve, those that opened a DM with us first."""
-    return (await dm_targets_of(s, svc, [person_id]))[person_id]
+async def dm_targets(s: AsyncSession, person_id: int) -> list[UserRef]:
+    """The person's accounts, those that opened a DM with us first (on any platform: a copy
+    of the bot that serves only one passes a DM on to one that serves the next account)."""
+    return (await dm_targets_of(s, [person_id]))[person_id]
 
 
-async def dm_targets_of(s: AsyncSession, svc: Services,
-                        person_ids: Sequence[int]) -> dict[int, list[UserRef]]:
+async def dm_targets_of(s: AsyncSession, person_ids: Sequence[int]) -> dict[int, list[UserRef]]:
     """dm_targets for many people in one query."""
     targets: dict[int, list[UserRef]] = {pid: [] for pid in person_ids}
     if not targets:
@@ -103,6 +102,5 @@ async def dm_targets_of(s: AsyncSession, svc: Services,
     identities = await s.scalars(select(Identity).where(Identity.person_id.in_(list(targets)))
                                  .order_by(Identity.dm_started.desc(), Identity.id))
     for i in identities:
-        if svc.serves(i.platform):
-            targets[i.person_id].append(UserRef(i.platform, i.platform_user_id, i.display_name))
+        targets[i.person_id].append(UserRef(i.platform, i.platform_user_id, i.display_name))
     return targets

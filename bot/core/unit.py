@@ -21,7 +21,7 @@ from sqlalchemy import or_, update
 from sqlalchemy.engine import CursorResult
 
 from bot.core.notify import dm_failed
-from bot.core.outbox import Claimed, Delivered, Outbox, send_row
+from bot.core.outbox import Claimed, Delivered, Outbox, pass_on, send_row
 from bot.core.work import Services, Work
 from bot.db.models import (
     Chapter,
@@ -60,7 +60,8 @@ class Units:
         async with self._one_at_a_time(), self.db.transaction() as s:
             w = Work(s, box, self.svc, now or self.svc.clock.now())
             yield w
-            rows = await box.store(s, w.now, self.svc.clock.now() + self.svc.settings.send_lease)
+            rows = await box.store(s, w.now, self.svc.clock.now() + self.svc.settings.send_lease,
+                                   self.svc.serves)
         await self.send(rows)
 
     async def claim(self, ids: Sequence[int]) -> list[Claimed]:
@@ -99,7 +100,7 @@ class Units:
                     # A slow platform (a group's rate limit): keep ours what is not recorded.
                     leases.update(await self._renew({r.id: leases[r.id] for r in rows[start:]}))
                 try:
-                    delivered = await send_row(self.svc.messenger, row)
+                    delivered = await send_row(self.svc.messenger, self.svc.serves, row)
                 except Exception:
                     log.exception("outbox row %s (%s to %s) could not be sent", row.id,
                                   row.kind, row.platform)
@@ -138,6 +139,10 @@ async def _record(w: Work, results: list[tuple[Claimed, Delivered]],
     reminders: dict[ReminderStatus, list[int]] = {ReminderStatus.SENT: [],
                                                   ReminderStatus.FAILED: []}
     for row, delivered in results:
+        if delivered.passed_on:
+            w.out.add(pass_on(row.payload, delivered.passed_on))
+            plain.setdefault(OutboxStatus.PASSED_ON, []).append(row.id)
+            continue
         ok = not delivered.error and delivered.failure is None
         posted = delivered.posted
         if posted is not None and delivered.message_id is not None:

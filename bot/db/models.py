@@ -97,6 +97,7 @@ class OutboxStatus(StrEnum):
     PENDING = "pending"
     SENT = "sent"
     FAILED = "failed"  # the platform refused it for good (logged); not sent again
+    PASSED_ON = "passed_on"  # a DM whose next account is on a platform another copy serves
 
 
 class PostKind(StrEnum):

@@ -1,14 +1,19 @@
-"""Two copies of the bot on one database: a poll closed by an organiser at the very moment the
-scheduler closes it is announced once, and two polls opened at once leave one open."""
+"""Copies of the bot on one database: a poll closed by an organiser at the very moment the
+scheduler closes it is announced once, two polls opened at once leave one open, a long fan-out
+is not sent twice, and a Telegram-only and a Matrix-only copy together serve a chapter linked
+across both."""
 
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
 
 from bot.clock import VirtualClock
 from bot.core.app import Core
 from bot.core.settings import CoreSettings
+from bot.db.models import OutboxMessage, OutboxStatus, Reminder, ReminderStatus
 from bot.db.session import Database
 from tests.fakes import Chat, RecordingMessenger
 from tests.helpers import chapter
@@ -92,3 +97,52 @@ async def test_a_long_fan_out_keeps_its_claim_so_the_other_copy_sends_nothing_tw
         await other_db.dispose()
     told = [s.to for s in slow.sent + helper.sent if s.kind == "dm"]
     assert sorted(told) == sorted(members)
+
+
+async def test_a_telegram_copy_and_a_matrix_copy_serve_one_chapter_across_both(
+        db_url: str, db: Database, clock: VirtualClock) -> None:
+    tg, mx = RecordingMessenger(platform="telegram"), RecordingMessenger(platform="matrix")
+    tg_copy = Core(db, {"telegram": tg}, clock, CoreSettings())
+    mx_db = Database(db_url)
+    mx_copy = Core(mx_db, {"matrix": mx}, clock, CoreSettings())
+    group = Chat(tg_copy, tg, clock, chat_id="-100", admins=["alice"])
+    room = Chat(mx_copy, mx, clock, chat_id="!room:localhost", admins=["mia"])
+
+    async def both_sweep() -> None:  # each copy's scheduler looks for rows it can send
+        await tg_copy.run_due()
+        await mx_copy.run_due()
+
+    try:
+        await group.say("alice", "/setup SMC Den Bosch; Den Bosch; Europe/Amsterdam; en")
+        code_line = (await group.say("alice", "/link"))[0].text.splitlines()[-1]
+        await room.say("mia", code_line)
+        await room.dm("carol", "/start")  # carol is on Matrix only
+        await group.dm("bob", "/start")  # bob on Telegram only
+        await room.say("mia", "/newmeetup Tweetup; 2027-01-15 19:30 | 2027-01-16 19:30")
+        await both_sweep()
+        assert [s.kind for s in tg.sent].count("poll") == 1  # posted by the Telegram copy
+        assert [s.kind for s in mx.sent].count("poll") == 1
+        await group.say("alice", "/closepoll")
+        await both_sweep()
+        for messenger in (tg, mx):
+            assert len([s for s in messenger.sent if "The poll is closed" in s.text]) == 1
+        await group.say("bob", "/rsvp yes")
+        await room.say("carol", "/rsvp yes")
+        clock.set(datetime(2027, 1, 14, 19, 30, tzinfo=UTC))  # the day before
+        await both_sweep()
+        await both_sweep()
+        assert [s.to for s in tg.sent if s.kind == "dm" and "Reminder" in s.text] == ["bob"]
+        assert [s.to for s in mx.sent if s.kind == "dm" and "Reminder" in s.text] == ["carol"]
+        for messenger in (tg, mx):
+            assert len([s for s in messenger.sent if s.text.startswith("Tomorrow")]) == 1
+        await group.say("alice", "/cancel")
+        await both_sweep()
+        assert [s.to for s in mx.sent if s.kind == "dm" and "cancelled" in s.text] == ["carol"]
+        assert [s.to for s in tg.sent if s.kind == "dm" and "cancelled" in s.text] == ["bob"]
+    finally:
+        await mx_db.dispose()
+    async with db.transaction() as s:
+        states = set(await s.scalars(select(OutboxMessage.status)))
+        reminders = set(await s.scalars(select(Reminder.status)))
+    assert OutboxStatus.FAILED not in states and OutboxStatus.PENDING not in states
+    assert ReminderStatus.FAILED not in reminders

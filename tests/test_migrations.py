@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from sqlalchemy import text
 
 from bot.db.models import Base
 from bot.db.session import Database
@@ -21,3 +25,25 @@ async def test_models_and_migrations_do_not_drift(db: Database) -> None:
 
 async def test_migrate_twice_is_harmless(db: Database) -> None:
     await db.migrate()
+
+
+@pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
+async def test_two_copies_starting_together_migrate_once_and_both_serve(db_url: str) -> None:
+    from bot.clock import VirtualClock
+    from bot.core.app import Core
+    from tests.fakes import Chat, RecordingMessenger
+
+    first, second = Database(db_url), Database(db_url)
+    try:
+        await asyncio.gather(first.migrate(), second.migrate())
+        async with first.transaction() as s:
+            versions = list(await s.scalars(text("SELECT version_num FROM alembic_version")))
+        assert len(versions) == 1
+        for database in (first, second):
+            messenger = RecordingMessenger()
+            chat = Chat(Core(database, {messenger.platform: messenger}, VirtualClock()),
+                        messenger, VirtualClock())
+            assert (await chat.say("alice", "/help"))[0].text.startswith("What I can do")
+    finally:
+        await first.dispose()
+        await second.dispose()

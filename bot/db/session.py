@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from alembic.config import Config
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent.parent / "migrations"
+MIGRATION_LOCK = 0x4952_4C01  # "IRL" and 1: PostgreSQL's advisory lock for migrations
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
@@ -50,8 +51,13 @@ class Database:
             yield session
 
     async def migrate(self, revision: str = "head") -> None:
-        """Bring the schema up to date with Alembic, on this engine's own connection."""
+        """Bring the schema up to date with Alembic, on this engine's own connection. On
+        PostgreSQL under a lock held until the commit: of two copies starting together, the
+        second waits and then finds nothing left to do."""
         async with self.engine.begin() as conn:
+            if self.dialect == "postgresql":
+                await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"),
+                                   {"key": MIGRATION_LOCK})
             await conn.run_sync(_upgrade, revision)
 
     async def dispose(self) -> None:

@@ -77,12 +77,13 @@ def _won(result: object) -> bool:
 async def run_due(units: Units) -> int:
     """Close due polls and send due reminders, in batches; returns how many were handled."""
     handled = 0
-    while True:
+    while not units.past_deadline():  # shutting down: what is left waits for the next start
         batch = (await send_pending(units) + await close_due_polls(units)
                  + await send_due_reminders(units))
         handled += batch
         if batch == 0:
-            return handled
+            break
+    return handled
 
 
 async def claim_due_polls(w: Work) -> list[int]:
@@ -195,6 +196,8 @@ async def queue_reminder(w: Work, rid: int) -> None:
 async def send_pending(units: Units) -> int:
     """Send outbox rows left pending (by a crash, a deploy, or another copy's lost lease):
     the rows of each chat in order, different chats side by side."""
+    if units.past_deadline():
+        return 0
     svc = units.svc
     async with units() as w:
         rows = (await w.s.execute(
@@ -262,3 +265,10 @@ async def prepare(w: Work, reminder: Reminder) -> Outgoing | ReminderStatus:
     out.file = meetup_calendar(meetup, chapter, w.now)
     out.users = await dm_targets(s, svc, person.id)
     return out if out.users else ReminderStatus.FAILED
+
+
+async def pending_count(w: Work) -> int:
+    """Outbox rows still to send on the platforms this process serves."""
+    return await w.s.scalar(select(func.count()).select_from(OutboxMessage).where(
+        OutboxMessage.status == OutboxStatus.PENDING,
+        OutboxMessage.platform.in_(list(w.svc.messengers)))) or 0

@@ -106,6 +106,23 @@ async def run(config: Config) -> int:
         return 2
     from bot.schedule import Wakeups
 
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+
+    def on_signal(signum: int) -> None:
+        name = signal.Signals(signum).name
+        if stop.is_set():
+            # The second SIGTERM or Ctrl-C: out at once, with the shell's code for the signal
+            # (143, 130). What was not sent is in the outbox; the next start sends it.
+            os.write(2, f"{name} again: exiting now\n".encode())
+            os._exit(128 + signum)
+        log.info("%s: stopping; sending what is owed for up to %s s (%s again exits at once)",
+                 name, config.core.shutdown_deadline.total_seconds(), name)
+        stop.set()
+
+    # From the start: a SIGTERM while starting up stops the bot as gracefully as later.
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, on_signal, sig)
     db = Database(config.database.url)
     await db.migrate()
     clock = SystemClock()
@@ -126,22 +143,6 @@ async def run(config: Config) -> int:
     for adapter in adapters.values():
         adapter.bind(core)
     wakeups.bind(core)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-
-    def on_signal(signum: int) -> None:
-        name = signal.Signals(signum).name
-        if stop.is_set():
-            # The second SIGTERM or Ctrl-C: out at once, with the shell's code for the signal
-            # (143, 130). What was not sent is in the outbox; the next start sends it.
-            os.write(2, f"{name} again: exiting now\n".encode())
-            os._exit(128 + signum)
-        log.info("%s: stopping; sending what is owed for up to %s s (%s again exits at once)",
-                 name, config.core.shutdown_deadline.total_seconds(), name)
-        stop.set()
-
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, on_signal, sig)
     try:
         for adapter in adapters.values():
             await adapter.start()

@@ -3,25 +3,27 @@
 
 - `outbox`: a row sent or failed, `keep_sent` (7 days) after it was sent; a pending row never;
 - `inbox`: an update handled, `keep_handled` (7 days) after it was handled; an unhandled one
-  never;
+  never (of the platforms this process serves);
 - `handled_messages`: `keep_handled` (7 days) after the event was handled;
 - `posted_messages`: an announcement `keep_posts` (30 days) after its meetup started, a poll
   `keep_posts` after it closed; those of a meetup still to come or a poll still open never.
 
 No platform delivers an update again after a week, and nobody answers a meetup that was a
 month ago. Deletes go in batches of `prune_batch` rows, each its own short transaction, so a
-big table never holds a long lock; the oldest rows have the lowest ids, so each batch finds
-them at the front of the primary key.
+big table never holds a long lock; each batch finds the oldest rows through an index on the
+time that makes them old.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ColumnElement, and_, delete, or_, select
+from sqlalchemy.orm import InstrumentedAttribute
 
 from bot.core.unit import Units
 from bot.db.models import (
@@ -54,35 +56,48 @@ class Pruned:
         return self.outbox + self.inbox + self.handled + self.posts
 
 
-def old_outbox(cutoff: datetime) -> ColumnElement[bool]:
-    return and_(OutboxMessage.status.in_([OutboxStatus.SENT, OutboxStatus.FAILED]),
-                OutboxMessage.sent_at < cutoff)
+def old_outbox(cutoff: datetime) -> Old:
+    return Old(OutboxMessage.sent_at,
+               # "not pending" (sent or failed) leaves ix_outbox_sent_at to find them
+               and_(OutboxMessage.status != OutboxStatus.PENDING, OutboxMessage.sent_at < cutoff))
 
 
-def old_inbox(cutoff: datetime) -> ColumnElement[bool]:
-    return and_(InboxUpdate.handled_at.is_not(None), InboxUpdate.handled_at < cutoff)
+def old_inbox(cutoff: datetime, platforms: Sequence[str]) -> Old:
+    # Per platform, so that ix_inbox_unhandled (platform, handled_at, ...) finds them.
+    return Old(InboxUpdate.handled_at,
+               and_(InboxUpdate.platform.in_(list(platforms)),
+                    InboxUpdate.handled_at.is_not(None), InboxUpdate.handled_at < cutoff))
 
 
-def old_handled(cutoff: datetime) -> ColumnElement[bool]:
-    return HandledMessage.handled_at < cutoff
+def old_handled(cutoff: datetime) -> Old:
+    return Old(HandledMessage.handled_at, HandledMessage.handled_at < cutoff)
 
 
-def old_posts(cutoff: datetime) -> ColumnElement[bool]:
+def old_posts(cutoff: datetime) -> Old:
     over = select(Meetup.id).where(Meetup.starts_at < cutoff)
     closed = select(Poll.id).where(Poll.closed_at < cutoff)
-    return or_(and_(PostedMessage.kind == PostKind.ANNOUNCEMENT, PostedMessage.meetup_id.in_(over)),
-               and_(PostedMessage.kind == PostKind.POLL, PostedMessage.poll_id.in_(closed)))
+    return Old(PostedMessage.id, or_(
+        and_(PostedMessage.kind == PostKind.ANNOUNCEMENT, PostedMessage.meetup_id.in_(over)),
+        and_(PostedMessage.kind == PostKind.POLL, PostedMessage.poll_id.in_(closed))))
 
 
-async def delete_in_batches(units: Units, model: Model,
-                            condition: Callable[[], ColumnElement[bool]]) -> int:
-    """Delete the rows matching `condition`, at most `prune_batch` per transaction."""
+@dataclass(frozen=True)
+class Old:
+    """Which rows are old, and the (indexed) column to find them by, oldest first."""
+
+    order: ColumnElement[object] | InstrumentedAttribute[Any]
+    where: ColumnElement[bool]
+
+
+async def delete_in_batches(units: Units, model: Model, old: Callable[[], Old]) -> int:
+    """Delete the rows `old` names, at most `prune_batch` per transaction."""
     batch = units.svc.settings.prune_batch
     deleted = 0
     while True:
+        which = old()
         async with units() as w:
             ids = list(await w.s.scalars(
-                select(model.id).where(condition()).order_by(model.id).limit(batch)))
+                select(model.id).where(which.where).order_by(which.order).limit(batch)))
             if ids:
                 await w.s.execute(delete(model).where(model.id.in_(ids))
                                   .execution_options(synchronize_session=False))
@@ -97,8 +112,9 @@ async def prune(units: Units) -> Pruned:
     pruned = Pruned(
         outbox=await delete_in_batches(units, OutboxMessage,
                                        lambda: old_outbox(now - settings.keep_sent)),
-        inbox=await delete_in_batches(units, InboxUpdate,
-                                      lambda: old_inbox(now - settings.keep_handled)),
+        inbox=await delete_in_batches(
+            units, InboxUpdate, lambda: old_inbox(now - settings.keep_handled,
+                                                  list(units.svc.messengers))),
         handled=await delete_in_batches(units, HandledMessage,
                                         lambda: old_handled(now - settings.keep_handled)),
         posts=await delete_in_batches(units, PostedMessage,

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
+import os
 import signal
 import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from bot.clock import SystemClock, VirtualClock
 from bot.config import Config, ConfigError, load_config
@@ -19,8 +21,16 @@ from bot.core.app import Core
 from bot.core.ports import Messenger
 from bot.core.settings import CoreSettings
 from bot.db.session import Database
+from bot.leadership import Leadership, NotAlone
+
+if TYPE_CHECKING:
+    from bot.schedule import Wakeups
 
 log = logging.getLogger("irlbot")
+
+# After the shutdown deadline: how long a send in hand may take before the process goes anyway.
+SHUTDOWN_GRACE = 3.0
+ADAPTER_STOP_TIMEOUT = 5.0
 
 
 class Adapter(Protocol):
@@ -32,6 +42,9 @@ class Adapter(Protocol):
     def bind(self, core: Core) -> None: ...
 
     async def start(self) -> None: ...
+
+    async def stop_input(self) -> None:
+        """Stop reading from the platform; handle what was read (shutting down)."""
 
     async def stop(self) -> None: ...
 
@@ -89,14 +102,48 @@ async def demo(db_path: str | None, language: str, lines_in: Sequence[str] | Non
 # --- run -----------------------------------------------------------------------------------
 
 async def run(config: Config) -> int:
-    from bot.schedule import Wakeups
-
     if config.telegram is None and config.matrix is None:
         print(f"{config.source}: neither [telegram] token nor [matrix] homeserver is set; "
               "nothing to run (try `irlbot demo`).", file=sys.stderr)
         return 2
+    from bot.schedule import Wakeups
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+
+    def on_signal(signum: int) -> None:
+        name = signal.Signals(signum).name
+        if stop.is_set():
+            # The second SIGTERM or Ctrl-C: out at once, with the shell's code for the signal
+            # (143, 130). What was not sent is in the outbox; the next start sends it.
+            os.write(2, f"{name} again: exiting now\n".encode())
+            os._exit(128 + signum)
+        log.info("%s: stopping; sending what is owed for up to %s s (%s again exits at once)",
+                 name, config.core.shutdown_deadline.total_seconds(), name)
+        stop.set()
+
+    # From the start: a SIGTERM while starting up stops the bot as gracefully as later.
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, on_signal, sig)
     db = Database(config.database.url)
     await db.migrate()
+    leadership = Leadership(db, accounts(config), poll=config.database.leader_poll_seconds)
+    lost_lead = False
+
+    def lost() -> None:
+        nonlocal lost_lead
+        lost_lead = True
+        stop.set()
+
+    try:
+        if not await lead_or_stop(leadership, stop):
+            await db.dispose()
+            return 0
+    except NotAlone as exc:
+        print(f"{config.source}: {exc}", file=sys.stderr)
+        await db.dispose()
+        return 2
+    leadership.watch(lost)
     clock = SystemClock()
     # What the core calls is built first, the core is built with it, then each is bound to
     # the core it calls back.
@@ -115,25 +162,77 @@ async def run(config: Config) -> int:
     for adapter in adapters.values():
         adapter.bind(core)
     wakeups.bind(core)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
     try:
         for adapter in adapters.values():
             await adapter.start()
         await wakeups.start()
         log.info("irlbot running: %s", ", ".join(messengers))
         await stop.wait()
+        await shut_down(core, wakeups, list(adapters.values()))
     finally:
         await wakeups.stop()
         for adapter in reversed(adapters.values()):
             try:
-                await adapter.stop()
+                await asyncio.wait_for(adapter.stop(), ADAPTER_STOP_TIMEOUT)
             except Exception:
                 log.exception("stopping %s failed", adapter)
+        await leadership.release()
         await db.dispose()
-    return 0
+    return 1 if lost_lead else 0
+
+
+def accounts(config: Config) -> list[str]:
+    """The platform accounts this copy reads: one leader for each across all copies."""
+    names = []
+    if config.telegram is not None:
+        names.append("telegram:" + config.telegram.token.split(":", 1)[0])
+    if config.matrix is not None:
+        names.append("matrix:" + config.matrix.user_id)
+    return names
+
+
+async def lead_or_stop(leadership: Leadership, stop: asyncio.Event) -> bool:
+    """Wait to lead this copy's accounts; False when told to stop first."""
+    leading = asyncio.create_task(leadership.acquire())
+    stopping = asyncio.create_task(stop.wait())
+    await asyncio.wait({leading, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    stopping.cancel()
+    if leading.done():
+        leading.result()  # NotAlone, from SQLite
+        return True
+    leading.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await leading
+    await leadership.release()
+    return False
+
+
+async def shut_down(core: Core, wakeups: Wakeups, adapters: Sequence[Adapter]) -> None:
+    """SIGTERM: stop taking input, let the units of work in progress finish, deliver the
+    outbox until the deadline. Every step is bounded by the deadline (and a little grace)."""
+    loop = asyncio.get_running_loop()
+    budget = core.settings.shutdown_deadline.total_seconds()
+    ends = loop.time() + budget + SHUTDOWN_GRACE
+    core.begin_shutdown()  # from the deadline on, nothing more is sent
+
+    async def wind_down() -> int:
+        # Adapters stop reading; what they read is handled (its units of work finish).
+        await asyncio.gather(*(adapter.stop_input() for adapter in adapters), wakeups.stop())
+        return await core.drain()
+
+    try:
+        left = await asyncio.wait_for(wind_down(), max(0.0, ends - loop.time()))
+    except TimeoutError:
+        log.warning("stopping: still busy after %.0f s; what is left is sent at the next start",
+                    budget)
+        return
+    except Exception:
+        log.exception("stopping: sending what is owed failed; it is sent at the next start")
+        return
+    if left:
+        log.info("stopping: %d message(s) left in the outbox for the next start", left)
+    else:
+        log.info("stopping: the outbox is empty")
 
 
 async def migrate(config: Config) -> int:

@@ -50,6 +50,8 @@ class ConfigError(ValueError):
 @dataclass(frozen=True)
 class DatabaseConfig:
     url: str = DEFAULT_DATABASE_URL
+    # PostgreSQL, several copies: how often a waiting copy tries to take the lead.
+    leader_poll_seconds: float = 2.0
 
 
 @dataclass(frozen=True)
@@ -149,7 +151,7 @@ def load_config(path: str | Path | None) -> Config:
                           f"unknown section (known: {', '.join(sorted(sections))})")
     core = _core(_Section(source, "bot", raw.get("bot", {}), {
         "default_timezone", "default_language", "reminder_offsets", "group_reminder",
-        "reminder_grace", "send_lease_seconds"}))
+        "reminder_grace", "send_lease_seconds", "shutdown_deadline_seconds"}))
     return Config(
         core=core,
         telegram=_telegram(_Section(source, "telegram", raw.get("telegram", {}), {
@@ -158,7 +160,8 @@ def load_config(path: str | Path | None) -> Config:
             "homeserver", "user_id", "password", "access_token", "device_name",
             "organiser_power_level", "dm_invite_timeout", "allowed_inviters"}),
             core.default_language),
-        database=_database(_Section(source, "database", raw.get("database", {}), {"url"})),
+        database=_database(_Section(source, "database", raw.get("database", {}),
+                                    {"url", "leader_poll_seconds"})),
         source=source,
     )
 
@@ -169,7 +172,7 @@ def _database(s: _Section) -> DatabaseConfig:
     if not url.startswith(tuple(f"{driver}://" for driver in DATABASE_DRIVERS)):
         raise ConfigError(s.source, key, "must start with " + " or ".join(
             f"{driver}://" for driver in DATABASE_DRIVERS))
-    return DatabaseConfig(url)
+    return DatabaseConfig(url, float(s.integer("leader_poll_seconds", 2, 1, 60)))
 
 
 def _core(s: _Section) -> CoreSettings:
@@ -195,6 +198,7 @@ def _core(s: _Section) -> CoreSettings:
         group_reminder_offset=int(group.total_seconds() // 60),
         reminder_grace=s.duration("reminder_grace", timedelta(hours=3)),
         send_lease=timedelta(seconds=s.integer("send_lease_seconds", 30, 1, 3600)),
+        shutdown_deadline=timedelta(seconds=s.integer("shutdown_deadline_seconds", 10, 0, 3600)),
     )
 
 

@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 WAKE_JOB = "irl-wake"
 SWEEP_JOB = "irl-sweep"
 HOUSEKEEPING_JOB = "irl-housekeeping"
+HOUSEKEEPING_FIRST = timedelta(minutes=5)
 
 
 class Wakeups:
@@ -48,14 +49,18 @@ class Wakeups:
         return self._core
 
     async def start(self) -> None:
-        core = self.core
+        _ = self.core  # raises when not bound
         self.scheduler.start()
         # Other replicas may write due rows we are not told about: look now and then.
         self.scheduler.add_job(self._wake, IntervalTrigger(seconds=self.sweep_every.total_seconds()),
                                id=SWEEP_JOB, replace_existing=True, coalesce=True,
                                max_instances=1)
-        self.scheduler.add_job(core.forget_handled, IntervalTrigger(hours=6),
-                               id=HOUSEKEEPING_JOB, replace_existing=True, coalesce=True)
+        # Housekeeping (Core.prune): every 6 hours, the first a few minutes after start, so
+        # that a bot restarted more often than that still prunes.
+        self.scheduler.add_job(self._housekeeping, IntervalTrigger(hours=6),
+                               id=HOUSEKEEPING_JOB, replace_existing=True, coalesce=True,
+                               max_instances=1,
+                               next_run_time=datetime.now(UTC) + HOUSEKEEPING_FIRST)
         await self._wake()
 
     async def stop(self) -> None:
@@ -77,6 +82,12 @@ class Wakeups:
         self.armed_for = run_at
         self.scheduler.add_job(self._wake, DateTrigger(run_date=run_at), id=WAKE_JOB,
                                replace_existing=True, misfire_grace_time=None, coalesce=True)
+
+    async def _housekeeping(self) -> None:
+        try:
+            await self.core.prune()
+        except Exception:
+            log.exception("housekeeping failed; it runs again in 6 hours")
 
     async def _wake(self) -> None:
         async with self._running:

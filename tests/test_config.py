@@ -32,6 +32,7 @@ def test_the_example_config_loads_with_its_defaults(monkeypatch: pytest.MonkeyPa
     assert config.database.url == "sqlite+aiosqlite:///irl.db"
     assert config.core.reminder_offsets == (1440, 120)
     assert config.core.reminder_grace == timedelta(hours=3)
+    assert config.core.shutdown_deadline == timedelta(seconds=10)
     assert config.telegram is None and config.matrix is None
 
 
@@ -98,6 +99,9 @@ def test_secrets_come_from_the_environment(monkeypatch: pytest.MonkeyPatch,
     ('[bot]\ngroup_reminder = "tomorrow"\n', "[bot] group_reminder"),
     ('[bot]\nreminder_grace = "31d"\n', "[bot] reminder_grace"),
     ("[bot]\nreminder_offsets = [24]\n", "[bot] reminder_offsets"),
+    ("[bot]\nshutdown_deadline_seconds = -1\n", "[bot] shutdown_deadline_seconds"),
+    ('[bot]\nshutdown_deadline_seconds = "10s"\n', "[bot] shutdown_deadline_seconds"),
+    ("[bot]\nshutdown_deadline_seconds = 3601\n", "[bot] shutdown_deadline_seconds"),
     ('bot = "yes"\n', "[bot]"),
     ('[database]\nurl = "postgres://db/irl"\n', "[database] url"),
     ("[database]\nurl = 5\n", "[database] url"),
@@ -222,3 +226,11 @@ def test_reading_the_config_loads_no_platform_library(tmp_path: Path) -> None:
                           timeout=60, env={**os.environ, "IRL_TELEGRAM_TOKEN": ""})
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "[]"
+
+
+def test_the_shutdown_deadline_is_read_from_the_bot_section(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text("[bot]\nshutdown_deadline_seconds = 0\n")
+    assert load_config(path).core.shutdown_deadline == timedelta(0)
+    path.write_text("[bot]\nshutdown_deadline_seconds = 25\n")
+    assert load_config(path).core.shutdown_deadline == timedelta(seconds=25)

@@ -8,8 +8,9 @@ with the contracts in pyproject.toml):
 | front door | `app.py` | `Core`: a method per inbound kind, one wrapper: `UserError` -> reply |
 | table, due | `commands.py` | `COMMANDS`: name, who, example, help and menu line, handler |
 | | `delivery.py` | what is due: claim poll closes and reminders, send them, record the outcome |
+| | `housekeeping.py` | `Core.prune`: old outbox, inbox, handled ids and posts deleted in batches |
 | features | `meetups.py` | `/newmeetup`, `/meetups`, `/who`, `/cancel`, `/ics` |
-| | `unit.py` | `Units`: a transaction and its outbox, sent after the commit |
+| | `unit.py` | `Units`: a transaction and its outbox, sent after the commit; the shutdown deadline |
 | | `chapters.py` | `/start`, `/setup`, `/link`, `/intro`, `/remind`, `/language`, `/next` |
 | | `polls.py` | `/poll`, `/vote`, `/closepoll`, date polls, native poll votes, closing a poll |
 | | `rsvp.py` | `/rsvp`, buttons and reactions as one `RsvpRequest`; seats, waitlist, promotion |

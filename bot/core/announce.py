@@ -37,9 +37,10 @@ from bot.db.models import (
 def rsvp_buttons(meetup_id: int, language: str) -> list[Button]:
     _ = translator(language)
     return [
-        Button(_("✅ Going"), f"rsvp:{meetup_id}:yes"),
-        Button(_("🤔 Maybe"), f"rsvp:{meetup_id}:maybe"),
-        Button(_("❌ Can't"), f"rsvp:{meetup_id}:no"),
+        # TRANSLATORS: the buttons under an announcement, said by the member who taps one.
+        Button(_.p("rsvp button", "✅ Going"), f"rsvp:{meetup_id}:yes"),
+        Button(_.p("rsvp button", "🤔 Maybe"), f"rsvp:{meetup_id}:maybe"),
+        Button(_.p("rsvp button", "❌ Can't"), f"rsvp:{meetup_id}:no"),
     ]
 
 
@@ -54,11 +55,12 @@ async def counts_line(w: Work, meetup: Meetup, language: str) -> str:
     taken = await seats_taken(w.s, meetup.id)
     counts = await answer_counts(w.s, meetup.id)
     maybe, waiting = counts.get(RsvpStatus.MAYBE, 0), counts.get(RsvpStatus.WAITLIST, 0)
-    going = (_("{n}/{max} going", n=taken, max=meetup.capacity) if meetup.capacity
-             else _("{n} going", n=taken))
-    line = going + " · " + _("{n} maybe", n=maybe)
+    going = (_.np("rsvp count", "{n}/{max} going", "{n}/{max} going", taken,
+                  max=meetup.capacity) if meetup.capacity
+             else _.np("rsvp count", "{n} going", "{n} going", taken))
+    line = going + " · " + _.np("rsvp count", "{n} maybe", "{n} maybe", maybe)
     if waiting:
-        line += " · " + _("{n} on the waitlist", n=waiting)
+        line += " · " + _.n("{n} on the waitlist", "{n} on the waitlist", waiting)
     return line
 
 
@@ -87,7 +89,7 @@ async def refresh_announcements(w: Work, meetup: Meetup, chapter: Chapter) -> No
     cancelled = meetup.status == MeetupStatus.CANCELLED
     text = await announcement_text(w, meetup, chapter)
     if cancelled:
-        text = _("❌ Cancelled") + "\n" + text
+        text = _.p("announcement status", "❌ Cancelled") + "\n" + text
     buttons = [] if cancelled else rsvp_buttons(meetup.id, chapter.language)
     for post in posts:
         w.out.edit(ChatRef(post.platform, post.chat_id), post.message_id, text, buttons)

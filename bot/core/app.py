@@ -9,6 +9,7 @@ hears that nothing was changed.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -16,10 +17,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypeVar
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 
-from bot.core import delivery, polls, rsvp
+from bot.core import delivery, housekeeping, polls, rsvp
 from bot.core.commands import COMMANDS
 from bot.core.errors import UserError
 from bot.core.i18n import N_, format_when, gettext, translator
@@ -53,6 +54,9 @@ from bot.db.session import Database
 log = logging.getLogger(__name__)
 
 R = TypeVar("R")
+
+# After the shutdown deadline: how long a send in hand may take to finish and be recorded.
+DRAIN_GRACE = timedelta(seconds=2)
 
 DATABASE_DOWN = N_("I can't reach my database right now. Try again in a few minutes.")
 SOMETHING_WENT_WRONG = N_("Something went wrong on my side; nothing was changed. Try again later.")
@@ -315,8 +319,58 @@ class Core:
         """Close due polls and send due reminders, in batches; returns how many were handled."""
         return await delivery.run_due(self.units)
 
-    async def forget_handled(self, older_than: timedelta = timedelta(days=7)) -> None:
+    async def forget_handled(self, older_than: timedelta | None = None) -> None:
         """Housekeeping: platforms don't deliver a message again after days."""
-        async with self.units() as w:
-            await w.s.execute(delete(HandledMessage).where(
-                HandledMessage.handled_at < w.now - older_than))
+        keep = older_than if older_than is not None else self.settings.keep_handled
+        await housekeeping.delete_in_batches(
+            self.units, HandledMessage,
+            lambda: housekeeping.old_handled(self.svc.clock.now() - keep))
+
+    async def prune(self) -> housekeeping.Pruned:
+        """Housekeeping (every 6 hours): delete outbox rows sent, inbox updates and event ids
+        handled a week ago, and the posts of meetups and polls over a month ago, in batches
+        (bot/core/housekeeping.py)."""
+        return await housekeeping.prune(self.units)
+
+    # --- shutting down -------------------------------------------------------------------------
+
+    def begin_shutdown(self, deadline: datetime | None = None) -> datetime:
+        """Stop sending at `deadline` (default: `shutdown_deadline` from now): senders record
+        what they sent and leave the rest to the next start. Returns the deadline."""
+        if deadline is None:
+            deadline = self.svc.clock.now() + self.settings.shutdown_deadline
+        self.units.stop_sending_at(deadline)
+        assert self.units.deadline is not None
+        return self.units.deadline
+
+    async def drain(self, deadline: datetime | None = None) -> int:
+        """Shutting down, once the adapters stopped taking input: wait for the units of work
+        in progress, then send what the outbox still holds, until the deadline. Returns how
+        many rows are left for the next start."""
+        deadline = self.begin_shutdown(deadline)
+        units = self.units
+        clock = self.svc.clock
+
+        async def wait_idle(until: datetime) -> None:
+            left = (until - clock.now()).total_seconds()
+            if units.in_flight and left > 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(units.idle(), left)
+
+        await wait_idle(deadline)
+        while not units.past_deadline():
+            try:
+                if await delivery.send_pending(units) == 0:
+                    break
+            except Exception:
+                log.exception("sending the outbox while shutting down failed")
+                break
+        # Past the deadline a sender finishes the row in hand, records, and releases the rest.
+        await wait_idle(max(deadline, clock.now()) + DRAIN_GRACE)
+        try:
+            async with self.units() as w:
+                left = await delivery.pending_count(w)
+        except Exception:
+            log.exception("counting the outbox while shutting down failed")
+            return -1
+        return left

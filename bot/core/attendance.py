@@ -41,8 +41,9 @@ async def checkin(ctx: Ctx, args: str) -> None:
     await ctx.s.flush()
     here = await ctx.s.scalar(select(func.count()).select_from(Rsvp).where(
         Rsvp.meetup_id == current.id, Rsvp.checked_in_at.is_not(None)))
-    ctx.reply(_("Welcome, {name}! {n} checked in at {title} so far.",
-                name=ctx.person.display_name, n=here, title=current.title))
+    ctx.reply(_.n("Welcome, {name}! {n} checked in at {title} so far.",
+                  "Welcome, {name}! {n} checked in at {title} so far.", int(here or 0),
+                  name=ctx.person.display_name, title=current.title))
 
 
 async def stats(ctx: Ctx, args: str) -> None:
@@ -66,18 +67,25 @@ async def stats(ctx: Ctx, args: str) -> None:
         Interest.chapter_id == chapter.id)) or 0)
     lines = [
         _("Stats for {name}", name=chapter.name),
-        _("Meetups held: {n}", n=len(held)),
-        _("Members: {n} ({new} new in the last 30 days)", n=members, new=new),
-        _("Waiting for the next announcement: {n}", n=waiting),
+        _.n("Meetups held: {n}", "Meetups held: {n}", len(held)),
+        _.n("Members: {n} ({new} new in the last 30 days)",
+            "Members: {n} ({new} new in the last 30 days)", members, new=new),
+        _.n("Waiting for the next announcement: {n}", "Waiting for the next announcement: {n}",
+            waiting),
     ]
     said_yes = sum(int(r[2] or 0) for r in held)
     checked = sum(int(r[3] or 0) for r in held)
     if said_yes:
-        lines.append(_("Attendance: {came} checked in of {yes} who said yes ({pct}%)",
+        lines.append(_.n("Attendance: {came} checked in of {yes} who said yes ({pct}%)",
+                         "Attendance: {came} checked in of {yes} who said yes ({pct}%)",
+                         said_yes,
                        came=checked, yes=said_yes, pct=round(100 * checked / said_yes)))
     for title, starts_at, y, c in held[:STATS_MEETUPS]:
         y, c = int(y or 0), int(c or 0)
-        lines.append(_("• {title}, {when}: {yes} said yes, {came} came, {noshow} no-shows",
+        noshow = max(0, y - c)
+        lines.append(_("• {title}, {when}: {yes}, {came}, {noshow}",
                        title=title, when=format_when(starts_at, chapter.timezone, ctx.lang),
-                       yes=y, came=c, noshow=max(0, y - c)))
+                       yes=_.n("{n} said yes", "{n} said yes", y),
+                       came=_.n("{n} came", "{n} came", c),
+                       noshow=_.n("{n} no-show", "{n} no-shows", noshow)))
     ctx.reply("\n".join(lines))

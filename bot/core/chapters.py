@@ -113,7 +113,7 @@ async def intro(ctx: Ctx, args: str) -> None:
     _ = ctx._
     line = " ".join(args.split())
     if not line:
-        current = ctx.person.intro or _("(none yet)")
+        current = ctx.person.intro or _.p("intro", "(none yet)")
         ctx.reply(_("Your intro: {line}\nChange it with /intro <one line about you>.",
                           line=current))
         return

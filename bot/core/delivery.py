@@ -77,12 +77,13 @@ def _won(result: object) -> bool:
 async def run_due(units: Units) -> int:
     """Close due polls and send due reminders, in batches; returns how many were handled."""
     handled = 0
-    while True:
+    while not units.past_deadline():  # shutting down: what is left waits for the next start
         batch = (await send_pending(units) + await close_due_polls(units)
                  + await send_due_reminders(units))
         handled += batch
         if batch == 0:
-            return handled
+            break
+    return handled
 
 
 async def claim_due_polls(w: Work) -> list[int]:
@@ -195,6 +196,8 @@ async def queue_reminder(w: Work, rid: int) -> None:
 async def send_pending(units: Units) -> int:
     """Send outbox rows left pending (by a crash, a deploy, or another copy's lost lease):
     the rows of each chat in order, different chats side by side."""
+    if units.past_deadline():
+        return 0
     svc = units.svc
     async with units() as w:
         rows = (await w.s.execute(
@@ -237,8 +240,11 @@ async def prepare(w: Work, reminder: Reminder) -> Outgoing | ReminderStatus:
         if reminder.kind == ReminderKind.FOLLOW_UP:
             came = await s.scalar(select(func.count()).select_from(Rsvp).where(
                 Rsvp.meetup_id == meetup.id, Rsvp.checked_in_at.is_not(None)))
-            out.text = _("Thanks for coming to {title}! {n} checked in. Want to hear when the "
-                         "next one is announced? Send /next.", title=meetup.title, n=came or 0)
+            out.text = _.n("Thanks for coming to {title}! {n} checked in. Want to hear when "
+                           "the next one is announced? Send /next.",
+                           "Thanks for coming to {title}! {n} checked in. Want to hear when "
+                           "the next one is announced? Send /next.", came or 0,
+                           title=meetup.title)
         elif reminder.offset_minutes == DAY_BEFORE:
             venue = ", " + meetup.venue if meetup.venue else ""
             out.text = _("Tomorrow: {title}, {when}{venue}. Coming? /rsvp yes — who's coming? "
@@ -262,3 +268,10 @@ async def prepare(w: Work, reminder: Reminder) -> Outgoing | ReminderStatus:
     out.file = meetup_calendar(meetup, chapter, w.now)
     out.users = await dm_targets(s, person.id)
     return out if out.users else ReminderStatus.FAILED
+
+
+async def pending_count(w: Work) -> int:
+    """Outbox rows still to send on the platforms this process serves."""
+    return await w.s.scalar(select(func.count()).select_from(OutboxMessage).where(
+        OutboxMessage.status == OutboxStatus.PENDING,
+        OutboxMessage.platform.in_(list(w.svc.messengers)))) or 0

@@ -89,15 +89,15 @@ async def who(ctx: Ctx, args: str) -> None:
                       if r.status == RsvpStatus.WAITLIST))
     taken = await seats_taken(ctx.s, meetup.id)
     lines = [describe(meetup, chapter, ctx.lang)]
-    head = (_("Going ({n}/{max}):", n=taken, max=meetup.capacity) if meetup.capacity
-            else _("Going ({n}):", n=taken))
-    lines.append(head + ("" if going else " " + _("nobody yet")))
+    head = (_.n("Going ({n}/{max}):", "Going ({n}/{max}):", taken, max=meetup.capacity)
+            if meetup.capacity else _.n("Going ({n}):", "Going ({n}):", taken))
+    lines.append(head + ("" if going else " " + _.p("who heading", "nobody yet")))
     lines += [f"• {g}" for g in going]
     if maybe:
-        lines.append(_("Maybe:"))
+        lines.append(_.p("who heading", "Maybe:"))
         lines += [f"• {m}" for m in maybe]
     if waiting:
-        lines.append(_("Waitlist:"))
+        lines.append(_.p("who heading", "Waitlist:"))
         lines += [f"{i}. {w}" for i, (_seq, w) in enumerate(waiting, 1)]
     ctx.reply("\n".join(lines))
 

@@ -116,7 +116,8 @@ async def record_votes(w: Work, poll: Poll, person_id: int,
                                      .order_by(PollOption.position)))
     positions = sorted(set(positions))  # "/vote 2 2" names one option
     if any(p < 0 or p >= len(options) for p in positions):
-        raise UserError("This poll has options 1 to {n}.", n=len(options))
+        raise UserError.plural("This poll has option 1 to {n}.", "This poll has options 1 to {n}.",
+                               len(options))
     if not poll.multiple and len(positions) > 1:
         raise UserError("Pick one option in this poll.")
     await w.s.execute(delete(Vote).where(Vote.poll_id == poll.id, Vote.person_id == person_id))

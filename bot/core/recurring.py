@@ -204,7 +204,8 @@ def describe_rule(rule: Rule, language: str) -> str:
     if rule.nth == -1:
         return _("the last {weekday} of the month at {time}", weekday=day, time=clock)
     if rule.interval > 1:
-        return _("every {n} weeks on {weekday} at {time}", n=rule.interval, weekday=day,
+        return _.n("every {n} week on {weekday} at {time}",
+                   "every {n} weeks on {weekday} at {time}", rule.interval, weekday=day,
                  time=clock)
     return _("every {weekday} at {time}", weekday=day, time=clock)
 
@@ -345,7 +346,7 @@ async def _summary(ctx: Ctx, chapter: Chapter, upcoming: Meetup | None, *, opene
     if chapter.recurring_venue:
         lines.append(_("Where: {venue}", venue=chapter.recurring_venue))
     if chapter.recurring_capacity:
-        lines.append(_("Seats: {n}", n=chapter.recurring_capacity))
+        lines.append(_.n("Seat: {n}", "Seats: {n}", chapter.recurring_capacity))
     # What will really happen: the upcoming meetup holds its place; the rule goes on after it.
     if upcoming is not None and upcoming.starts_at is not None:
         dates = await next_dates(ctx.s, chapter, upcoming.starts_at, SHOWN_DATES, inclusive=True)

@@ -121,8 +121,10 @@ async def apply_rsvp(w: Work, meetup: Meetup, chapter: Chapter, person: Person,
     elif answer is RsvpAnswer.YES:
         party = 1 + party_guests
         if meetup.capacity is not None and party > meetup.capacity:
-            raise UserError("{title} has {max} seats in all; a group of {n} doesn't fit.",
-                            title=meetup.title, max=meetup.capacity, n=party)
+            raise UserError.plural("{title} has {max} seat in all; a group of {n} doesn't fit.",
+                                   "{title} has {max} seats in all; a group of {n} doesn't fit.",
+                                   meetup.capacity, title=meetup.title, max=meetup.capacity,
+                                   n=party)
         taken = await seats_taken(s, meetup.id, except_person=person.id)
         if rsvp is None:
             rsvp = Rsvp(meetup_id=meetup.id, person_id=person.id, status=RsvpStatus.NO,
@@ -134,7 +136,8 @@ async def apply_rsvp(w: Work, meetup: Meetup, chapter: Chapter, person: Person,
                       g=party_guests) if party_guests
                     else _("{name} is going to {title}.", name=name, title=meetup.title))
             if meetup.capacity:
-                line += " " + _("{n}/{max} seats taken.", n=taken + party, max=meetup.capacity)
+                line += " " + _.n("{n}/{max} seat taken.", "{n}/{max} seats taken.",
+                                  meetup.capacity, n=taken + party, max=meetup.capacity)
         elif was_yes:
             raise UserError("There isn't room for a bigger group: +{free} is the most you can "
                             "bring now, so yours stays the same size.",

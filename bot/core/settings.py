@@ -23,3 +23,10 @@ class CoreSettings:
     send_chunk: int = 10  # messages sent between two records of what went out
     batch_size: int = 200
     send_concurrency: int = 16
+    # On SIGTERM: how long the outbox is still delivered before the process exits.
+    shutdown_deadline: timedelta = timedelta(seconds=10)
+    # Housekeeping (bot/core/housekeeping.py): how long what is done is kept.
+    keep_sent: timedelta = timedelta(days=7)  # outbox rows sent or failed
+    keep_handled: timedelta = timedelta(days=7)  # inbox updates handled, handled event ids
+    keep_posts: timedelta = timedelta(days=30)  # after a meetup's start, after a poll closed
+    prune_batch: int = 1000  # rows deleted per transaction

@@ -6,7 +6,11 @@ them at once; rows left behind by a crash are claimed later with a conditional U
 process can win (`claim`). Rows are sent in order, in chunks: after each chunk one small
 transaction marks its rows sent and records what the platforms answered (message and poll
 ids, a DM refused). A process that dies mid-send leaves its claimed rows to be sent again when
-their lease ends; only those sent but not yet recorded go out twice."""
+their lease ends; only those sent but not yet recorded go out twice.
+
+Shutting down (`stop_sending_at`): from the deadline on, no row is sent any more; a sender
+records what it sent and gives up its claim on the rest, so the next start sends them at once.
+`in_flight` and `idle()` tell the shutdown when the units in progress are done."""
 
 from __future__ import annotations
 
@@ -14,7 +18,7 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from datetime import datetime
 
 from sqlalchemy import or_, update
@@ -48,6 +52,39 @@ class Units:
         # SQLite allows one writer at a time; queue our own units of work instead of
         # letting them fail with "database is locked".
         self._serial = asyncio.Lock() if db.dialect == "sqlite" else None
+        self._in_flight = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self.deadline: datetime | None = None  # no row is sent from then on (shutting down)
+
+    # --- shutting down ---------------------------------------------------------------------
+
+    def stop_sending_at(self, deadline: datetime) -> None:
+        """From `deadline` on, senders stop, record what they sent and release the rest."""
+        self.deadline = deadline if self.deadline is None else min(self.deadline, deadline)
+
+    def past_deadline(self) -> bool:
+        return self.deadline is not None and self.svc.clock.now() >= self.deadline
+
+    @property
+    def in_flight(self) -> int:
+        """Units of work and sends in progress (a unit's own send counts as part of it)."""
+        return self._in_flight
+
+    async def idle(self) -> None:
+        """Wait until no unit of work and no send is in progress."""
+        await self._idle.wait()
+
+    @contextlib.contextmanager
+    def _busy(self) -> Iterator[None]:
+        self._in_flight += 1
+        self._idle.clear()
+        try:
+            yield
+        finally:
+            self._in_flight -= 1
+            if self._in_flight == 0:
+                self._idle.set()
 
     def _one_at_a_time(self) -> contextlib.AbstractAsyncContextManager[object]:
         return self._serial if self._serial is not None else contextlib.nullcontext()
@@ -57,12 +94,14 @@ class Units:
         """`async with units() as w:` commits when the block ends and then sends what it
         queued; when the block raises, nothing is written and nothing is sent."""
         box = Outbox()
-        async with self._one_at_a_time(), self.db.transaction() as s:
-            w = Work(s, box, self.svc, now or self.svc.clock.now())
-            yield w
-            rows = await box.store(s, w.now, self.svc.clock.now() + self.svc.settings.send_lease,
-                                   self.svc.serves)
-        await self.send(rows)
+        with self._busy():
+            async with self._one_at_a_time(), self.db.transaction() as s:
+                w = Work(s, box, self.svc, now or self.svc.clock.now())
+                yield w
+                rows = await box.store(s, w.now,
+                                       self.svc.clock.now() + self.svc.settings.send_lease,
+                                       self.svc.serves)
+            await self.send(rows)
 
     async def claim(self, ids: Sequence[int]) -> list[Claimed]:
         """Claim these pending rows, as far as no one else holds them; in id order."""
@@ -88,7 +127,12 @@ class Units:
 
     async def send(self, rows: Sequence[Claimed]) -> int:
         """Send claimed rows in order, recording each chunk; returns how many were handled.
-        A failure here never reaches the caller: what the unit did is committed."""
+        A failure here never reaches the caller: what the unit did is committed. Past the
+        shutdown deadline the rows not yet sent are released for the next start."""
+        with self._busy():
+            return await self._send(rows)
+
+    async def _send(self, rows: Sequence[Claimed]) -> int:
         settings = self.svc.settings
         done = 0
         leases = {row.id: row.lease for row in rows}
@@ -96,6 +140,8 @@ class Units:
             chunk = rows[start:start + settings.send_chunk]
             results: list[tuple[Claimed, Delivered]] = []
             for row in chunk:
+                if self.past_deadline():
+                    break
                 if leases[row.id] - self.svc.clock.now() < settings.send_lease / 2:
                     # A slow platform (a group's rate limit): keep ours what is not recorded.
                     leases.update(await self._renew({r.id: leases[r.id] for r in rows[start:]}))
@@ -106,15 +152,32 @@ class Units:
                                   row.kind, row.platform)
                     delivered = Delivered(error=True)
                 results.append((row, delivered))
-            try:
-                async with self() as w:
-                    await _record(w, results, leases)
-            except Exception:
-                log.exception("outbox rows %s: sent, but not recorded; they are sent again "
-                              "after their lease", [row.id for row in chunk])
+            if results:
+                try:
+                    async with self() as w:
+                        await _record(w, results, leases)
+                except Exception:
+                    log.exception("outbox rows %s: sent, but not recorded; they are sent again "
+                                  "after their lease", [row.id for row, _ in results])
+                    return done
+            done += len(results)
+            if len(results) < len(chunk):  # the shutdown deadline passed
+                await self._release([row.id for row in rows[start + len(results):]])
                 return done
-            done += len(chunk)
         return done
+
+    async def _release(self, ids: list[int]) -> None:
+        """Give up the claim on rows not sent, so the next start sends them at once."""
+        try:
+            async with self._one_at_a_time(), self.db.transaction() as s:
+                await s.execute(update(OutboxMessage).where(
+                    OutboxMessage.id.in_(ids), OutboxMessage.status == OutboxStatus.PENDING)
+                    .values(claimed_until=None)
+                    .execution_options(synchronize_session=False))
+            log.info("shutting down: %d outbox row(s) left for the next start", len(ids))
+        except Exception:
+            log.exception("outbox rows %s: could not release them; they are sent after their "
+                          "lease", ids)
 
     async def _renew(self, held: dict[int, datetime]) -> dict[int, datetime]:
         """Extend the claim of rows still ours; returns their new lease."""

@@ -32,7 +32,7 @@ async def test_checkin_follow_up_and_stats(chat: Chat, messenger: RecordingMesse
     assert stats[2] == "Members: 5 (5 new in the last 30 days)"
     assert stats[4] == "Attendance: 3 checked in of 4 who said yes (75%)"
     assert stats[5].startswith("• Borrel, ") and stats[5].endswith(
-        ": 4 said yes, 3 came, 1 no-shows")
+        ": 4 said yes, 3 came, 1 no-show")  # one no-show: a plural form since issue 7
     out = await chat.say("carol", "/checkin")  # long after: closed
     assert out[0].text.startswith("Check-in opens")
 

@@ -82,6 +82,11 @@ class MatrixAdapter:
 
     async def stop(self, grace_s: float = 10.0) -> None:
         """Lets the batch in hand finish (its events are marked handled), then closes."""
+        await self.stop_input(grace_s)
+        await self.client.close()
+
+    async def stop_input(self, grace_s: float = 10.0) -> None:
+        """Stops syncing; the batch in hand finishes. Sends still go (shutting down)."""
         self._stopping.set()
         task, self._task = self._task, None
         if task is not None:
@@ -93,7 +98,6 @@ class MatrixAdapter:
                 pass
             except Exception:
                 log.exception("matrix: sync loop ended with an error")
-        await self.client.close()
 
     async def _connect(self, give_up_after_s: float) -> None:
         await self._log_in(give_up_after_s)

@@ -116,14 +116,18 @@ class TelegramAdapter:
         await app.start()
         log.info("telegram: @%s is up (%s)", self.bot_username, self.settings.mode)
 
-    async def stop(self) -> None:
+    async def stop_input(self) -> None:
+        """Stop taking updates (polling or the webhook) and handle those already taken."""
         app = self.application
         if app.updater and app.updater.running:
             await app.updater.stop()
         if app.running:
-            await app.stop()
+            await app.stop()  # handles the updates in its queue first
+
+    async def stop(self) -> None:
+        await self.stop_input()
         await self.messenger.drain()
-        await app.shutdown()
+        await self.application.shutdown()
 
     async def _set_commands(self) -> None:
         bot = self.application.bot

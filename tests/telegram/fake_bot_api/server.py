@@ -82,6 +82,7 @@ class FakeBotAPI:
         self.flood = FloodControl(limits if limits is not None else FakeLimits())
         self.privacy_mode = privacy_mode
         self.webhook_retry_delay = webhook_retry_delay
+        self.latency = 0.0  # seconds each message request takes (a slow Telegram)
         self.users: dict[int, FakeUser] = {}
         self.chats: dict[int, FakeChat] = {}
         self.requests: list[RequestRecord] = []
@@ -196,6 +197,8 @@ class FakeBotAPI:
         try:
             params = await Params.read(request)
             record.params = params.loggable()
+            if self.latency and method.lower() in MESSAGE_METHODS:
+                await asyncio.sleep(self.latency)
             handler = self._methods.get(method.lower())
             if handler is None:
                 raise ApiError(404, "Not Found")

@@ -3,7 +3,7 @@
 from .limits import FakeLimits, RetryWindow, Window
 from .model import BotMessage, CallbackAnswer, Document, FakeChat, FakePoll, FakeUser
 from .params import ApiError
-from .server import FakeBotAPI
+from .server import FakeBotAPI, Hold
 
 __all__ = [
     "ApiError",
@@ -15,6 +15,7 @@ __all__ = [
     "FakeLimits",
     "FakePoll",
     "FakeUser",
+    "Hold",
     "RetryWindow",
     "Window",
 ]

@@ -16,7 +16,7 @@ import itertools
 import re
 import time
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
@@ -59,6 +59,24 @@ def utf16_len(text: str) -> int:
 class Webhook:
     url: str
     secret_token: str | None
+
+
+@dataclass
+class Hold:
+    """A request the fake keeps waiting (see `FakeBotAPI.hold`): the `nth` request that
+    `match` accepts stops before it is handled (`after=False`) or after it is handled, with its
+    answer not yet sent (`after=True`), until `release()` or until the client goes away."""
+
+    match: Callable[[RequestRecord], bool]
+    nth: int = 1
+    after: bool = False
+    seen: int = 0
+    record: RequestRecord | None = None
+    reached: asyncio.Event = field(default_factory=asyncio.Event)
+    released: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def release(self) -> None:
+        self.released.set()
 
 
 @dataclass(frozen=True)
@@ -105,6 +123,7 @@ class FakeBotAPI:
         self._runner: web.AppRunner | None = None
         self._site: web.TCPSite | None = None
         self._webhook_task: asyncio.Task[None] | None = None
+        self._holds: list[Hold] = []
         self._session: aiohttp.ClientSession | None = None
         self.port = 0
         self._methods: dict[str, Handler] = {
@@ -202,7 +221,12 @@ class FakeBotAPI:
             handler = self._methods.get(method.lower())
             if handler is None:
                 raise ApiError(404, "Not Found")
+            hold = self._hold_for(record)
+            if hold is not None and not hold.after:
+                await self._wait_in(hold, record)
             result = await handler(params, record)
+            if hold is not None and hold.after:
+                await self._wait_in(hold, record)
             record.status = 200
             body: JSON = {"ok": True, "result": result}
         except ApiError as exc:
@@ -210,6 +234,30 @@ class FakeBotAPI:
             body = exc.body()
         self._notify()
         return web.json_response(body, status=record.status)
+
+    def hold(
+        self, match: Callable[[RequestRecord], bool], nth: int = 1, after: bool = False
+    ) -> Hold:
+        """Keep the `nth` request from now on that `match` accepts waiting: before it is
+        handled, or (`after=True`) handled but unanswered, as a reply lost when the client
+        dies. A crash test arms a hold, waits for `hold.reached`, and kills the bot there."""
+        hold = Hold(match, nth, after)
+        self._holds.append(hold)
+        return hold
+
+    def _hold_for(self, record: RequestRecord) -> Hold | None:
+        for hold in self._holds:
+            if hold.record is None and hold.match(record):
+                hold.seen += 1
+                if hold.seen == hold.nth:
+                    hold.record = record
+                    return hold
+        return None
+
+    async def _wait_in(self, hold: Hold, record: RequestRecord) -> None:
+        hold.reached.set()
+        self._notify()
+        await hold.released.wait()  # cancelled when the client's connection goes
 
     def _notify(self) -> None:
         self._changed.set()

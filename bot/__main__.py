@@ -162,6 +162,7 @@ async def run(config: Config) -> int:
     for adapter in adapters.values():
         adapter.bind(core)
     wakeups.bind(core)
+    await core.resume()
     try:
         for adapter in adapters.values():
             await adapter.start()

@@ -58,6 +58,9 @@ R = TypeVar("R")
 # After the shutdown deadline: how long a send in hand may take to finish and be recorded.
 DRAIN_GRACE = timedelta(seconds=2)
 
+# At start: how far back an edit may have been marked sent without reaching its platform.
+RESUME_EDITS_WITHIN = timedelta(minutes=1)
+
 DATABASE_DOWN = N_("I can't reach my database right now. Try again in a few minutes.")
 SOMETHING_WENT_WRONG = N_("Something went wrong on my side; nothing was changed. Try again later.")
 
@@ -325,6 +328,11 @@ class Core:
         await housekeeping.delete_in_batches(
             self.units, HandledMessage,
             lambda: housekeeping.old_handled(self.svc.clock.now() - keep))
+
+    async def resume(self) -> int:
+        """At start, before the adapters read: edits that may not have reached a platform
+        before the last stop are queued again (delivery.repeat_recent_edits)."""
+        return await delivery.repeat_recent_edits(self.units, RESUME_EDITS_WITHIN)
 
     async def prune(self) -> housekeeping.Pruned:
         """Housekeeping (every 6 hours): delete outbox rows sent, inbox updates and event ids

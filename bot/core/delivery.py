@@ -7,9 +7,10 @@ rows, sent like every other message. The scheduler calls `run_due` and arms for
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import and_, case, func, or_, select, update
 from sqlalchemy.engine import CursorResult
@@ -17,6 +18,7 @@ from sqlalchemy.engine import CursorResult
 from bot.core.announce import meetup_calendar
 from bot.core.i18n import format_when, translator
 from bot.core.messages import ChatRef, OutFile, UserRef
+from bot.core.outbox import Entry
 from bot.core.people import person_language, person_timezone
 from bot.core.polls import close_poll
 from bot.core.queries import chapter_chats, dm_targets
@@ -28,6 +30,7 @@ from bot.db.models import (
     Chapter,
     Meetup,
     MeetupStatus,
+    OutboxKind,
     OutboxMessage,
     OutboxStatus,
     Person,
@@ -275,3 +278,22 @@ async def pending_count(w: Work) -> int:
     return await w.s.scalar(select(func.count()).select_from(OutboxMessage).where(
         OutboxMessage.status == OutboxStatus.PENDING,
         OutboxMessage.platform.in_(list(w.svc.messengers)))) or 0
+
+
+async def repeat_recent_edits(units: Units, window: timedelta) -> int:
+    """At start: queue again the latest edit of each message edited in the last `window`.
+    An adapter may pace edits (Telegram's coalesces them for a few seconds), so one marked
+    sent just before a crash may never have reached the platform; an edit sent twice is
+    harmless, one lost leaves an announcement's counts or its "cancelled" wrong for good."""
+    async with units() as w:
+        rows = (await w.s.execute(
+            select(OutboxMessage.chat_key, OutboxMessage.target_message_id,
+                   OutboxMessage.platform, OutboxMessage.payload)
+            .where(OutboxMessage.kind == OutboxKind.EDIT,
+                   OutboxMessage.status == OutboxStatus.SENT,
+                   OutboxMessage.sent_at >= w.now - window)
+            .order_by(OutboxMessage.id))).all()
+        latest = {(key, target): (platform, payload) for key, target, platform, payload in rows}
+        for (key, target), (platform, payload) in latest.items():
+            w.out.add(Entry(OutboxKind.EDIT, platform, key, json.loads(payload), target))
+        return len(latest)

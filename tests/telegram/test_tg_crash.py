@@ -375,10 +375,6 @@ async def test_reminder_due_while_the_bot_is_down_is_sent_once_after_the_restart
     assert len(fake.bot_messages(carol.id)) == dms_before[carol.id]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "defect: an EDIT outbox row is marked sent when TelegramMessenger.edit_text has only "
-    "handed the edit to its EditCoalescer (bot/adapters/telegram/messenger.py), which applies "
-    "it up to edit_interval (5 s) later; a SIGKILL in between loses the edit for good"))
 async def test_announcement_edit_killed_before_it_went_out_is_applied_after_the_restart(
         fake: FakeBotAPI, bot: BotProcess, database: Database) -> None:
     """/cancel edits the announcement ("❌ Cancelled", no buttons). The bot dies before that

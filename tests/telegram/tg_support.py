@@ -3,8 +3,13 @@ module called `conftest`)."""
 
 from __future__ import annotations
 
+import asyncio
+import os
+import signal
+import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from bot.adapters.telegram import FloodLimits, TelegramAdapter, TelegramSettings
 from bot.core.messages import ChatRef, Inbound, PollAnswer, Reply, RsvpAction
@@ -50,3 +55,47 @@ def make_adapter(fake: FakeBotAPI, limits: FloodLimits, **kwargs: object) -> Tel
 def tg(chat_id: int) -> ChatRef:
     """The core's name for a Telegram chat (a group, or a person's private chat)."""
     return ChatRef("telegram", str(chat_id))
+
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+class BotProcess:
+    """One `irlbot run` after another on the same config; output goes to a file (a pipe
+    nobody reads would fill up and block the bot)."""
+
+    def __init__(self, config: Path, log: Path) -> None:
+        self.config, self.log = config, log
+        self.proc: asyncio.subprocess.Process | None = None
+        self.starts = 0
+
+    async def start(self) -> None:
+        assert self.proc is None or self.proc.returncode is not None
+        self.starts += 1
+        with self.log.open("ab") as out:
+            out.write(f"---- start {self.starts}\n".encode())
+            out.flush()
+            path = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH")) if p)
+            self.proc = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "bot", "run", "--config", str(self.config),
+                stdout=out, stderr=asyncio.subprocess.STDOUT, cwd=REPO,
+                env={**os.environ, "PYTHONPATH": path, "IRL_TELEGRAM_TOKEN": "",
+                     "IRL_DATABASE_URL": ""})
+
+    async def kill(self) -> None:
+        """SIGKILL: no handler runs, nothing is flushed."""
+        assert self.proc is not None and self.proc.returncode is None, self.output()
+        os.kill(self.proc.pid, signal.SIGKILL)
+        await self.proc.wait()
+
+    async def stop(self) -> None:
+        if self.proc is None or self.proc.returncode is not None:
+            return
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.wait_for(self.proc.wait(), 20)
+        except TimeoutError:
+            await self.kill()
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace") if self.log.exists() else ""

@@ -156,7 +156,7 @@ async def run(config: Config) -> int:
         from bot.adapters.matrix.runtime import build_matrix
 
         adapters["matrix"] = build_matrix(config.matrix, db)
-    wakeups = Wakeups(clock)
+    wakeups = Wakeups(clock, sweep_every=config.core.sweep_every)
     messengers = {name: adapter.messenger for name, adapter in adapters.items()}
     core = Core(db, messengers, clock, config.core, due_changed=wakeups.notify)
     for adapter in adapters.values():

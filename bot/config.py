@@ -151,7 +151,7 @@ def load_config(path: str | Path | None) -> Config:
                           f"unknown section (known: {', '.join(sorted(sections))})")
     core = _core(_Section(source, "bot", raw.get("bot", {}), {
         "default_timezone", "default_language", "reminder_offsets", "group_reminder",
-        "reminder_grace", "send_lease_seconds", "shutdown_deadline_seconds"}))
+        "reminder_grace", "send_lease_seconds", "sweep_seconds", "shutdown_deadline_seconds"}))
     return Config(
         core=core,
         telegram=_telegram(_Section(source, "telegram", raw.get("telegram", {}), {
@@ -198,6 +198,8 @@ def _core(s: _Section) -> CoreSettings:
         group_reminder_offset=int(group.total_seconds() // 60),
         reminder_grace=s.duration("reminder_grace", timedelta(hours=3)),
         send_lease=timedelta(seconds=s.integer("send_lease_seconds", 30, 1, 3600)),
+        claim_lease=timedelta(seconds=s.integer("send_lease_seconds", 30, 1, 3600)),
+        sweep_every=timedelta(seconds=s.integer("sweep_seconds", 60, 1, 3600)),
         shutdown_deadline=timedelta(seconds=s.integer("shutdown_deadline_seconds", 10, 0, 3600)),
     )
 

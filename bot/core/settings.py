@@ -15,11 +15,15 @@ class CoreSettings:
     reminder_offsets: tuple[int, ...] = (24 * 60, 2 * 60)  # minutes before the meetup
     group_reminder_offset: int = 24 * 60
     reminder_grace: timedelta = timedelta(hours=3)
-    claim_lease: timedelta = timedelta(minutes=5)
+    # How long a due reminder or poll close being handled stays claimed: after a crash another
+    # copy (or this one, restarted) takes it then. Its handling only queues outbox rows.
+    claim_lease: timedelta = timedelta(seconds=30)
     # How long a message being sent stays claimed: after a crash it is sent again then.
     send_lease: timedelta = timedelta(seconds=30)
     # How long an event waits for an unreachable database before the person is told.
     db_retry: timedelta = timedelta(seconds=30)
+    # How often the scheduler looks for work another copy left (or wrote) in the database.
+    sweep_every: timedelta = timedelta(seconds=60)
     send_chunk: int = 10  # messages sent between two records of what went out
     batch_size: int = 200
     send_concurrency: int = 16

@@ -58,6 +58,9 @@ async def make_bot(synapse: SynapseServer) -> AsyncIterator[MakeBot]:
     under the homeserver's normal rate limits, and MatrixSettings fields as keywords.
     """
     started: list[MatrixAdapter] = []
+    # What a stand-in core handled, per store: a bot restarted on the same store (the same
+    # database) drops what the one before it handled, as the real core does.
+    handled: dict[int, set[str]] = {}
 
     async def make(
         *, settings: MatrixSettings | None = None, store: StateStore | None = None,
@@ -79,6 +82,8 @@ async def make_bot(synapse: SynapseServer) -> AsyncIterator[MakeBot]:
         else:
             core = RecordingCore()
             core.messenger = adapter.messenger
+        if isinstance(core, RecordingCore):
+            core.handled = handled.setdefault(id(store), set())
         adapter.bind(core)
         await adapter.start()
         started.append(adapter)

@@ -1,4 +1,9 @@
-"""A stand-in for the core: records what the adapter hands it, and answers commands."""
+"""A stand-in for the core: records what the adapter hands it, and answers commands.
+
+Like the core it records the id of each event it handled and drops a repeat (the core does it
+in the transaction of the event's effect). A bot restarted on the same store shares the
+record, as a restarted process shares its database: see `make_bot`.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +17,8 @@ from bot.core.ports import Messenger
 
 
 class RecordingCore:
-    def __init__(self, reply: bool = True) -> None:
+    def __init__(self, reply: bool = True, handled: set[str] | None = None) -> None:
+        self.handled: set[str] = handled if handled is not None else set()
         self.messages: list[Inbound] = []
         self.poll_answers: list[PollAnswer] = []
         self.reactions: list[ReactionRsvp] = []
@@ -20,17 +26,32 @@ class RecordingCore:
         self.reply = reply
         self._changed = asyncio.Event()
 
+    def first_delivery(self, event_id: str | None) -> bool:
+        """Records the event as handled; False when it was before."""
+        if event_id is None:
+            return True
+        if event_id in self.handled:
+            return False
+        self.handled.add(event_id)
+        return True
+
     async def handle_message(self, msg: Inbound) -> None:
+        if not self.first_delivery(msg.message_id):
+            return
         self.messages.append(msg)
         self._changed.set()
         if self.reply and self.messenger is not None and msg.text.startswith("/"):
             await self.messenger.send_text(msg.chat, f"ok {msg.text}")
 
     async def handle_poll_answer(self, answer: PollAnswer) -> None:
+        if not self.first_delivery(answer.event_id):
+            return
         self.poll_answers.append(answer)
         self._changed.set()
 
     async def handle_reaction(self, reaction: ReactionRsvp) -> None:
+        if not self.first_delivery(reaction.event_id):
+            return
         self.reactions.append(reaction)
         self._changed.set()
 

@@ -83,6 +83,7 @@ class DyingCore(RecordingCore):
     async def handle_message(self, msg: Inbound) -> None:
         if msg.text == "/die":
             if self.answer_first and self.messenger is not None:
+                self.first_delivery(msg.message_id)  # the core commits, then answers
                 await self.messenger.send_text(msg.chat, "ok /die")
             self.dying.set()
             await asyncio.Event().wait()

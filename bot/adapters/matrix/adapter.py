@@ -81,7 +81,8 @@ class MatrixAdapter:
         self._task = asyncio.create_task(self._run(), name="matrix-sync")
 
     async def stop(self, grace_s: float = 10.0) -> None:
-        """Lets the batch in hand finish (its events are marked handled), then closes."""
+        """Lets the batch in hand finish (then its token is saved), then closes. A batch
+        cut off is read again at the next start; the core drops what it had done."""
         await self.stop_input(grace_s)
         await self.client.close()
 

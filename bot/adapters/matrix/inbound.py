@@ -130,6 +130,7 @@ class EventRouter:
             platform_poll_id=rel[1],
             voter=await self._user(room_id, str(event["sender"])),
             option_indexes=selection_indexes(ids, poll.options, poll.max_selections),
+            event_id=str(event["event_id"]),
         )
         await self._core().handle_poll_answer(answer)
 
@@ -147,6 +148,7 @@ class EventRouter:
             platform_poll_id=rel[1],
             sender=await self._user(room_id, sender),
             sender_is_admin=await self._rooms.is_organiser(room_id, sender),
+            event_id=str(event["event_id"]),
         ))
 
     async def _reaction(self, room_id: str, event: Event) -> None:
@@ -161,10 +163,12 @@ class EventRouter:
         if not await self._rsvp_messages.contains(target):
             return  # a ✅ under chatter is not an RSVP
         sender = str(event["sender"])
-        await self._reactions.added(str(event["event_id"]), target, sender, answer)
+        event_id = str(event["event_id"])
+        if not await self._reactions.added(event_id, target, sender, answer):
+            return  # read again after a crash, and taken away since: the removal stands
         await self._core().handle_reaction(
             ReactionRsvp(ChatRef(PLATFORM, room_id), await self._user(room_id, sender),
-                         target, answer)
+                         target, answer, event_id=event_id)
         )
 
     async def _redaction(self, room_id: str, event: Event) -> None:
@@ -173,13 +177,15 @@ class EventRouter:
         redacts = content.get("redacts") or event.get("redacts")
         if not isinstance(redacts, str):
             return
-        change = await self._reactions.removed(redacts)
+        redaction_id = str(event["event_id"])
+        change = await self._reactions.removed(redaction_id, redacts)
         if change is None:
             return
         target, sender, answer = change
+        # The redaction's own id: the core records it, so a re-read removal counts once.
         await self._core().handle_reaction(
             ReactionRsvp(ChatRef(PLATFORM, room_id), await self._user(room_id, sender),
-                         target, answer)
+                         target, answer, event_id=redaction_id)
         )
 
     async def encrypted_room(self, room_id: str) -> None:

@@ -1,11 +1,16 @@
 """The sync loop: long-polls /sync, fills gaps from /messages, hands events to the router.
 
 What "exactly once" rests on:
-- the sync token is saved after each batch, so a restart resumes where the last batch ended;
-- each event is recorded as in flight before the core sees it and as done after
-  (handled.py), so a batch read again after a crash is neither answered twice nor lost;
-- a `limited` timeline (more happened than one sync returns) is back-filled from /messages
-  down to the previous token, so nothing in between is skipped.
+- the core records each event's id in the transaction of its effect and drops a repeat, so
+  handing it an event twice is harmless, and the adapter keeps no guess of its own;
+- the sync token is saved only after every event of the batch was handed to the core and
+  came back done (or failed for good), so a restart reads an unfinished batch again;
+- a `limited` timeline (more happened than one sync returns) is filled from /messages,
+  oldest first, from the previous token on. A fill that stops early (the page limit, a failed
+  page) hands over what it has, keeps its position (`gap:<room>`) and leaves the token where
+  it was: the next sync resumes the fill there, so the gap is never skipped;
+- an event the core could not handle for a passing reason (the database or the homeserver
+  unreachable) is tried again, and if that keeps failing the token stays before it.
 """
 
 from __future__ import annotations
@@ -15,18 +20,19 @@ import json
 import logging
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, urlencode
 
 from nio import AsyncClient
+from sqlalchemy import exc as sa_exc
 
-from bot.adapters.matrix.calls import Backoff, MatrixCallError, call, raw_call
+from bot.adapters.matrix.calls import NETWORK_ERRORS, Backoff, MatrixCallError, call, raw_call
 from bot.adapters.matrix.direct import DirectRooms, handling_events
-from bot.adapters.matrix.handled import HandledLog
 from bot.adapters.matrix.inbound import EventRouter
 from bot.adapters.matrix.rooms import RoomDirectory
 from bot.adapters.matrix.settings import MatrixSettings
-from bot.adapters.matrix.state import StateStore
+from bot.adapters.matrix.state import StateStore, state_key
 
 log = logging.getLogger(__name__)
 
@@ -35,13 +41,32 @@ BACKFILL_PAGE = 100
 BACKFILL_MAX_PAGES = 50
 
 TOKEN_KEY = "next_batch"
-# What the bot posts in answer to something (its seeded reactions follow a message of its own).
-ANSWER_TYPES = frozenset({"m.room.message", "org.matrix.msc3381.poll.start",
-                          "org.matrix.msc3381.poll.end"})
+GAP_PREFIX = "gap:"
+PAGE_ERRORS: tuple[type[BaseException], ...] = (MatrixCallError, *NETWORK_ERRORS)
+PAGE_PATIENCE_S = 30.0
+HANDLE_ATTEMPTS = 5  # per event and batch: waits of 0.5, 1, 2, 4 s between them
 
 
 class TokenRejected(Exception):
     """The access token no longer works (M_UNKNOWN_TOKEN): log in again."""
+
+
+class BatchUnfinished(Exception):
+    """Part of the batch is not handled yet: its token must not be saved. The batch is read
+    again (from the same token) after a wait, or at once when `at_once` (a long gap whose
+    fill stopped at the page limit: nothing is wrong, there is just more to read)."""
+
+    def __init__(self, why: str, at_once: bool = False) -> None:
+        super().__init__(why)
+        self.at_once = at_once
+
+
+def is_transient(exc: BaseException) -> bool:
+    """A failure that waiting may cure: the database or the homeserver out of reach."""
+    if isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated:
+        return True
+    return isinstance(exc, (*NETWORK_ERRORS, sa_exc.OperationalError, sa_exc.InterfaceError,
+                            sa_exc.TimeoutError, sa_exc.DisconnectionError))
 
 
 def _is_own_join(event: Event, me: str) -> bool:
@@ -90,7 +115,6 @@ class SyncLoop:
         self._router = router
         self._rooms = rooms
         self._direct = direct
-        self._handled = HandledLog(store)
         self._token: str | None = None
         self.in_long_poll = False
         self._filter_ids: dict[int, str] = {}
@@ -135,8 +159,24 @@ class SyncLoop:
                 log.error("matrix sync refused: %s; retrying in %.0fs", exc, wait)
                 await asyncio.sleep(wait)
                 continue
+            try:
+                await self.process(batch)
+            except BatchUnfinished as exc:
+                if exc.at_once:
+                    log.info("matrix: %s; reading on", exc)
+                    continue
+                wait = backoff.next()
+                log.warning("matrix: %s; reading the batch again in %.0fs", exc, wait)
+                await self._pause(stopping, wait)
+                continue
             backoff.reset()
-            await self.process(batch)
+
+    @staticmethod
+    async def _pause(stopping: asyncio.Event, seconds: float) -> None:
+        try:
+            await asyncio.wait_for(stopping.wait(), seconds)
+        except TimeoutError:
+            pass
 
     async def _sync(self) -> dict[str, Any]:
         first = self._token is None
@@ -179,7 +219,10 @@ class SyncLoop:
         )
         failed = [r for r in results if isinstance(r, BaseException)]
         if failed:
-            raise failed[0]
+            # The failure that asks for the longest wait: an error, then a room that must
+            # wait, then a gap that can go on at once.
+            raise min(failed, key=lambda r: (isinstance(r, BatchUnfinished),
+                                             isinstance(r, BatchUnfinished) and r.at_once))
         self._token = str(batch["next_batch"])
         await self._store.set(TOKEN_KEY, self._token)
 
@@ -220,21 +263,41 @@ class SyncLoop:
     # -- joined rooms ----------------------------------------------------------------
 
     async def _joined(self, room_id: str, room: Mapping[str, Any], since: str | None) -> None:
-        for event in (room.get("state") or {}).get("events") or []:
-            self._rooms.apply(room_id, event)
+        # The state section is the room's state where the timeline starts (after any gap).
+        state: list[Event] = list((room.get("state") or {}).get("events") or [])
         timeline = room.get("timeline") or {}
         events: list[Event] = list(timeline.get("events") or [])
         if since is None:
-            for event in events:
+            for event in state + events:
                 self._rooms.apply(room_id, event)
             return
         joined_here = _last_own_join(events, self._me)
         # A gap before the bot's own join is history it never saw: nothing to fill.
         if timeline.get("limited") and timeline.get("prev_batch") and joined_here is None:
-            older = await self._backfill(room_id, str(timeline["prev_batch"]), since)
-            log.info("matrix: %s had a gap; back-filled %d events", room_id, len(older))
-            events = older + events
-            joined_here = _last_own_join(events, self._me)
+            gap = await self._fill_gap(room_id, str(timeline["prev_batch"]), since)
+            log.info("matrix: %s had a gap; back-filled %d events%s", room_id,
+                     len(gap.events), "" if gap.complete else " (not all yet)")
+            seen = {e.get("event_id") for e in events}
+            older = [e for e in gap.events if e.get("event_id") not in seen]
+            # What was read is handed over in order; the timeline waits for the rest.
+            await self._handle_all(room_id, older)
+            if not gap.complete:
+                await self._store.set(gap.key, gap.position)
+                raise BatchUnfinished(f"the gap in {room_id} is not filled yet",
+                                      at_once=gap.failed is None)
+            if gap.resumed:
+                await self._store.set(gap.key, "")
+            joined_here = _last_own_join(older, self._me)
+        for event in state:
+            self._rooms.apply(room_id, event)
+        await self._handle_all(room_id, events)
+        if joined_here is not None and await self._safe_is_encrypted(room_id):
+            await self._router.encrypted_room(room_id)
+
+    async def _handle_all(self, room_id: str, events: Sequence[Event]) -> None:
+        """Applies each state event and hands each event to the router, in order, except
+        history from before the bot was invited."""
+        joined_here = _last_own_join(events, self._me)
         history = -1 if joined_here is None else _history_ends(events, self._me, joined_here)
         for i, event in enumerate(events):
             if "state_key" in event:
@@ -243,8 +306,6 @@ class SyncLoop:
             if i <= history:
                 continue  # from before the bot was invited to the room
             await self._handle(room_id, event)
-        if joined_here is not None and await self._safe_is_encrypted(room_id):
-            await self._router.encrypted_room(room_id)
 
     def _state_changed(self, room_id: str, event: Event) -> None:
         if event.get("type") == "m.room.member":
@@ -257,70 +318,94 @@ class SyncLoop:
             return False
 
     async def _handle(self, room_id: str, event: Event) -> None:
+        """Hands one event to the router (and on to the core), trying again when it fails.
+
+        The core records the event's id with its effect and drops a repeat, so trying again
+        can't count it twice. A passing failure that lasts raises BatchUnfinished: the token
+        stays before this event. Any other failure (a bug) is logged and the event dropped
+        after the last attempt: one bad event must not stop the bot for every room.
+        """
         event_id = event.get("event_id")
         if event.get("sender") == self._me or not isinstance(event_id, str):
             return
         if event.get("type") == "m.room.encryption":
             await self._router.encrypted_room(room_id)
             return
-        if not await self._handled.should_handle(
-            room_id, event_id, lambda: self._answered_after(room_id, event_id)
-        ):
-            return
-        await self._handled.begin(room_id, event_id)
-        try:
-            with handling_events.inside():
-                await self._router.dispatch(room_id, event)
-        except Exception:
-            # One bad event (or a core bug) must not stop the bot for every room.
-            log.exception("matrix: handling %s in %s failed", event_id, room_id)
-        # Not reached when cancelled mid-way: then it stays in flight (see handled.py).
-        await self._handled.finish(room_id, event_id)
+        backoff = Backoff(first=0.5, cap=8.0)
+        for attempt in range(1, HANDLE_ATTEMPTS + 1):
+            try:
+                with handling_events.inside():
+                    await self._router.dispatch(room_id, event)
+                return
+            except Exception as exc:
+                last = attempt == HANDLE_ATTEMPTS
+                if last and is_transient(exc):
+                    raise BatchUnfinished(
+                        f"{event_id} in {room_id} still fails ({exc!r})") from exc
+                if last:
+                    log.exception("matrix: handling %s in %s failed %d times; dropped",
+                                  event_id, room_id, attempt)
+                    return
+                wait = backoff.next()
+                log.warning("matrix: handling %s in %s failed (%r); trying again in %.1fs",
+                            event_id, room_id, exc, wait)
+                await asyncio.sleep(wait)
 
-    async def _answered_after(self, room_id: str, event_id: str) -> bool:
-        """Did the bot post anything in the room after this event? (Asked after a crash.)
+    async def _fill_gap(self, room_id: str, prev_batch: str, since: str) -> Gap:
+        """The events between the last sync (`since`) and this timeline (`prev_batch`),
+        oldest first, from /messages, resuming where an earlier fill of this gap stopped.
 
-        Read from /context rather than the batch: Synapse may serve a re-sent /sync from its
-        response cache, without what happened since.
+        At most BACKFILL_MAX_PAGES pages at a time; a failed page ends the fill too. Either way
+        the Gap is not complete and says where to go on from.
         """
-        path = (f"/_matrix/client/v3/rooms/{quote(room_id, safe='')}/context/"
-                f"{quote(event_id, safe='')}?limit=50")
-        try:
-            context = await raw_call(self._client, "context", "GET", path)
-        except MatrixCallError:
-            return False
-        return any(
-            e.get("sender") == self._me and e.get("type") in ANSWER_TYPES
-            for e in context.get("events_after") or []
-        )
-
-    async def _backfill(self, room_id: str, prev_batch: str, since: str) -> list[Event]:
-        """Events between the last sync and this timeline, oldest first, from /messages.
-
-        Stops early at the bot's own join: what came before it is none of its business.
-        """
-        newest_first: list[Event] = []
-        start = prev_batch
+        key = state_key(GAP_PREFIX, room_id)
+        start = since
+        raw = await self._store.get(key)
+        saved = json.loads(raw) if raw else None
+        resumed = saved is not None
+        if saved and saved.get("since") == since:
+            start = str(saved["from"])
+        gap = Gap(key=key, since=since, position_from=start, resumed=resumed)
         for _ in range(BACKFILL_MAX_PAGES):
             params = {
-                "from": start, "to": since, "dir": "b", "limit": str(BACKFILL_PAGE),
+                "from": start, "to": prev_batch, "dir": "f", "limit": str(BACKFILL_PAGE),
                 "filter": json.dumps({"lazy_load_members": True}),
             }
             try:
-                page = await raw_call(
-                    self._client, "messages", "GET",
-                    f"/_matrix/client/v3/rooms/{quote(room_id, safe='')}/messages?"
-                    + urlencode(params),
-                )
-            except MatrixCallError as exc:
+                page = await self._messages(room_id, params)
+            except PAGE_ERRORS as exc:
                 log.error("matrix: back-fill of %s failed: %s", room_id, exc)
-                break
+                gap.failed = exc
+                return gap
             chunk: Sequence[Event] = page.get("chunk") or []
-            newest_first.extend(chunk)
-            if any(_is_own_join(e, self._me) for e in chunk):
-                break
+            gap.events.extend(chunk)
             end = page.get("end")
             if not chunk or not end or end == start:
-                break
-            start = str(end)
-        return list(reversed(newest_first))
+                gap.complete = True
+                return gap
+            start = gap.position_from = str(end)
+        return gap
+
+    async def _messages(self, room_id: str, params: Mapping[str, str]) -> dict[str, Any]:
+        return await raw_call(
+            self._client, "messages", "GET",
+            f"/_matrix/client/v3/rooms/{quote(room_id, safe='')}/messages?" + urlencode(params),
+            give_up_after_s=PAGE_PATIENCE_S,
+        )
+
+
+@dataclass
+class Gap:
+    """A fill of one room's gap: what was read, and where to go on from."""
+
+    key: str
+    since: str
+    position_from: str
+    resumed: bool
+    events: list[Event] = field(default_factory=list)
+    complete: bool = False
+    failed: BaseException | None = None
+
+    @property
+    def position(self) -> str:
+        return json.dumps({"since": self.since, "from": self.position_from})

@@ -187,10 +187,10 @@ async def test_an_update_that_comes_twice_changes_nothing_the_second_time(
 
     assert command is not None
     (command_update,) = [uid for uid in fake.update_ids("message")
-                         if fake._sent_updates[uid]["message"]["message_id"]
+                         if fake.sent_update(uid)["message"]["message_id"]
                          == command["message_id"]]
     press_update = next(uid for uid in fake.update_ids("callback_query")
-                        if fake._sent_updates[uid]["callback_query"]["id"] == pressed_yes)
+                        if fake.sent_update(uid)["callback_query"]["id"] == pressed_yes)
     vote_update = fake.update_ids("poll_answer")[0]  # Bob's first answer, option 0
     twice = (command_update, press_update, vote_update)
 
@@ -279,7 +279,7 @@ async def test_webhook_answers_200_only_once_the_update_is_stored(
 
         # Telegram repeats a post whose 200 it did not get: answered, handled once.
         async with aiohttp.ClientSession() as http:
-            body = json.dumps(fake._sent_updates[second])
+            body = json.dumps(fake.sent_update(second))
             headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET,
                        "Content-Type": "application/json"}
             async with http.post(url, data=body, headers=headers) as resp:

@@ -3,8 +3,10 @@ module called `conftest`)."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from bot.adapters.telegram import FloodLimits, TelegramAdapter, TelegramSettings
 from bot.core.messages import ChatRef, Inbound, PollAnswer, Reply, RsvpAction
@@ -13,6 +15,15 @@ from tests.telegram.fake_bot_api import FakeBotAPI
 
 # Logic tests run the documented limits 50 times faster; burst tests pick their own.
 SCALE = 0.02
+# The checkout these tests belong to: `irlbot run` subprocesses run its code, whatever
+# else is installed in the environment.
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def bot_process_env() -> dict[str, str]:
+    """The environment for an `irlbot run` subprocess (start it with cwd=ROOT)."""
+    path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
+    return {**os.environ, "PYTHONPATH": path, "IRL_TELEGRAM_TOKEN": ""}
 
 
 @dataclass

@@ -417,6 +417,10 @@ class FakeBotAPI:
         )
         self._notify()
 
+    def sent_update(self, update_id: int) -> JSON:
+        """An update as it was pushed (and delivered)."""
+        return self._sent_updates[update_id]
+
     def update_ids(self, kind: str) -> list[int]:
         """Ids of every update of `kind` pushed so far, oldest first."""
         return [uid for uid, u in self._sent_updates.items() if kind in u]

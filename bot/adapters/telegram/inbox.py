@@ -37,7 +37,8 @@ class Inbox:
     def __init__(self, db: Database | None, platform: str = PLATFORM) -> None:
         self.db = db
         self.platform = platform
-        self._memory: dict[int, tuple[str, bool]] = {}  # update_id -> (payload, handled)
+        self._seen: set[int] = set()  # in memory: every update_id stored
+        self._waiting: dict[int, str] = {}  # in memory: update_id -> payload, not yet handled
         self._done: list[int] = []  # handled, not yet written down
         self._wake = asyncio.Event()
         self._writer: asyncio.Task[None] | None = None
@@ -52,9 +53,9 @@ class Inbox:
         if not updates:
             return set()
         if self.db is None:
-            new = {uid for uid, _ in updates if uid not in self._memory}
-            for uid, payload in updates:
-                self._memory.setdefault(uid, (payload, False))
+            new = {uid for uid, _ in updates if uid not in self._seen}
+            self._seen.update(new)
+            self._waiting.update((uid, p) for uid, p in updates if uid in new)
             return new
         now = datetime.now(UTC)
         rows = [
@@ -74,7 +75,7 @@ class Inbox:
     async def unhandled(self) -> list[tuple[int, str]]:
         """What was stored and not handled (a crash, a stop before its turn), oldest first."""
         if self.db is None:
-            return sorted((uid, p) for uid, (p, done) in self._memory.items() if not done)
+            return sorted(self._waiting.items())
         async with self.db.transaction() as s:
             result = await s.execute(
                 select(InboxUpdate.update_id, InboxUpdate.payload)
@@ -87,8 +88,7 @@ class Inbox:
         """The update's handler returned. Written down shortly after, several in one
         statement: a crash in between only means the core sees it once more and ignores it."""
         if self.db is None:
-            if update_id in self._memory:
-                self._memory[update_id] = (self._memory[update_id][0], True)
+            self._waiting.pop(update_id, None)
             return
         self._done.append(update_id)
         self._wake.set()

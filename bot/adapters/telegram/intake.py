@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 Receive = Callable[[Sequence[tuple[Update, str]]], Awaitable[None]]
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+CONFIRM_AT_STOP_S = 5.0
 
 
 def _seconds(exc: RetryAfter) -> float:
@@ -76,16 +77,19 @@ class Poller:
             return
         if self._interruptible:
             task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
+        with contextlib.suppress(Exception, asyncio.CancelledError):  # logged by the loop
             await task
         if self.offset is not None and self.offset != self._confirmed:
             # Confirm the last stored batch, so the next start does not fetch it again
-            # (it would be skipped as already stored anyway).
+            # (it would be skipped as already stored anyway). Not worth waiting long for.
             try:
-                await self.bot.get_updates(offset=self.offset, limit=1, timeout=0,
-                                           allowed_updates=self.allowed_updates)
-            except TelegramError as exc:
-                log.info("could not confirm the last updates at stop (%s); they are stored", exc)
+                await asyncio.wait_for(
+                    self.bot.get_updates(offset=self.offset, limit=1, timeout=0,
+                                         allowed_updates=self.allowed_updates),
+                    CONFIRM_AT_STOP_S,
+                )
+            except (TelegramError, TimeoutError) as exc:
+                log.info("could not confirm the last updates at stop (%r); they are stored", exc)
 
     async def _pause(self, seconds: float) -> None:
         self._interruptible = True

@@ -151,7 +151,7 @@ async def run(config: Config) -> int:
     if config.telegram is not None:
         from bot.adapters.telegram.runtime import build_telegram
 
-        adapters["telegram"] = build_telegram(config.telegram)
+        adapters["telegram"] = build_telegram(config.telegram, db)
     if config.matrix is not None:
         from bot.adapters.matrix.runtime import build_matrix
 

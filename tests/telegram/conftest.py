@@ -4,6 +4,7 @@ real python-telegram-bot Application wired between them."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 
@@ -38,10 +39,20 @@ def core() -> RecordingCore:
 
 
 @pytest.fixture
+async def inbox_db(tmp_path: Path) -> AsyncIterator[Database]:
+    """A SQLite database for the adapter's inbox, where the core is a stand-in (the inbox
+    on both databases: test_tg_inbox.py)."""
+    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'inbox.db'}")
+    await database.migrate()
+    yield database
+    await database.dispose()
+
+
+@pytest.fixture
 async def adapter(
-    fake: FakeBotAPI, core: RecordingCore, client_limits: FloodLimits
+    fake: FakeBotAPI, core: RecordingCore, client_limits: FloodLimits, inbox_db: Database
 ) -> AsyncIterator[TelegramAdapter]:
-    tg = make_adapter(fake, client_limits)
+    tg = make_adapter(fake, client_limits, inbox_db)
     tg.bind(core)
     await tg.start()
     try:
@@ -54,7 +65,7 @@ async def adapter(
 async def wired(
     fake: FakeBotAPI, db: Database, clock: VirtualClock, client_limits: FloodLimits
 ) -> AsyncIterator[tuple[TelegramAdapter, Core]]:
-    adapter = make_adapter(fake, client_limits)
+    adapter = make_adapter(fake, client_limits, db)
     real_core = Core(db, {"telegram": adapter.messenger}, clock, CoreSettings())
     adapter.bind(real_core)
     await adapter.start()

@@ -7,7 +7,6 @@ through the fake Bot API, stops cleanly on SIGTERM, and picks up where it was af
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import sys
 from datetime import datetime, timedelta
@@ -15,13 +14,14 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from tests.telegram.fake_bot_api import FakeBotAPI
+from tests.telegram.tg_support import ROOT, bot_process_env
 
 
 async def start_bot(config: Path) -> asyncio.subprocess.Process:
     return await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", "run", "--config", str(config),
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-        env={**os.environ, "IRL_TELEGRAM_TOKEN": ""})
+        env=bot_process_env(), cwd=ROOT)
 
 
 async def stop_bot(proc: asyncio.subprocess.Process) -> str:

@@ -124,7 +124,7 @@ async def test_burst_of_30_commands_through_the_core(db: Database, clock: Virtua
     (20 per 6 s per group); test_tg_flood.py has the same burst at the real limits."""
     scale = 0.1
     async with FakeBotAPI(limits=FakeLimits().scaled(scale)) as fake:
-        adapter = make_adapter(fake, FloodLimits().scaled(scale))
+        adapter = make_adapter(fake, FloodLimits().scaled(scale), db)
         core = Core(db, {"telegram": adapter.messenger}, clock, CoreSettings())
         alice = fake.add_user("Alice", language_code="en")
         members = [fake.add_user(f"Member {i}", language_code="en") for i in range(9)]

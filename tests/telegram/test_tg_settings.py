@@ -9,6 +9,7 @@ import pytest
 from bot.adapters.telegram import TelegramAdapter, TelegramSettings
 from bot.adapters.telegram.runtime import build_telegram
 from bot.config import ConfigError, load_config
+from bot.db.session import Database
 from tests.telegram.tg_support import RecordingCore
 
 
@@ -58,7 +59,7 @@ def test_built_from_the_config_section(tmp_path: Path, monkeypatch: pytest.Monke
     settings = load_config(path).telegram
     assert settings is not None
     assert settings == TelegramSettings(token="123:abc", base_url="http://127.0.0.1:1/bot", listen="0.0.0.0")
-    adapter = build_telegram(settings)
+    adapter = build_telegram(settings, Database(f"sqlite+aiosqlite:///{tmp_path / 'irl.db'}"))
     adapter.bind(RecordingCore())
     assert isinstance(adapter, TelegramAdapter) and adapter.messenger.platform == "telegram"
 

@@ -13,10 +13,20 @@ from pathlib import Path
 
 from bot.adapters.telegram import FloodLimits, TelegramAdapter, TelegramSettings
 from bot.core.messages import ChatRef, Inbound, PollAnswer, Reply, RsvpAction
+from bot.db.session import Database
 from tests.telegram.fake_bot_api import FakeBotAPI
 
 # Logic tests run the documented limits 50 times faster; burst tests pick their own.
 SCALE = 0.02
+# The checkout these tests belong to: `irlbot run` subprocesses run its code, whatever
+# else is installed in the environment.
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def bot_process_env() -> dict[str, str]:
+    """The environment for an `irlbot run` subprocess (start it with cwd=ROOT)."""
+    path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
+    return {**os.environ, "PYTHONPATH": path, "IRL_TELEGRAM_TOKEN": ""}
 
 
 @dataclass
@@ -46,10 +56,14 @@ class RecordingCore:
         self.migrations.append((old, new))
 
 
-def make_adapter(fake: FakeBotAPI, limits: FloodLimits, **kwargs: object) -> TelegramAdapter:
+def make_adapter(
+    fake: FakeBotAPI, limits: FloodLimits, db: Database | None = None, **kwargs: object
+) -> TelegramAdapter:
+    """The adapter against the fake; with `db` its updates go through the inbox table there
+    (without, through an inbox in memory)."""
     settings = TelegramSettings(token=fake.token, base_url=fake.base_url)
     options: dict[str, object] = {"edit_interval": 0.3, "poll_timeout": 5, **kwargs}
-    return TelegramAdapter(settings, limits=limits, **options)  # type: ignore[arg-type]
+    return TelegramAdapter(settings, db, limits=limits, **options)  # type: ignore[arg-type]
 
 
 def tg(chat_id: int) -> ChatRef:

@@ -4,11 +4,16 @@ It translates and forwards; the core decides. Usage: `adapter = TelegramAdapter(
 build the core with `adapter.messenger`; `adapter.bind(core)`; `await adapter.start()` ...
 `await adapter.stop()`, called by the entry point, so the Matrix adapter can run beside it on
 the same loop (no `run_polling`).
+
+Updates come in through the inbox (inbox.py, intake.py): stored, then confirmed to Telegram,
+then handed to the Application's update queue, and marked handled when `_on_update` returned.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+from collections.abc import Sequence
 from typing import Protocol
 
 from telegram import Message, Update
@@ -19,12 +24,15 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHand
 from bot.adapters.telegram import translate
 from bot.adapters.telegram.admins import AdminCache
 from bot.adapters.telegram.commands import bot_commands
+from bot.adapters.telegram.inbox import Inbox
+from bot.adapters.telegram.intake import Poller, WebhookServer
 from bot.adapters.telegram.messenger import TelegramMessenger
 from bot.adapters.telegram.processor import ChatOrderedProcessor
 from bot.adapters.telegram.ratelimit import FloodLimits, TelegramRateLimiter
 from bot.adapters.telegram.settings import TelegramSettings
 from bot.core.i18n import DEFAULT_LANGUAGE, SUPPORTED_LANGUAGES
 from bot.core.messages import ChatRef, Inbound, PollAnswer, Reply, RsvpAction
+from bot.db.session import Database
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +62,7 @@ class TelegramAdapter:
     def __init__(
         self,
         settings: TelegramSettings,
+        db: Database | None = None,
         *,
         limits: FloodLimits | None = None,
         edit_interval: float = 5.0,
@@ -72,8 +81,14 @@ class TelegramAdapter:
             .rate_limiter(self.rate_limiter)
             .concurrent_updates(ChatOrderedProcessor(1024))
             .job_queue(None)
+            .updater(None)  # updates come in through the inbox (intake.py), not PTB's Updater
             .build()
         )
+        # Without a database (tests, benchmarks that only send) the inbox is kept in memory.
+        self.inbox = Inbox(db)
+        self._poller: Poller | None = None
+        self._webhook: WebhookServer | None = None
+        self._stopping = False
         self.messenger = TelegramMessenger(self.application.bot, edit_interval=edit_interval)
         self.messenger.on_migrate = self._migrate
         self.admins = AdminCache(self._fetch_admins, ttl=admin_ttl)
@@ -98,36 +113,69 @@ class TelegramAdapter:
         if self._core is None:
             raise RuntimeError("TelegramAdapter has no core: call adapter.bind(core) before start()")
         app = self.application
+        self._stopping = False
         await app.initialize()  # getMe
         await self._set_commands()
-        updater = app.updater
-        assert updater is not None
+        await app.start()
+        # What a crash (or a stop) left stored but unhandled goes first, in update_id order.
+        left = await self.inbox.unhandled()
+        if left:
+            log.info("telegram: handling %d update(s) stored before the restart", len(left))
+        for update_id, payload in left:
+            try:
+                update = Update.de_json(json.loads(payload), app.bot)
+            except Exception:
+                log.exception("stored Telegram update %s cannot be read; skipped", update_id)
+                self.inbox.handled(update_id)
+                continue
+            await app.update_queue.put(update)
         if self.settings.mode == "webhook":
-            await updater.start_webhook(
+            self._webhook = WebhookServer(
+                app.bot,
+                self._receive,
                 listen=self.settings.listen,
                 port=self.settings.port,
                 url_path=self.settings.webhook_path,
-                webhook_url=self.settings.webhook_url,
                 secret_token=self.settings.secret_token,
-                allowed_updates=ALLOWED_UPDATES,
             )
+            await self._webhook.start(self.settings.webhook_url, ALLOWED_UPDATES)
         else:
-            await updater.start_polling(timeout=self.poll_timeout, allowed_updates=ALLOWED_UPDATES)
-        await app.start()
+            self._poller = Poller(
+                app.bot, self._receive, timeout=self.poll_timeout, allowed_updates=ALLOWED_UPDATES
+            )
+            await self._poller.start()
         log.info("telegram: @%s is up (%s)", self.bot_username, self.settings.mode)
 
     async def stop_input(self) -> None:
-        """Stop taking updates (polling or the webhook) and handle those already taken."""
+        """Stop taking updates (polling or the webhook); those being handled finish, those
+        still waiting for their turn stay in the inbox (when it is durable) for the next
+        start. Sends still go: the core delivers what it owes after this."""
         app = self.application
-        if app.updater and app.updater.running:
-            await app.updater.stop()
+        intake, self._poller, self._webhook = self._poller or self._webhook, None, None
+        if intake is not None:
+            await intake.stop()
+        self._stopping = self.inbox.durable
         if app.running:
-            await app.stop()  # handles the updates in its queue first
+            await app.stop()
+        try:
+            await self.inbox.flush()
+        except Exception:
+            log.exception("could not mark the last Telegram updates handled; the core will "
+                          "recognise them at the next start")
 
     async def stop(self) -> None:
         await self.stop_input()
         await self.messenger.drain()
         await self.application.shutdown()
+
+    async def _receive(self, updates: Sequence[tuple[Update, str]]) -> None:
+        """Store a batch in the inbox (one transaction), then hand what is new to the
+        Application. Raises when it could not be stored: then nothing is confirmed."""
+        new = await self.inbox.store([(u.update_id, raw) for u, raw in updates])
+        for update, _raw in updates:
+            if update.update_id in new:
+                new.discard(update.update_id)
+                await self.application.update_queue.put(update)
 
     async def _set_commands(self) -> None:
         bot = self.application.bot
@@ -147,12 +195,19 @@ class TelegramAdapter:
     # -- updates
 
     async def _on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        if self._stopping:
+            return  # not started before the stop: it stays in the inbox for the next start
+        await self._dispatch(update)
+        # Only once its handler returned; one that raised is handed over at the next start.
+        self.inbox.handled(update.update_id)
+
+    async def _dispatch(self, update: Update) -> None:
         if update.message:
             await self._on_message(update)
         elif update.callback_query:
             await self._on_button(update)
         elif update.poll_answer:
-            answer = translate.poll_answer(update.poll_answer)
+            answer = translate.poll_answer(update.poll_answer, update.update_id)
             if answer is not None:
                 await self.core.handle_poll_answer(answer)
         elif update.chat_member:
@@ -202,6 +257,7 @@ class TelegramAdapter:
         query = update.callback_query
         assert query is not None
         text = ""
+        repeat = False
         try:
             if query.message is not None and query.data:
                 chat = query.message.chat
@@ -216,15 +272,20 @@ class TelegramAdapter:
                         payload=query.data,
                         sender_is_admin=not private
                         and await self.admins.is_admin(chat_id, query.from_user.id),
+                        event_id=translate.button_event_id(query.id, update.update_id),
                     )
                 )
                 text = reply.text
+                # A press handled before (the update came again after a restart) was
+                # answered the first time; Telegram takes one answer per query.
+                repeat = reply.accepted and not text
         finally:
             # Always answer, or the user's client shows a spinner until it times out.
-            try:
-                await query.answer(text[:200] or None)
-            except TelegramError as exc:
-                log.warning("answerCallbackQuery failed: %s", exc)
+            if not repeat:
+                try:
+                    await query.answer(text[:200] or None)
+                except TelegramError as exc:
+                    log.warning("answerCallbackQuery failed: %s", exc)
 
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         log.error("telegram update %r failed", update, exc_info=context.error)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from bot.adapters.telegram.adapter import TelegramAdapter
 from bot.adapters.telegram.settings import TelegramSettings
+from bot.db.session import Database
 
 
-def build_telegram(settings: TelegramSettings) -> TelegramAdapter:
-    """The adapter, not yet bound: `adapter.bind(core)`, then `await adapter.start()` / `stop()`."""
-    return TelegramAdapter(settings)
+def build_telegram(settings: TelegramSettings, db: Database) -> TelegramAdapter:
+    """The adapter, not yet bound: `adapter.bind(core)`, then `await adapter.start()` / `stop()`.
+    Its updates go through the inbox table of `db`."""
+    return TelegramAdapter(settings, db)

@@ -54,7 +54,15 @@ def sender_of(message: Message) -> UserRef | None:
     return user_ref(user)
 
 
-def poll_answer(answer: TgPollAnswer) -> PollAnswer | None:
+def button_event_id(query_id: str, update_id: int) -> str:
+    """What makes a button press one event: Telegram's callback query id (unique, and the
+    same when the update comes again); the update id if a query ever came without one."""
+    return f"cb:{query_id}" if query_id else f"update:{update_id}"
+
+
+def poll_answer(answer: TgPollAnswer, update_id: int | None = None) -> PollAnswer | None:
+    """The vote, with the update id as its event id: a poll answer has no id of its own,
+    and Telegram sends a repeated update with the same update id."""
     # An anonymous voter (a group's anonymous admin, a channel) comes as `voter_chat`; for
     # backward compatibility Telegram may also fill `user` with @Channel_Bot (136817688), the
     # same "user" for every anonymous voter everywhere, so the chat must win.
@@ -64,4 +72,5 @@ def poll_answer(answer: TgPollAnswer) -> PollAnswer | None:
         voter = user_ref(answer.user)
     else:
         return None
-    return PollAnswer(PLATFORM, answer.poll_id, voter, tuple(answer.option_ids))
+    event_id = None if update_id is None else str(update_id)
+    return PollAnswer(PLATFORM, answer.poll_id, voter, tuple(answer.option_ids), event_id)

@@ -112,6 +112,7 @@ class FakeBotAPI:
         self._messages: dict[int, dict[int, BotMessage]] = {}
         self._message_ids: dict[int, itertools.count[int]] = {}
         self._updates: list[JSON] = []
+        self._sent_updates: dict[int, JSON] = {}  # every update pushed, by update_id
         self._update_ids = itertools.count(500_000_001)
         self._user_ids = itertools.count(10_000_001)
         self._group_ids = itertools.count(4_000_001)
@@ -450,9 +451,30 @@ class FakeBotAPI:
 
     def push_update(self, kind: str, payload: JSON) -> int:
         update_id = next(self._update_ids)
-        self._updates.append({"update_id": update_id, kind: payload})
+        update = {"update_id": update_id, kind: payload}
+        self._updates.append(update)
+        self._sent_updates[update_id] = update
         self._notify()
         return update_id
+
+    def resend(self, *update_ids: int) -> None:
+        """Offer updates again that were already confirmed, as Telegram does when the bot's
+        confirmation never arrived (the process died before its next getUpdates)."""
+        again = [self._sent_updates[uid] for uid in update_ids]
+        queued = {u["update_id"] for u in self._updates}
+        self._updates = sorted(
+            [*self._updates, *(u for u in again if u["update_id"] not in queued)],
+            key=lambda u: u["update_id"],
+        )
+        self._notify()
+
+    def sent_update(self, update_id: int) -> JSON:
+        """An update as it was pushed (and delivered)."""
+        return self._sent_updates[update_id]
+
+    def update_ids(self, kind: str) -> list[int]:
+        """Ids of every update of `kind` pushed so far, oldest first."""
+        return [uid for uid, u in self._sent_updates.items() if kind in u]
 
     # ------------------------------------------------------------------ transcript
 

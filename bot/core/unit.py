@@ -133,9 +133,33 @@ class Units:
             return await self._send(rows)
 
     async def _send(self, rows: Sequence[Claimed]) -> int:
+        if not rows:
+            return 0
+        leases = {row.id: row.lease for row in rows}
+        unrecorded = [0]  # the index of the first row not yet recorded
+
+        async def keep_claim() -> None:
+            # One send can wait longer than the lease (a group's 20-a-minute limit): while it
+            # waits, the rows not yet recorded stay this process's, or a sweep would send
+            # them again.
+            while True:
+                await asyncio.sleep(self.svc.settings.send_lease.total_seconds() / 3)
+                with contextlib.suppress(Exception):
+                    leases.update(await self._renew(
+                        {r.id: leases[r.id] for r in rows[unrecorded[0]:]}))
+
+        keeper = asyncio.create_task(keep_claim())
+        try:
+            return await self._send_chunks(rows, leases, unrecorded)
+        finally:
+            keeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await keeper
+
+    async def _send_chunks(self, rows: Sequence[Claimed], leases: dict[int, datetime],
+                           unrecorded: list[int]) -> int:
         settings = self.svc.settings
         done = 0
-        leases = {row.id: row.lease for row in rows}
         for start in range(0, len(rows), settings.send_chunk):
             chunk = rows[start:start + settings.send_chunk]
             results: list[tuple[Claimed, Delivered]] = []
@@ -161,6 +185,7 @@ class Units:
                                   "after their lease", [row.id for row, _ in results])
                     return done
             done += len(results)
+            unrecorded[0] = start + len(results)
             if len(results) < len(chunk):  # the shutdown deadline passed
                 await self._release([row.id for row in rows[start + len(results):]])
                 return done

@@ -185,7 +185,8 @@ async def run(config: Config) -> int:
 def accounts(config: Config) -> list[str]:
     """The platform accounts this copy reads: one leader for each across all copies."""
     names = []
-    if config.telegram is not None:
+    # In webhook mode every copy may take updates (the inbox stores each once): no leader.
+    if config.telegram is not None and config.telegram.mode != "webhook":
         names.append("telegram:" + config.telegram.token.split(":", 1)[0])
     if config.matrix is not None:
         names.append("matrix:" + config.matrix.user_id)

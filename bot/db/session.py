@@ -35,7 +35,11 @@ class Database:
         self.url = url
         # pre-ping: after the database restarted or the network was cut, a pooled connection is
         # replaced rather than failing the next unit of work.
-        self.engine: AsyncEngine = create_async_engine(url, echo=echo, pool_pre_ping=True)
+        # A connection attempt to an unreachable server gives up after 10 s instead of
+        # hanging; the caller's retry decides what then.
+        connect_args = {"timeout": 10} if url.startswith("postgresql") else {}
+        self.engine: AsyncEngine = create_async_engine(url, echo=echo, pool_pre_ping=True,
+                                                       connect_args=connect_args)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)

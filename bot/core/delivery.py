@@ -7,7 +7,6 @@ rows, sent like every other message. The scheduler calls `run_due` and arms for
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -18,7 +17,6 @@ from sqlalchemy.engine import CursorResult
 from bot.core.announce import meetup_calendar
 from bot.core.i18n import format_when, translator
 from bot.core.messages import ChatRef, OutFile, UserRef
-from bot.core.outbox import Entry
 from bot.core.people import person_language, person_timezone
 from bot.core.polls import close_poll
 from bot.core.queries import chapter_chats, dm_targets
@@ -284,7 +282,12 @@ async def repeat_recent_edits(units: Units, window: timedelta) -> int:
     """At start: queue again the latest edit of each message edited in the last `window`.
     An adapter may pace edits (Telegram's coalesces them for a few seconds), so one marked
     sent just before a crash may never have reached the platform; an edit sent twice is
-    harmless, one lost leaves an announcement's counts or its "cancelled" wrong for good."""
+    harmless, one lost leaves an announcement's counts or its "cancelled" wrong for good.
+
+    The rows are written unclaimed, not sent here: this runs before the adapters start (a
+    Matrix send waits for the login, which would never come), and the first wake-up after
+    they started sends them. A message with an edit still pending keeps that one: it is newer.
+    """
     async with units() as w:
         rows = (await w.s.execute(
             select(OutboxMessage.chat_key, OutboxMessage.target_message_id,
@@ -293,7 +296,15 @@ async def repeat_recent_edits(units: Units, window: timedelta) -> int:
                    OutboxMessage.status == OutboxStatus.SENT,
                    OutboxMessage.sent_at >= w.now - window)
             .order_by(OutboxMessage.id))).all()
-        latest = {(key, target): (platform, payload) for key, target, platform, payload in rows}
+        pending = set((await w.s.execute(
+            select(OutboxMessage.chat_key, OutboxMessage.target_message_id)
+            .where(OutboxMessage.kind == OutboxKind.EDIT,
+                   OutboxMessage.status == OutboxStatus.PENDING))).tuples())
+        latest = {(key, target): (platform, payload) for key, target, platform, payload in rows
+                  if (key, target) not in pending}
         for (key, target), (platform, payload) in latest.items():
-            w.out.add(Entry(OutboxKind.EDIT, platform, key, json.loads(payload), target))
+            w.s.add(OutboxMessage(kind=OutboxKind.EDIT, platform=platform, chat_key=key,
+                                  target_message_id=target, payload=payload,
+                                  status=OutboxStatus.PENDING, attempts=0, created_at=w.now,
+                                  claimed_until=None))
         return len(latest)

@@ -1,0 +1,262 @@
+"""Vote storm: N native poll answers from N members through the Telegram adapter and the core.
+
+A chapter bound to a group of N members (people, accounts and memberships inserted with SQL)
+and a plain poll the bot posted there through its messenger. Then, timed: the fake Bot API
+queues one `poll_answer` update per member at once (as `FakeBotAPI.vote` builds it; the `poll`
+update `vote` adds is left out: the bot does not ask for it, and building it counts every vote
+so far, which would make queuing 10,000 answers quadratic). python-telegram-bot long-polls
+them, the adapter turns each into a PollAnswer, and `Core.handle_poll_answer` records it in
+its unit of work.
+
+Per vote: from when its answer was queued in the fake to when `handle_poll_answer` returned
+(its unit of work committed); and the time inside the core alone. Rate: votes / (last commit -
+first queued). Finally every vote must be in `votes` (SELECT count(*)).
+
+Goal (issue 8): at least 2,000 votes a second on PostgreSQL, with every vote counted.
+
+    PYTHONPATH=$PWD .venv/bin/python bench/vote_storm.py --db postgres            # 10,000
+    PYTHONPATH=$PWD .venv/bin/python bench/vote_storm.py --db sqlite --voters 1000
+
+Exit status 1 when the goal is missed (on SQLite: when a vote is missing).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import event, func, insert, select
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench._db import fresh_database, percentile
+from bot.adapters.telegram import FloodLimits, TelegramAdapter, TelegramSettings
+from bot.clock import SystemClock
+from bot.core.app import Core
+from bot.core.messages import ChatRef, PollAnswer
+from bot.core.settings import CoreSettings
+from bot.db.models import (
+    Chapter,
+    ChatBinding,
+    Identity,
+    Membership,
+    Person,
+    Poll,
+    PollKind,
+    PollOption,
+    PostedMessage,
+    PostKind,
+    Vote,
+)
+from bot.db.session import Database
+from tests.telegram.fake_bot_api import FakeBotAPI, FakeLimits
+
+GOAL_RATE = 2000.0
+OPTIONS = ["Verkadefabriek", "Café de Unie", "De Kleine Winst"]
+
+
+async def populate(db: Database, fake: FakeBotAPI, adapter: TelegramAdapter,
+                   voters: int) -> tuple[list, str]:  # type: ignore[type-arg]
+    """The chapter, its group with `voters` known members, and the bot's native poll in it.
+    Returns the fake's users and the poll's Telegram id."""
+    now = datetime.now(UTC)
+    users = [fake.add_user(f"Member {i}") for i in range(voters)]
+    group = fake.add_group("SMC Den Bosch", members=users)
+    sent = await adapter.messenger.send_poll(ChatRef("telegram", str(group.id)),
+                                             "Which venue?", OPTIONS, multiple=False)
+    async with db.transaction() as s:
+        chapter = Chapter(name="SMC Den Bosch", city="Den Bosch", timezone="Europe/Amsterdam",
+                          language="nl", created_at=now)
+        s.add(chapter)
+        await s.flush()
+        s.add(ChatBinding(chapter_id=chapter.id, platform="telegram", chat_id=str(group.id)))
+        poll = Poll(chapter_id=chapter.id, question="Which venue?", kind=PollKind.PLAIN,
+                    multiple=False, closes_at=now + timedelta(days=2), created_at=now)
+        s.add(poll)
+        await s.flush()
+        for position, label in enumerate(OPTIONS):
+            s.add(PollOption(poll_id=poll.id, position=position, label=label))
+        s.add(PostedMessage(chapter_id=chapter.id, kind=PostKind.POLL, poll_id=poll.id,
+                            platform="telegram", chat_id=str(group.id),
+                            message_id=sent.message_id, platform_poll_id=sent.platform_poll_id,
+                            created_at=now))
+        chapter_id = chapter.id
+    step = 2000
+    for start in range(0, voters, step):
+        part = users[start:start + step]
+        async with db.transaction() as s:
+            ids = sorted(await s.scalars(insert(Person).returning(Person.id), [
+                {"display_name": u.first_name, "created_at": now} for u in part]))
+            await s.execute(insert(Identity), [
+                {"person_id": pid, "platform": "telegram", "platform_user_id": str(u.id),
+                 "display_name": u.first_name, "dm_started": False}
+                for pid, u in zip(ids, part, strict=True)])
+            await s.execute(insert(Membership), [
+                {"chapter_id": chapter_id, "person_id": pid, "is_organiser": False,
+                 "joined_at": now} for pid in ids])
+    return users, sent.platform_poll_id
+
+
+def lanes_per_voter() -> None:
+    """Diagnosis only (--what-if-lanes voter): the adapter's processor keeps the answers to
+    one poll in one lane, one at a time; this gives each voter a lane of their own instead."""
+    from bot.adapters.telegram import processor
+
+    plain = processor.ordering_key
+
+    def per_voter(update: object) -> object:
+        key = plain(update)
+        answer = getattr(update, "poll_answer", None)
+        if answer is not None and answer.user is not None:
+            return (*key, answer.user.id)  # type: ignore[misc]
+        return key
+
+    processor.ordering_key = per_voter  # type: ignore[assignment]
+
+
+async def storm(kind: str, voters: int, wait: float) -> dict[str, float]:
+    async with fresh_database(kind) as url, FakeBotAPI(limits=FakeLimits()) as fake:
+        db = Database(url)
+        await db.migrate()
+        statements = 0
+
+        def count(*_args: object) -> None:
+            nonlocal statements
+            statements += 1
+
+        event.listen(db.engine.sync_engine, "before_cursor_execute", count)
+        adapter = TelegramAdapter(TelegramSettings(token=fake.token, base_url=fake.base_url),
+                                  limits=FloodLimits(), poll_timeout=5)
+        core = Core(db, {"telegram": adapter.messenger}, SystemClock(), CoreSettings())
+        await adapter.application.initialize()
+        users, poll_id = await populate(db, fake, adapter, voters)
+        poll = fake.polls[poll_id]
+
+        queued: dict[str, float] = {}
+        committed: dict[str, float] = {}
+        inside: list[float] = []
+        failed = 0
+        all_in = asyncio.Event()
+        handle = core.handle_poll_answer
+
+        async def timed(answer: PollAnswer) -> None:
+            nonlocal failed
+            began = time.monotonic()
+            try:
+                await handle(answer)
+            except Exception:
+                failed += 1
+                raise
+            finally:
+                now = time.monotonic()
+                inside.append(now - began)
+                committed[answer.voter.id] = now
+                if len(committed) >= voters:
+                    all_in.set()
+
+        core.handle_poll_answer = timed  # type: ignore[method-assign]
+        adapter.bind(core)
+        await adapter.start()  # long polling from here on
+        try:
+            statements = 0
+            cpu = time.process_time()
+            first = time.monotonic()
+            for i, user in enumerate(users):
+                chosen = (i % len(OPTIONS),)
+                poll.votes[user.id] = chosen
+                fake.push_update("poll_answer", {
+                    "poll_id": poll.id, "user": user.to_api(), "option_ids": list(chosen),
+                    "option_persistent_ids": [f"{poll.id}-{c}" for c in chosen]})
+                queued[str(user.id)] = time.monotonic()
+            queued_in = time.monotonic() - first
+            try:
+                await asyncio.wait_for(all_in.wait(), wait)
+            except TimeoutError:
+                pass
+            last = max(committed.values(), default=time.monotonic())
+            during = statements
+            cpu = time.process_time() - cpu
+        finally:
+            await adapter.stop()
+        async with db.transaction() as s:
+            counted = await s.scalar(select(func.count()).select_from(Vote)) or 0
+            per_option = dict((await s.execute(
+                select(PollOption.position, func.count()).join(Vote, Vote.option_id == PollOption.id)
+                .group_by(PollOption.position))).all())
+        await db.dispose()
+        expected = {p: sum(1 for i in range(voters) if i % len(OPTIONS) == p)
+                    for p in range(len(OPTIONS))}
+        latency = [committed[v] - queued[v] for v in committed if v in queued]
+        return {
+            "queued_in": queued_in,
+            "elapsed": last - first,
+            "handled": len(committed),
+            "statements": during,
+            "cpu": cpu,
+            "failed": failed,
+            "counted": counted,
+            "tally_ok": float(per_option == expected),
+            "p50": percentile(latency, 50),
+            "p99": percentile(latency, 99),
+            "max": max(latency, default=0.0),
+            "in_p50": percentile(inside, 50),
+            "in_p99": percentile(inside, 99),
+            "in_mean": sum(inside) / len(inside) if inside else 0.0,
+        }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", choices=["sqlite", "postgres"], default="postgres")
+    parser.add_argument("--voters", type=int, default=10_000)
+    parser.add_argument("--timeout", type=float, default=600.0,
+                        help="seconds to wait for every vote")
+    parser.add_argument("--what-if-lanes", choices=["poll", "voter"], default="poll",
+                        help="diagnosis: 'voter' handles answers to one poll side by side "
+                             "(the adapter keeps them one at a time, in one lane per poll)")
+    parser.add_argument("--profile", metavar="HTML",
+                        help="write a pyinstrument profile of the whole run to this file")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    if args.what_if_lanes == "voter":
+        lanes_per_voter()
+    if args.profile:
+        from pyinstrument import Profiler
+
+        profiler = Profiler(async_mode="disabled")
+        profiler.start()
+    r = asyncio.run(storm(args.db, args.voters, args.timeout))
+    if args.profile:
+        profiler.stop()
+        Path(args.profile).write_text(profiler.output_html())
+        print(profiler.output_text(unicode=False, color=False, show_all=False))
+    rate = r["handled"] / r["elapsed"] if r["elapsed"] > 0 else 0.0
+    what_if = " (WHAT-IF, not the bot as it is)" if args.what_if_lanes == "voter" else ""
+    print(f"database           {args.db}")
+    print(f"voters             {args.voters} (answers queued in {r['queued_in'] * 1000:.0f} ms)")
+    print(f"time taken         {r['elapsed']:.2f} s (first queued to last committed)")
+    print(f"votes a second     {rate:.0f} (goal on PostgreSQL: {GOAL_RATE:.0f})")
+    print(f"queued->committed  p50 {r['p50'] * 1000:.0f} ms, p99 {r['p99'] * 1000:.0f} ms, "
+          f"max {r['max'] * 1000:.0f} ms")
+    print(f"inside the core    p50 {r['in_p50'] * 1000:.2f} ms, p99 {r['in_p99'] * 1000:.2f} ms, "
+          f"mean {r['in_mean'] * 1000:.2f} ms")
+    print(f"CPU (this process) {r['cpu']:.1f} s = {r['cpu'] / max(r['handled'], 1) * 1000:.2f} ms a "
+          f"vote (adapter, core, and the fake, which runs in this process)")
+    print(f"handled            {r['handled']:.0f} ({r['failed']:.0f} raised), "
+          f"{r['statements'] / max(r['handled'], 1):.1f} SQL statements a vote; lanes per "
+          f"{args.what_if_lanes}{what_if}")
+    print(f"counted (votes)    {r['counted']:.0f} of {args.voters}; tallies per option "
+          f"{'right' if r['tally_ok'] else 'WRONG'}")
+    all_counted = r["counted"] == args.voters and bool(r["tally_ok"])
+    met = all_counted and (args.db != "postgres" or rate >= GOAL_RATE)
+    print(f"goal               {'met' if met else 'MISSED'}")
+    return 0 if met else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -62,9 +62,6 @@ class Outbox:
         self._replies: list[Entry] = []
         self._entries: list[Entry] = []
 
-    def __len__(self) -> int:
-        return len(self._replies) + len(self._entries)
-
     def reply(self, chat: ChatRef, text: str, buttons: Sequence[Button] = ()) -> None:
         """The answer to whoever acted: sent before everything else this unit queued."""
         self._replies.append(Entry(OutboxKind.TEXT, chat.platform, chat_key(chat), {

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import TypeVar
 
 from sqlalchemy import select, update
-from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import IntegrityError
 
 from bot.core import delivery, housekeeping, polls, rsvp
 from bot.core.commands import COMMANDS
@@ -49,7 +49,7 @@ from bot.db.models import (
     PostedMessage,
     PostKind,
 )
-from bot.db.session import Database
+from bot.db.session import Database, database_unreachable
 
 log = logging.getLogger(__name__)
 
@@ -63,13 +63,6 @@ RESUME_EDITS_WITHIN = timedelta(minutes=1)
 
 DATABASE_DOWN = N_("I can't reach my database right now. Try again in a few minutes.")
 SOMETHING_WENT_WRONG = N_("Something went wrong on my side; nothing was changed. Try again later.")
-
-
-def database_unreachable(exc: BaseException) -> bool:
-    """A lost or refused database connection (a restart, a network cut), as opposed to a bug."""
-    if isinstance(exc, OperationalError | InterfaceError | OSError | TimeoutError):
-        return True
-    return isinstance(exc, DBAPIError) and exc.connection_invalidated
 
 
 @dataclass

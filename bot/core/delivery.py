@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import and_, case, func, or_, select, update
-from sqlalchemy.engine import CursorResult
 
 from bot.core.announce import meetup_calendar
 from bot.core.i18n import format_when, translator
@@ -39,6 +38,7 @@ from bot.db.models import (
     Rsvp,
     RsvpStatus,
 )
+from bot.db.session import changed_one_row
 
 log = logging.getLogger(__name__)
 
@@ -71,9 +71,6 @@ def _as_utc(value: datetime | str) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def _won(result: object) -> bool:
-    return isinstance(result, CursorResult) and result.rowcount == 1
-
 
 async def run_due(units: Units) -> int:
     """Close due polls and send due reminders, in batches; returns how many were handled."""
@@ -97,7 +94,7 @@ async def claim_due_polls(w: Work) -> list[int]:
             Poll.id == pid, Poll.closed_at.is_(None), free)
             .values(claimed_until=w.now + w.svc.settings.claim_lease)
             .execution_options(synchronize_session=False))
-        if _won(result):
+        if changed_one_row(result):
             won.append(pid)
     return won
 
@@ -131,7 +128,7 @@ async def claim_reminders(w: Work) -> list[int]:
             update(Reminder).where(and_(Reminder.id == rid,
                                         Reminder.status == ReminderStatus.PENDING, free))
             .values(claimed_until=lease).execution_options(synchronize_session=False))
-        if _won(result):
+        if changed_one_row(result):
             won.append(rid)
     return won
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from sqlalchemy import delete, func, select, update
-from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
@@ -35,6 +34,7 @@ from bot.db.models import (
     RsvpStatus,
     Vote,
 )
+from bot.db.session import changed_one_row
 
 MAX_QUESTION = 300
 MAX_OPTION = 100
@@ -201,7 +201,7 @@ async def mark_closed(w: Work, poll: Poll) -> bool:
     result = await w.s.execute(update(Poll).where(Poll.id == poll.id, Poll.closed_at.is_(None))
                                .values(closed_at=w.now)
                                .execution_options(synchronize_session=False))
-    won = isinstance(result, CursorResult) and result.rowcount == 1
+    won = changed_one_row(result)
     if won:
         set_committed_value(poll, "closed_at", w.now)
     return won

@@ -22,7 +22,6 @@ from collections.abc import AsyncIterator, Iterator, Sequence
 from datetime import datetime
 
 from sqlalchemy import or_, update
-from sqlalchemy.engine import CursorResult
 
 from bot.core.notify import dm_failed
 from bot.core.outbox import Claimed, Delivered, Outbox, pass_on, send_row
@@ -38,7 +37,7 @@ from bot.db.models import (
     Reminder,
     ReminderStatus,
 )
-from bot.db.session import Database
+from bot.db.session import Database, changed_one_row
 
 log = logging.getLogger(__name__)
 
@@ -214,7 +213,7 @@ class Units:
                     OutboxMessage.id == row_id, OutboxMessage.status == OutboxStatus.PENDING,
                     OutboxMessage.claimed_until == old)
                     .values(claimed_until=lease).execution_options(synchronize_session=False))
-                if isinstance(result, CursorResult) and result.rowcount == 1:
+                if changed_one_row(result):
                     renewed[row_id] = lease
         return renewed
 

@@ -9,7 +9,14 @@ from typing import Any
 
 from alembic.config import Config
 from sqlalchemy import event, text
-from sqlalchemy.engine import Connection
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import Connection, CursorResult
+from sqlalchemy.exc import (
+    DBAPIError,
+    DisconnectionError,
+    InterfaceError,
+    OperationalError,
+)
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -81,3 +88,17 @@ def _upgrade(connection: Connection, revision: str) -> None:
     from alembic import command
 
     command.upgrade(alembic_config(connection), revision)
+
+
+def database_unreachable(exc: BaseException) -> bool:
+    """A lost or refused database connection (a restart, a network cut), as opposed to a bug:
+    waiting and trying again may cure it."""
+    if isinstance(exc, OperationalError | InterfaceError | DisconnectionError | OSError
+                  | TimeoutError | sa_exc.TimeoutError):
+        return True
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated
+
+
+def changed_one_row(result: object) -> bool:
+    """Whether a conditional UPDATE won its row (the claim only one process can make)."""
+    return isinstance(result, CursorResult) and result.rowcount == 1

@@ -25,7 +25,6 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from nio import AsyncClient
-from sqlalchemy import exc as sa_exc
 
 from bot.adapters.matrix.calls import NETWORK_ERRORS, Backoff, MatrixCallError, call, raw_call
 from bot.adapters.matrix.direct import DirectRooms, handling_events
@@ -33,6 +32,7 @@ from bot.adapters.matrix.inbound import EventRouter
 from bot.adapters.matrix.rooms import RoomDirectory
 from bot.adapters.matrix.settings import MatrixSettings
 from bot.adapters.matrix.state import StateStore, state_key
+from bot.db.session import database_unreachable
 
 log = logging.getLogger(__name__)
 
@@ -63,10 +63,7 @@ class BatchUnfinished(Exception):
 
 def is_transient(exc: BaseException) -> bool:
     """A failure that waiting may cure: the database or the homeserver out of reach."""
-    if isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated:
-        return True
-    return isinstance(exc, (*NETWORK_ERRORS, sa_exc.OperationalError, sa_exc.InterfaceError,
-                            sa_exc.TimeoutError, sa_exc.DisconnectionError))
+    return isinstance(exc, NETWORK_ERRORS) or database_unreachable(exc)
 
 
 def _is_own_join(event: Event, me: str) -> bool:

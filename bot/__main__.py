@@ -11,7 +11,7 @@ import os
 import signal
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Awaitable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -20,8 +20,9 @@ from bot.config import Config, ConfigError, load_config
 from bot.core.app import Core
 from bot.core.ports import Messenger
 from bot.core.settings import CoreSettings
-from bot.db.session import Database
-from bot.leadership import Leadership, NotAlone
+from bot.db.session import Database, database_unreachable
+from bot.leadership import MAX_PAUSE, Leadership, NotAlone
+from bot.readiness import Readiness
 
 if TYPE_CHECKING:
     from bot.schedule import Wakeups
@@ -45,6 +46,12 @@ class Adapter(Protocol):
 
     async def stop_input(self) -> None:
         """Stop reading from the platform; handle what was read (shutting down)."""
+
+    async def pause_input(self) -> None:
+        """Stop reading the account (this copy lost its lead); sends still go."""
+
+    async def resume_input(self) -> None:
+        """Read the account again (this copy leads again)."""
 
     async def stop(self) -> None: ...
 
@@ -126,15 +133,13 @@ async def run(config: Config) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, on_signal, sig)
     db = Database(config.database.url)
-    await db.migrate()
-    leadership = Leadership(db, accounts(config), poll=config.database.leader_poll_seconds)
-    lost_lead = False
-
-    def lost() -> None:
-        nonlocal lost_lead
-        lost_lead = True
-        stop.set()
-
+    readiness = Readiness()
+    if not await migrate_or_stop(db, readiness, stop, config.database.leader_poll_seconds):
+        await db.dispose()
+        return 0
+    poll = config.database.leader_poll_seconds
+    leadership = Leadership(db, accounts(config), poll=poll, check_every=poll,
+                            readiness=readiness)
     try:
         if not await lead_or_stop(leadership, stop):
             await db.dispose()
@@ -143,7 +148,6 @@ async def run(config: Config) -> int:
         print(f"{config.source}: {exc}", file=sys.stderr)
         await db.dispose()
         return 2
-    leadership.watch(lost)
     clock = SystemClock()
     # What the core calls is built first, the core is built with it, then each is bound to
     # the core it calls back.
@@ -156,21 +160,31 @@ async def run(config: Config) -> int:
         from bot.adapters.matrix.runtime import build_matrix
 
         adapters["matrix"] = build_matrix(config.matrix, db)
-    wakeups = Wakeups(clock, sweep_every=config.core.sweep_every)
+    wakeups = Wakeups(clock, sweep_every=config.core.sweep_every, readiness=readiness)
     messengers = {name: adapter.messenger for name, adapter in adapters.items()}
     core = Core(db, messengers, clock, config.core, due_changed=wakeups.notify)
     for adapter in adapters.values():
         adapter.bind(core)
     wakeups.bind(core)
     await core.resume()
+    # The adapters that read an account this copy must lead (a webhook needs no lead).
+    led = {name: adapter for name, adapter in adapters.items()
+           if any(account.startswith(name + ":") for account in leadership.accounts)}
+    keeper: asyncio.Task[None] | None = None
     try:
-        for adapter in adapters.values():
+        for name, adapter in adapters.items():
             await adapter.start()
+            readiness.reading(name)
         await wakeups.start()
         log.info("irlbot running: %s", ", ".join(messengers))
+        keeper = asyncio.create_task(keep_the_lead(leadership, led, readiness),
+                                     name="keep the lead")
         await stop.wait()
+        await stop_task(keeper)
         await shut_down(core, wakeups, list(adapters.values()))
     finally:
+        if keeper is not None:
+            await stop_task(keeper)
         await wakeups.stop()
         for adapter in reversed(adapters.values()):
             try:
@@ -179,7 +193,75 @@ async def run(config: Config) -> int:
                 log.exception("stopping %s failed", adapter)
         await leadership.release()
         await db.dispose()
-    return 1 if lost_lead else 0
+    return 0
+
+
+async def migrate_or_stop(db: Database, readiness: Readiness, stop: asyncio.Event,
+                          first_pause: float) -> bool:
+    """Migrate, waiting for a database that can't be reached yet (pauses doubling up to
+    MAX_PAUSE); False when told to stop first. Any other failure raises."""
+    pause = first_pause
+    while True:
+        try:
+            await db.migrate()
+        except Exception as exc:
+            if not database_unreachable(exc):
+                raise
+            readiness.database_down(exc)
+            if await wait_or_stop(stop, pause):
+                return False
+            pause = min(pause * 2, MAX_PAUSE)
+            continue
+        readiness.database_ok()
+        return True
+
+
+async def wait_or_stop(stop: asyncio.Event, seconds: float) -> bool:
+    """Sleep; True when told to stop meanwhile."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), seconds)
+    return stop.is_set()
+
+
+async def keep_the_lead(leadership: Leadership, led: Mapping[str, Adapter],
+                        readiness: Readiness) -> None:
+    """While running: when the lead is lost (the database went away), stop reading the
+    accounts and contend again, with growing pauses while the database can't be reached;
+    read again once this copy leads again. The process stays up all along."""
+    while True:
+        reason = await leadership.until_lost()
+        for name in led:
+            readiness.not_reading(name, reason)
+        await asyncio.gather(*(quietly(f"{name}: pausing input", adapter.pause_input())
+                               for name, adapter in led.items()))
+        while True:
+            await leadership.acquire()
+            resumed = await asyncio.gather(*(quietly(f"{name}: resuming input",
+                                                      adapter.resume_input())
+                                              for name, adapter in led.items()))
+            if all(resumed):
+                break
+            # Could not read again (the database went away again): let go and try later.
+            await leadership.let_go()
+            await asyncio.sleep(leadership.poll)
+        for name in led:
+            readiness.reading(name)
+
+
+async def quietly(what: str, step: Awaitable[None]) -> bool:
+    try:
+        await step
+        return True
+    except Exception:
+        log.exception("%s failed", what)
+        return False
+
+
+async def stop_task(task: asyncio.Task[None]) -> None:
+    if not task.done():
+        task.cancel()
+    with contextlib.suppress(asyncio.CancelledError, Exception):
+        await task
 
 
 def accounts(config: Config) -> list[str]:

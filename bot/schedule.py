@@ -21,6 +21,8 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.core.app import Core
 from bot.core.ports import Clock
+from bot.db.session import database_unreachable
+from bot.readiness import Readiness, describe
 
 log = logging.getLogger(__name__)
 
@@ -31,8 +33,11 @@ HOUSEKEEPING_FIRST = timedelta(minutes=5)
 
 
 class Wakeups:
-    def __init__(self, clock: Clock, sweep_every: timedelta = timedelta(seconds=60)) -> None:
+    def __init__(self, clock: Clock, sweep_every: timedelta = timedelta(seconds=60),
+                 readiness: Readiness | None = None) -> None:
         self._core: Core | None = None
+        self.readiness = readiness or Readiness()
+        self._pause = 0.0  # seconds: while the database is away, the wait before the next try
         self.clock = clock
         self.sweep_every = sweep_every
         self.scheduler = AsyncIOScheduler(timezone=UTC)
@@ -95,9 +100,28 @@ class Wakeups:
                 handled = await self.core.run_due()
                 if handled:
                     log.info("handled %d due item(s)", handled)
-            except Exception:
-                log.exception("running due items failed")
-            self.armed_for = None
-            due = await self.core.next_due_at()
+                self.armed_for = None
+                due = await self.core.next_due_at()
+            except Exception as exc:
+                if not database_unreachable(exc):
+                    log.exception("running due items failed")
+                    self.armed_for = None
+                    return  # the sweep runs them again
+                self._unreachable(exc)
+                return
+            if self._pause:
+                log.info("due items: the database answers again")
+                self._pause = 0.0
+            self.readiness.database_ok()
             if due is not None:
                 self._arm(due)
+
+    def _unreachable(self, exc: BaseException) -> None:
+        """The database is away: try again after a pause that doubles up to the sweep's
+        interval (the sweep goes on too), and say so once."""
+        self.readiness.database_down(exc)
+        if not self._pause:
+            log.warning("due items wait for the database (%s)", describe(exc))
+        self._pause = min(max(1.0, self._pause * 2), self.sweep_every.total_seconds())
+        if self.scheduler.running:
+            self._arm(self.clock.now() + timedelta(seconds=self._pause))

@@ -58,6 +58,9 @@ R = TypeVar("R")
 # After the shutdown deadline: how long a send in hand may take to finish and be recorded.
 DRAIN_GRACE = timedelta(seconds=2)
 
+# The database away: the first pause before a unit of work is tried again (then doubling to 2 s).
+FIRST_PAUSE = 0.2
+
 # At start: how far back an edit may have been marked sent without reaching its platform.
 RESUME_EDITS_WITHIN = timedelta(minutes=1)
 
@@ -108,7 +111,7 @@ class Core:
         the error is logged and raised again, for the adapter to deliver the event once more
         (a vote or a reaction has no one to tell)."""
         give_up = time.monotonic() + self.settings.db_retry.total_seconds()
-        pause = 0.2
+        pause = FIRST_PAUSE
         while True:
             try:
                 async with self.units() as w:
@@ -118,8 +121,11 @@ class Core:
             except Exception as exc:
                 unreachable = database_unreachable(exc)
                 if unreachable and time.monotonic() < give_up:
-                    log.warning("%s from %s in %s: the database can't be reached (%s); trying "
-                                "again", event.kind, event.sender, event.chat, exc)
+                    # Said once per event, not at every try.
+                    log.log(logging.WARNING if pause == FIRST_PAUSE else logging.DEBUG,
+                            "%s from %s in %s: the database can't be reached (%s); trying "
+                            "again for up to %.0f s", event.kind, event.sender, event.chat,
+                            exc.__class__.__name__, self.settings.db_retry.total_seconds())
                     await asyncio.sleep(pause)
                     pause = min(pause * 2, 2.0)
                     continue

@@ -18,7 +18,7 @@ from bot.db.models import Identity, Person, Rsvp, RsvpStatus, Vote
 from bot.db.session import Database
 from tests.fakes import Chat, RecordingMessenger
 from tests.helpers import chapter, local
-from tests.matrix.mx_proxy import TcpRelay
+from tests.tcp_relay import TcpRelay
 
 VOTERS = [f"voter{i}" for i in range(10)]
 GOERS = [f"goer{i}" for i in range(10)]

@@ -1,53 +1,8 @@
-"""A TCP relay in front of Synapse that a test can cut, to lose the bot's connection."""
+"""A TCP relay in front of Synapse that a test can cut, to lose the bot's connection (shared
+with the database outage tests: tests/tcp_relay.py)."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
+from tests.tcp_relay import TcpRelay
 
-from tests.matrix.mx_synapse import free_port
-
-
-class TcpRelay:
-    def __init__(self, target_port: int) -> None:
-        self.target_port = target_port
-        self.port = free_port()
-        self._server: asyncio.Server | None = None
-        self._writers: set[asyncio.StreamWriter] = set()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    async def start(self) -> None:
-        self._server = await asyncio.start_server(self._client, "127.0.0.1", self.port)
-
-    async def cut(self) -> None:
-        """Refuses new connections and drops the open ones, like a homeserver gone away."""
-        if self._server is not None:
-            self._server.close()
-            self._server = None
-        for writer in list(self._writers):
-            writer.transport.abort()
-        self._writers.clear()
-
-    async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
-        except OSError:
-            writer.transport.abort()
-            return
-        self._writers.update((writer, up_writer))
-        await asyncio.gather(self._pipe(reader, up_writer), self._pipe(up_reader, writer))
-
-    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            while data := await reader.read(65536):
-                writer.write(data)
-                await writer.drain()
-        except (ConnectionError, OSError):
-            pass
-        finally:
-            self._writers.discard(writer)
-            with contextlib.suppress(Exception):
-                writer.close()
+__all__ = ["TcpRelay"]

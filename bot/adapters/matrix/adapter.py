@@ -22,6 +22,7 @@ from bot.adapters.matrix.sync import SyncLoop, TokenRejected
 log = logging.getLogger(__name__)
 
 STARTUP_PATIENCE_S = 15.0
+PAUSE_GRACE_S = 2.0
 
 
 class MatrixAdapter:
@@ -99,6 +100,18 @@ class MatrixAdapter:
                 pass
             except Exception:
                 log.exception("matrix: sync loop ended with an error")
+
+    async def pause_input(self) -> None:
+        """Stop syncing because this copy lost the lead; sends still go. A batch cut off is
+        read again when syncing resumes (its token was not saved), so no long grace."""
+        await self.stop_input(grace_s=PAUSE_GRACE_S)
+
+    async def resume_input(self) -> None:
+        """This copy leads again: sync again from the saved token."""
+        if self._task is not None:
+            return
+        self._stopping.clear()
+        self._task = asyncio.create_task(self._run(), name="matrix-sync")
 
     async def _connect(self, give_up_after_s: float) -> None:
         await self._log_in(give_up_after_s)

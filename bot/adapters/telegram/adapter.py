@@ -89,6 +89,7 @@ class TelegramAdapter:
         self._poller: Poller | None = None
         self._webhook: WebhookServer | None = None
         self._stopping = False
+        self._in_hand: set[int] = set()  # update ids handed to the Application, not yet done
         self.messenger = TelegramMessenger(self.application.bot, edit_interval=edit_interval)
         self.messenger.on_migrate = self._migrate
         self.admins = AdminCache(self._fetch_admins, ttl=admin_ttl)
@@ -118,17 +119,10 @@ class TelegramAdapter:
         await self._set_commands()
         await app.start()
         # What a crash (or a stop) left stored but unhandled goes first, in update_id order.
-        left = await self.inbox.unhandled()
+        self._in_hand.clear()
+        left = await self._hand_over_stored()
         if left:
-            log.info("telegram: handling %d update(s) stored before the restart", len(left))
-        for update_id, payload in left:
-            try:
-                update = Update.de_json(json.loads(payload), app.bot)
-            except Exception:
-                log.exception("stored Telegram update %s cannot be read; skipped", update_id)
-                self.inbox.handled(update_id)
-                continue
-            await app.update_queue.put(update)
+            log.info("telegram: handling %d update(s) stored before the restart", left)
         if self.settings.mode == "webhook":
             self._webhook = WebhookServer(
                 app.bot,
@@ -140,11 +134,53 @@ class TelegramAdapter:
             )
             await self._webhook.start(self.settings.webhook_url, ALLOWED_UPDATES)
         else:
-            self._poller = Poller(
-                app.bot, self._receive, timeout=self.poll_timeout, allowed_updates=ALLOWED_UPDATES
-            )
-            await self._poller.start()
+            await self._start_polling()
         log.info("telegram: @%s is up (%s)", self.bot_username, self.settings.mode)
+
+    async def _start_polling(self) -> None:
+        self._poller = Poller(
+            self.application.bot, self._receive, timeout=self.poll_timeout,
+            allowed_updates=ALLOWED_UPDATES,
+        )
+        await self._poller.start()
+
+    async def _hand_over_stored(self) -> int:
+        """Hand the Application the updates stored and not handled, in update_id order,
+        except those it holds already (and those handled, whose mark is not yet written)."""
+        app = self.application
+        skip = self._in_hand | self.inbox.marks_pending()
+        count = 0
+        for update_id, payload in await self.inbox.unhandled():
+            if update_id in skip:
+                continue
+            try:
+                update = Update.de_json(json.loads(payload), app.bot)
+            except Exception:
+                log.exception("stored Telegram update %s cannot be read; skipped", update_id)
+                self.inbox.handled(update_id)
+                continue
+            self._in_hand.add(update_id)
+            await app.update_queue.put(update)
+            count += 1
+        return count
+
+    async def pause_input(self) -> None:
+        """Stop reading Telegram because this copy lost the lead (polling mode; a webhook copy
+        needs no lead). Polling stops without confirming anything more, since another copy may
+        poll now; updates in hand are still handled and sends still go."""
+        poller, self._poller = self._poller, None
+        if poller is not None:
+            await poller.stop(confirm=False)
+
+    async def resume_input(self) -> None:
+        """This copy leads again: hand over what is stored but not handled and not in hand
+        (an update whose handling gave up while the database was away), then poll again."""
+        if self.settings.mode == "webhook" or self._poller is not None:
+            return
+        left = await self._hand_over_stored()
+        if left:
+            log.info("telegram: handling %d stored update(s) again", left)
+        await self._start_polling()
 
     async def stop_input(self) -> None:
         """Stop taking updates (polling or the webhook); those being handled finish, those
@@ -175,6 +211,7 @@ class TelegramAdapter:
         for update, _raw in updates:
             if update.update_id in new:
                 new.discard(update.update_id)
+                self._in_hand.add(update.update_id)
                 await self.application.update_queue.put(update)
 
     async def _set_commands(self) -> None:
@@ -195,11 +232,15 @@ class TelegramAdapter:
     # -- updates
 
     async def _on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        if self._stopping:
-            return  # not started before the stop: it stays in the inbox for the next start
-        await self._dispatch(update)
-        # Only once its handler returned; one that raised is handed over at the next start.
-        self.inbox.handled(update.update_id)
+        try:
+            if self._stopping:
+                return  # not started before the stop: it stays in the inbox for the next start
+            await self._dispatch(update)
+            # Only once its handler returned; one that raised is handed over at the next
+            # start (or when this copy leads again after losing the lead).
+            self.inbox.handled(update.update_id)
+        finally:
+            self._in_hand.discard(update.update_id)
 
     async def _dispatch(self, update: Update) -> None:
         if update.message:

@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 
 PLATFORM = "telegram"
 _MARK_CHUNK = 500  # ids in one UPDATE ... IN (...)
+MARK_PAUSE_MAX = 30.0  # seconds between tries to write marks while the database is away
 
 
 class Inbox:
@@ -95,6 +96,10 @@ class Inbox:
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._write_loop(), name="telegram inbox marks")
 
+    def marks_pending(self) -> set[int]:
+        """Handled, but not yet written down."""
+        return set(self._done)
+
     async def flush(self) -> None:
         """Write down every handled mark now (at stop)."""
         writer, self._writer = self._writer, None
@@ -105,15 +110,22 @@ class Inbox:
         await self._write_marks()
 
     async def _write_loop(self) -> None:
+        pause = 0.0
         while True:
             await self._wake.wait()
             self._wake.clear()
             try:
                 await self._write_marks()
-            except Exception:
-                log.exception("could not mark Telegram updates handled; trying again")
-                await asyncio.sleep(1.0)
+            except Exception as exc:
+                # The database away: try again after growing pauses, and say so once.
+                if pause == 0:
+                    log.warning("could not mark Telegram updates handled (%r); trying again",
+                                exc)
+                pause = min(max(1.0, pause * 2), MARK_PAUSE_MAX)
+                await asyncio.sleep(pause)
                 self._wake.set()
+                continue
+            pause = 0.0
 
     async def _write_marks(self) -> None:
         if not self._done or self.db is None:

@@ -69,8 +69,10 @@ class Poller:
         self._running = True
         self._task = asyncio.create_task(self._loop(), name="telegram polling")
 
-    async def stop(self) -> None:
-        """Stop polling; a batch being stored is stored and handed over first."""
+    async def stop(self, confirm: bool = True) -> None:
+        """Stop polling; a batch being stored is stored and handed over first. Without
+        `confirm` (this copy lost the lead: another may be polling now) Telegram is not asked
+        again; the next copy to poll gets the last batch once more and skips it as stored."""
         self._running = False
         task, self._task = self._task, None
         if task is None:
@@ -79,7 +81,7 @@ class Poller:
             task.cancel()
         with contextlib.suppress(Exception, asyncio.CancelledError):  # logged by the loop
             await task
-        if self.offset is not None and self.offset != self._confirmed:
+        if confirm and self.offset is not None and self.offset != self._confirmed:
             # Confirm the last stored batch, so the next start does not fetch it again
             # (it would be skipped as already stored anyway). Not worth waiting long for.
             try:
@@ -92,6 +94,8 @@ class Poller:
                 log.info("could not confirm the last updates at stop (%r); they are stored", exc)
 
     async def _pause(self, seconds: float) -> None:
+        if not self._running:
+            return  # stopped while a batch was being stored: no pause before the end
         self._interruptible = True
         try:
             await asyncio.sleep(seconds)

@@ -40,6 +40,9 @@ class Wakeups:
         self._pause = 0.0  # seconds: while the database is away, the wait before the next try
         self.clock = clock
         self.sweep_every = sweep_every
+        # APScheduler logs every run of every job at INFO (three lines a sweep, and more
+        # while the database is away); what it warns of still shows.
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)
         self.scheduler = AsyncIOScheduler(timezone=UTC)
         self.armed_for: datetime | None = None
         self._running = asyncio.Lock()

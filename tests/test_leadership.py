@@ -4,12 +4,15 @@ when the first dies, and a second copy on one SQLite file is refused with a clea
 from __future__ import annotations
 
 import asyncio
+import logging
 
 import pytest
 from sqlalchemy import text
 
 from bot.db.session import Database
 from bot.leadership import Leadership, NotAlone
+from bot.readiness import Readiness
+from tests.tcp_relay import TcpRelay
 
 ON_POSTGRES = pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
 
@@ -71,3 +74,63 @@ async def test_a_second_copy_on_one_sqlite_file_is_refused(db_url: str) -> None:
         await first.release()
         await first_db.dispose()
         await second_db.dispose()
+
+
+@ON_POSTGRES
+async def test_a_leader_cut_off_from_the_database_leads_again_when_it_answers(
+        db_url: str, caplog: pytest.LogCaptureFixture) -> None:
+    host_port = db_url.rsplit("@", 1)[1].split("/", 1)[0]
+    relay = TcpRelay(int(host_port.rsplit(":", 1)[1]))
+    await relay.start()
+    db = Database(db_url.replace(host_port, f"127.0.0.1:{relay.port}"))
+    readiness = Readiness()
+    leader = Leadership(db, ["telegram:1"], poll=0.2, check_every=0.2, readiness=readiness,
+                        max_pause=1.0)
+    try:
+        await leader.acquire()
+        assert readiness.ready
+        lost = asyncio.create_task(leader.until_lost())
+        await relay.cut()
+        reason = await asyncio.wait_for(lost, 5)
+        assert reason.startswith("lost the lead")
+        assert not readiness.ready and readiness.reasons()[0].startswith("database: ")
+        again = asyncio.create_task(leader.acquire())
+        await asyncio.sleep(3)  # tries with pauses of 0.2, 0.4, 0.8, 1, 1 s: logged once
+        assert not again.done()
+        assert sum("can't reach the database to lead" in r.getMessage()
+                   for r in caplog.records) == 1
+        assert sum("database unreachable" in r.getMessage() for r in caplog.records) == 1
+        await relay.start()
+        await asyncio.wait_for(again, 5)
+        assert readiness.ready
+        assert readiness.snapshot()["parts"] == {
+            "database": {"ok": True, "reason": "", "for_s": 0}}
+    finally:
+        await leader.release()
+        await relay.cut()
+        await db.dispose()
+
+
+def test_readiness_logs_each_change_once(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, "irlbot.readiness")
+    now = [0.0]
+    readiness = Readiness(clock=lambda: now[0])
+    assert not readiness.ready and readiness.reasons() == ["database: not checked yet"]
+    readiness.database_ok()
+    readiness.reading("telegram")
+    assert readiness.ready
+    for second in range(5):
+        now[0] = 10.0 + second
+        readiness.database_down(OSError(111, "Connect call failed"))
+        readiness.not_reading("telegram", "lost the lead")
+    assert readiness.reasons() == ["database: ConnectionRefusedError: [Errno 111] Connect call failed",
+                                   "telegram: lost the lead"]
+    now[0] = 30.0
+    readiness.database_ok()
+    readiness.standby("telegram", "another copy reads telegram:1")
+    assert readiness.ready
+    lines = [r.getMessage() for r in caplog.records]
+    assert lines[0] == "telegram: reading"
+    assert lines[1].startswith("database unreachable (ConnectionRefusedError: ")
+    assert lines[2:] == ["telegram: lost the lead", "database reachable again after 20 s",
+                         "telegram: another copy reads telegram:1 after 20 s"]

@@ -241,7 +241,10 @@ async def keep_the_lead(leadership: Leadership, led: Mapping[str, Adapter],
                                               for name, adapter in led.items()))
             if all(resumed):
                 break
-            # Could not read again (the database went away again): let go and try later.
+            # Could not read again (the database went away again): none reads, let go, and
+            # try again later.
+            await asyncio.gather(*(quietly(f"{name}: pausing input", adapter.pause_input())
+                                   for name, adapter in led.items()))
             await leadership.let_go()
             await asyncio.sleep(leadership.poll)
         for name in led:

@@ -334,3 +334,25 @@ async def test_twenty_seconds_without_the_database_the_bot_waits_without_spinnin
         await bot.stop()
         print("---- bot\n" + bot.output()[-4000:])
     assert bot.proc.returncode == 0
+
+
+@ON_POSTGRES
+async def test_a_bot_started_while_the_database_is_away_waits_for_it(
+        fake: FakeBotAPI, db_url: str, relay: TcpRelay, tmp_path: Path) -> None:
+    bot = BotProcess(config_for(fake, relayed(db_url, relay), tmp_path), tmp_path / "bot.log")
+    alice = fake.add_user("Alice", started=True)
+    group = fake.add_group("SMC Den Bosch", admins=[alice])
+    await relay.cut()
+    try:
+        await bot.start()
+        fake.user_sends(alice, group, "/setup SMC Den Bosch; Den Bosch; Europe/Amsterdam; en")
+        await asyncio.sleep(6)
+        assert bot.proc is not None and bot.proc.returncode is None, bot.output()[-3000:]
+        assert bot.output().count("database unreachable") == 1
+        await relay.start()
+        await fake.wait_for(lambda: any("now the chapter" in t for t in fake.texts(group)),
+                            within=30, what="the answer once the database is there")
+    finally:
+        await bot.stop()
+        print("---- bot\n" + bot.output()[-3000:])
+    assert bot.proc.returncode == 0

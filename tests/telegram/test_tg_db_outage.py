@@ -346,7 +346,9 @@ async def test_a_bot_started_while_the_database_is_away_waits_for_it(
     try:
         await bot.start()
         fake.user_sends(alice, group, "/setup SMC Den Bosch; Den Bosch; Europe/Amsterdam; en")
-        await asyncio.sleep(6)
+        await fake.wait_for(lambda: "database unreachable" in bot.output(), within=60,
+                            what="the bot noticing the database is away")
+        await asyncio.sleep(5)  # tries again after 1, 2 (and 4) s
         assert bot.proc is not None and bot.proc.returncode is None, bot.output()[-3000:]
         assert bot.output().count("database unreachable") == 1
         await relay.start()

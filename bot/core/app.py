@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -25,6 +26,7 @@ from bot.core.commands import COMMANDS
 from bot.core.errors import UserError
 from bot.core.i18n import N_, format_when, gettext, translator
 from bot.core.messages import (
+    Button,
     ChatRef,
     Inbound,
     PollAnswer,
@@ -34,6 +36,7 @@ from bot.core.messages import (
     RsvpAction,
     UserRef,
 )
+from bot.core.outbox import chat_key
 from bot.core.people import ensure_membership, home_language, person_for
 from bot.core.ports import Clock, Messenger
 from bot.core.queries import chapter_for_chat
@@ -46,6 +49,8 @@ from bot.db.models import (
     ChatBinding,
     HandledMessage,
     Meetup,
+    OutboxKind,
+    OutboxMessage,
     PostedMessage,
     PostKind,
 )
@@ -304,6 +309,22 @@ class Core:
 
         await self._handle(self._event("chat migration", old, None), body,
                            self._log_refusal, None)
+
+    async def latest_edit(self, chat: ChatRef, message_id: str
+                          ) -> tuple[str, tuple[Button, ...]] | None:
+        """The newest text and buttons queued for a message (by any copy): what an adapter
+        that paces edits applies when the edit goes out, so the message ends on it."""
+        async with self.db.transaction() as s:
+            payload = await s.scalar(
+                select(OutboxMessage.payload).where(
+                    OutboxMessage.chat_key == chat_key(chat),
+                    OutboxMessage.kind == OutboxKind.EDIT,
+                    OutboxMessage.target_message_id == message_id)
+                .order_by(OutboxMessage.id.desc()).limit(1))
+        if payload is None:
+            return None
+        data = json.loads(payload)
+        return data["text"], tuple(Button(label, value) for label, value in data["buttons"])
 
     # --- what is due -----------------------------------------------------------------------------
 

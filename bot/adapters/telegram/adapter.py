@@ -68,6 +68,7 @@ class TelegramAdapter:
         edit_interval: float = 5.0,
         admin_ttl: float = 600.0,
         poll_timeout: int = 30,
+        slots: int = 1024,
     ) -> None:
         # httpx logs every request URL at INFO, and Bot API URLs carry the token.
         logging.getLogger("httpx").setLevel(logging.WARNING)
@@ -79,7 +80,8 @@ class TelegramAdapter:
             .token(settings.token)
             .base_url(settings.base_url)
             .rate_limiter(self.rate_limiter)
-            .concurrent_updates(ChatOrderedProcessor(1024))
+            # Updates of different chats handled at once; one chat takes at most one.
+            .concurrent_updates(ChatOrderedProcessor(slots))
             .job_queue(None)
             .updater(None)  # updates come in through the inbox (intake.py), not PTB's Updater
             .build()
@@ -98,6 +100,8 @@ class TelegramAdapter:
 
     def bind(self, core: CoreHandler) -> None:
         self._core = core
+        # Edits are paced per copy; each applies the newest text any copy asked for.
+        self.messenger.latest_edit = getattr(core, "latest_edit", None)
 
     @property
     def core(self) -> CoreHandler:

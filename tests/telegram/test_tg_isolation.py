@@ -15,10 +15,10 @@ import pytest
 from sqlalchemy import select
 
 from bot.adapters.telegram import FloodLimits, TelegramAdapter
-from bot.clock import VirtualClock
+from bot.clock import VirtualClock, advance
 from bot.core.app import Core
 from bot.core.settings import CoreSettings
-from bot.db.models import InboxUpdate, Person, Vote
+from bot.db.models import InboxUpdate, OutboxMessage, OutboxStatus, Person, Vote
 from bot.db.session import Database
 from tests.telegram.fake_bot_api import FakeBotAPI
 from tests.telegram.tg_support import make_adapter
@@ -112,3 +112,38 @@ async def test_an_update_python_telegram_bot_cannot_read_does_not_hold_up_the_re
     assert json.loads(row.payload) == fake.sent_update(unreadable)  # kept as it came
     assert any(f"telegram update {unreadable} cannot be read" in r.getMessage()
                for r in caplog.records)
+
+
+async def test_a_group_that_refuses_every_message_costs_one_try_and_the_others_are_served(
+        fake: FakeBotAPI, wired: tuple[TelegramAdapter, Core], db: Database,
+        clock: VirtualClock, caplog: pytest.LogCaptureFixture) -> None:
+    """The bot was removed from a chapter's group: Telegram answers 403 to every message
+    there. Its reminder is tried once, marked failed with a log line naming the row and the
+    chat, and the other chapter's reminder and answers go out."""
+    _adapter, core = wired
+    alice, anna, carol = fake.add_user("Alice"), fake.add_user("Anna"), fake.add_user("Carol")
+    den_bosch = fake.add_group("SMC Den Bosch", creator=alice)
+    eindhoven = fake.add_group("SMC Eindhoven", members=[carol], creator=anna)
+    when = local_time(clock, timedelta(days=3))
+    for admin, group, city in ((alice, den_bosch, "Den Bosch"), (anna, eindhoven, "Eindhoven")):
+        fake.user_sends(admin, group, f"/setup SMC {city}; {city}; Europe/Amsterdam; en")
+        await fake.wait_for(lambda group=group: len(fake.texts(group)) == 1, what="set up")
+        fake.user_sends(admin, group, f"/newmeetup Borrel; {when}")
+        await fake.wait_for(lambda group=group: len(fake.texts(group)) == 2, what="announced")
+    den_bosch.members[fake.bot.id] = "kicked"
+    caplog.set_level(logging.INFO)
+
+    await advance(core, clock, timedelta(days=2, hours=1))
+    await fake.wait_for(lambda: any(t.startswith("Tomorrow: Borrel")
+                                    for t in fake.texts(eindhoven)), what="the reminder")
+    fake.user_sends(carol, eindhoven, "/who")
+    await fake.wait_for(lambda: len(fake.texts(eindhoven)) == 4, what="Carol's answer")
+    async with db.transaction() as s:
+        refused = (await s.scalars(select(OutboxMessage).where(
+            OutboxMessage.chat_key == f"telegram:{den_bosch.id}",
+            OutboxMessage.status == OutboxStatus.FAILED))).one()
+    assert refused.attempts == 1 and "Tomorrow: Borrel" in refused.payload
+    assert any(r.getMessage().startswith(f"outbox row {refused.id} (text to telegram chat "
+                                         f"{den_bosch.id}) could not be sent")
+               for r in caplog.records)
+    assert fake.texts(den_bosch)[2:] == []

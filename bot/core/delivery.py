@@ -134,7 +134,7 @@ async def claim_reminders(w: Work) -> list[tuple[int, int]]:
     # Tried as often as allowed and not done (the last try killed the process): failed.
     spent = await w.s.execute(
         update(Reminder).where(Reminder.status == ReminderStatus.PENDING,
-                               Reminder.attempts >= tries, free)
+                               Reminder.due_at <= w.now, Reminder.attempts >= tries, free)
         .values(status=ReminderStatus.FAILED, claimed_until=None)
         .returning(Reminder.id, Reminder.meetup_id, Reminder.person_id)
         .execution_options(synchronize_session=False))

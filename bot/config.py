@@ -151,7 +151,8 @@ def load_config(path: str | Path | None) -> Config:
                           f"unknown section (known: {', '.join(sorted(sections))})")
     core = _core(_Section(source, "bot", raw.get("bot", {}), {
         "default_timezone", "default_language", "reminder_offsets", "group_reminder",
-        "reminder_grace", "send_lease_seconds", "sweep_seconds", "shutdown_deadline_seconds"}))
+        "reminder_grace", "send_lease_seconds", "sweep_seconds", "shutdown_deadline_seconds",
+        "commands_per_minute"}))
     return Config(
         core=core,
         telegram=_telegram(_Section(source, "telegram", raw.get("telegram", {}), {
@@ -201,6 +202,7 @@ def _core(s: _Section) -> CoreSettings:
         claim_lease=timedelta(seconds=s.integer("send_lease_seconds", 30, 1, 3600)),
         sweep_every=timedelta(seconds=s.integer("sweep_seconds", 60, 1, 3600)),
         shutdown_deadline=timedelta(seconds=s.integer("shutdown_deadline_seconds", 10, 0, 3600)),
+        commands_per_minute=s.integer("commands_per_minute", 10, 0, 1000),
     )
 
 

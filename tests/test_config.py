@@ -102,6 +102,8 @@ def test_secrets_come_from_the_environment(monkeypatch: pytest.MonkeyPatch,
     ("[bot]\nshutdown_deadline_seconds = -1\n", "[bot] shutdown_deadline_seconds"),
     ('[bot]\nshutdown_deadline_seconds = "10s"\n', "[bot] shutdown_deadline_seconds"),
     ("[bot]\nshutdown_deadline_seconds = 3601\n", "[bot] shutdown_deadline_seconds"),
+    ("[bot]\ncommands_per_minute = -1\n", "[bot] commands_per_minute"),
+    ("[bot]\ncommands_per_minute = \"ten\"\n", "[bot] commands_per_minute"),
     ('bot = "yes"\n', "[bot]"),
     ('[database]\nurl = "postgres://db/irl"\n', "[database] url"),
     ("[database]\nurl = 5\n", "[database] url"),
@@ -234,3 +236,10 @@ def test_the_shutdown_deadline_is_read_from_the_bot_section(tmp_path: Path) -> N
     assert load_config(path).core.shutdown_deadline == timedelta(0)
     path.write_text("[bot]\nshutdown_deadline_seconds = 25\n")
     assert load_config(path).core.shutdown_deadline == timedelta(seconds=25)
+
+
+def test_commands_per_minute_is_read_from_the_bot_section(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    assert load_config(None).core.commands_per_minute == 10
+    path.write_text("[bot]\ncommands_per_minute = 0\n")
+    assert load_config(path).core.commands_per_minute == 0

@@ -25,6 +25,7 @@ with the contracts in pyproject.toml):
 | | `outbox.py` | what a unit of work sends: a reply lane first, then the rest in order |
 | | `details.py`, `syntax.py` | reading a meetup's title, venue and `max N`; a command and its `;` args |
 | pure | `rules.py` | tally, winner, waitlist order, reminder times, "still takes answers" |
+| | `throttle.py` | commands a member may send in a chat a minute (in memory, bounded) |
 | | `dates.py`, `calendar.py` | Dutch and English dates; `.ics` files |
 | | `settings.py`, `ports.py` | `CoreSettings`; the `Messenger` and `Clock` ports |
 | words | `i18n.py`, `errors.py` | translation (catalogs in `bot/locales`); `UserError` |

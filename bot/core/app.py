@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -25,6 +26,7 @@ from bot.core.commands import COMMANDS
 from bot.core.errors import UserError
 from bot.core.i18n import N_, format_when, gettext, translator
 from bot.core.messages import (
+    Button,
     ChatRef,
     Inbound,
     PollAnswer,
@@ -34,11 +36,13 @@ from bot.core.messages import (
     RsvpAction,
     UserRef,
 )
+from bot.core.outbox import chat_key
 from bot.core.people import ensure_membership, home_language, person_for
 from bot.core.ports import Clock, Messenger
 from bot.core.queries import chapter_for_chat
 from bot.core.settings import CoreSettings
 from bot.core.syntax import MAX_COMMAND_TEXT, parse_command
+from bot.core.throttle import CommandLimit, Verdict
 from bot.core.unit import Units
 from bot.core.work import Ctx, Services, Work
 from bot.db.models import (
@@ -46,6 +50,8 @@ from bot.db.models import (
     ChatBinding,
     HandledMessage,
     Meetup,
+    OutboxKind,
+    OutboxMessage,
     PostedMessage,
     PostKind,
 )
@@ -94,6 +100,7 @@ class Core:
         if due_changed is not None:
             self.svc.due_changed = due_changed
         self.units = Units(db, self.svc)
+        self.command_limit = CommandLimit(self.svc.settings.commands_per_minute)
 
     @property
     def settings(self) -> CoreSettings:
@@ -163,6 +170,14 @@ class Core:
         command = parse_command(msg.text)
         if command is None:
             return
+        verdict = self.command_limit.check(msg.chat.platform, msg.chat.id, msg.sender.id,
+                                           self.svc.clock.now())
+        if verdict is not Verdict.ANSWER:
+            log.info("/%s from %s in %s ignored: over %d commands a minute", command.name,
+                     msg.sender, msg.chat, self.command_limit.per_minute)
+            if verdict is Verdict.SAY_SO:
+                await self._too_many(msg)
+            return
         spec = COMMANDS.get(command.name)
 
         async def body(w: Work, event: Event) -> None:
@@ -194,6 +209,26 @@ class Core:
             await self._say(msg.chat, text)
 
         await self._handle(self._event(f"/{command.name}", msg.chat, msg.sender), body,
+                           answer, answer)
+
+    async def _too_many(self, msg: Inbound) -> None:
+        """Tell a member, once, that their commands here are ignored for now."""
+        async def body(w: Work, event: Event) -> None:
+            if msg.is_private:
+                person, _identity = await person_for(w.s, msg.sender, w.now)
+                event.language = await home_language(w.s, person, self.settings)
+            else:
+                chapter = await chapter_for_chat(w.s, msg.chat)
+                if chapter is not None:
+                    event.language = chapter.language
+            raise UserError("{name}, that is more than {n} commands in a minute; I'll ignore "
+                            "yours here for a minute.", name=msg.sender.name,
+                            n=self.command_limit.per_minute)
+
+        async def answer(text: str) -> None:
+            await self._say(msg.chat, text)
+
+        await self._handle(self._event("too many commands", msg.chat, msg.sender), body,
                            answer, answer)
 
     @staticmethod
@@ -310,6 +345,22 @@ class Core:
 
         await self._handle(self._event("chat migration", old, None), body,
                            self._log_refusal, None)
+
+    async def latest_edit(self, chat: ChatRef, message_id: str
+                          ) -> tuple[str, tuple[Button, ...]] | None:
+        """The newest text and buttons queued for a message (by any copy): what an adapter
+        that paces edits applies when the edit goes out, so the message ends on it."""
+        async with self.db.transaction() as s:
+            payload = await s.scalar(
+                select(OutboxMessage.payload).where(
+                    OutboxMessage.chat_key == chat_key(chat),
+                    OutboxMessage.kind == OutboxKind.EDIT,
+                    OutboxMessage.target_message_id == message_id)
+                .order_by(OutboxMessage.id.desc()).limit(1))
+        if payload is None:
+            return None
+        data = json.loads(payload)
+        return data["text"], tuple(Button(label, value) for label, value in data["buttons"])
 
     # --- what is due -----------------------------------------------------------------------------
 

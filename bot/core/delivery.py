@@ -52,7 +52,8 @@ async def next_due_at(w: Work) -> datetime | None:
                    else_=Poll.closes_at)
     first_reminder = await w.s.scalar(select(func.min(rem_at)).where(
         Reminder.status == ReminderStatus.PENDING))
-    first_poll = await w.s.scalar(select(func.min(poll_at)).where(Poll.closed_at.is_(None)))
+    first_poll = await w.s.scalar(select(func.min(poll_at)).where(
+        Poll.closed_at.is_(None), Poll.close_attempts < w.svc.settings.max_attempts))
     out_at = case((OutboxMessage.claimed_until.is_not(None), OutboxMessage.claimed_until),
                   else_=OutboxMessage.created_at)
     first_message = await w.s.scalar(select(func.min(out_at)).where(
@@ -84,18 +85,23 @@ async def run_due(units: Units) -> int:
     return handled
 
 
-async def claim_due_polls(w: Work) -> list[int]:
+async def claim_due_polls(w: Work) -> list[tuple[int, int]]:
+    """Claim due poll closes; (poll id, which try this is). A close that failed
+    `max_attempts` times is not tried again: the poll stays open for /closepoll."""
     free = or_(Poll.claimed_until.is_(None), Poll.claimed_until <= w.now)
-    ids = list(await w.s.scalars(select(Poll.id).where(
-        Poll.closed_at.is_(None), Poll.closes_at <= w.now, free).order_by(Poll.closes_at)))
+    tries = w.svc.settings.max_attempts
+    due = (await w.s.execute(select(Poll.id, Poll.close_attempts).where(
+        Poll.closed_at.is_(None), Poll.closes_at <= w.now, Poll.close_attempts < tries, free)
+        .order_by(Poll.closes_at))).all()
     won = []
-    for pid in ids:
+    for pid, attempts in due:
         result = await w.s.execute(update(Poll).where(
-            Poll.id == pid, Poll.closed_at.is_(None), free)
-            .values(claimed_until=w.now + w.svc.settings.claim_lease)
+            Poll.id == pid, Poll.closed_at.is_(None), Poll.close_attempts == attempts, free)
+            .values(claimed_until=w.now + w.svc.settings.claim_lease,
+                    close_attempts=attempts + 1)
             .execution_options(synchronize_session=False))
         if changed_one_row(result):
-            won.append(pid)
+            won.append((pid, attempts + 1))
     return won
 
 
@@ -103,33 +109,53 @@ async def close_due_polls(units: Units) -> int:
     async with units() as w:
         now = w.now
         won = await claim_due_polls(w)
-    for pid in won:
+    tries = units.svc.settings.max_attempts
+    for pid, attempt in won:
         try:
             async with units(now) as w:
                 poll = await w.s.get_one(Poll, pid)
                 if poll.closed_at is None:
                     await close_poll(w, poll)
         except Exception:
-            log.exception("closing poll %s failed; it is retried after its lease", pid)
+            if attempt < tries:
+                log.exception("closing poll %s failed (try %d of %d); it is tried again after "
+                              "its lease", pid, attempt, tries)
+            else:
+                log.exception("closing poll %s failed %d times; given up: it stays open until "
+                              "an organiser sends /closepoll", pid, attempt)
     return len(won)
 
 
-async def claim_reminders(w: Work) -> list[int]:
-    """Claim due reminders with a conditional UPDATE that only one process can win per row."""
+async def claim_reminders(w: Work) -> list[tuple[int, int]]:
+    """Claim due reminders with a conditional UPDATE that only one process can win per row;
+    (reminder id, which try this is). One tried `max_attempts` times is marked failed."""
     free = or_(Reminder.claimed_until.is_(None), Reminder.claimed_until <= w.now)
-    ids = list(await w.s.scalars(
-        select(Reminder.id).where(Reminder.status == ReminderStatus.PENDING,
-                                  Reminder.due_at <= w.now, free)
-        .order_by(Reminder.due_at, Reminder.id).limit(w.svc.settings.batch_size)))
+    tries = w.svc.settings.max_attempts
+    # Tried as often as allowed and not done (the last try killed the process): failed.
+    spent = await w.s.execute(
+        update(Reminder).where(Reminder.status == ReminderStatus.PENDING,
+                               Reminder.due_at <= w.now, Reminder.attempts >= tries, free)
+        .values(status=ReminderStatus.FAILED, claimed_until=None)
+        .returning(Reminder.id, Reminder.meetup_id, Reminder.person_id)
+        .execution_options(synchronize_session=False))
+    for rid, meetup_id, person_id in spent.all():
+        log.error("reminder %s (meetup %s, person %s) failed %d times; given up", rid,
+                  meetup_id, person_id, tries)
+    due = (await w.s.execute(
+        select(Reminder.id, Reminder.attempts).where(
+            Reminder.status == ReminderStatus.PENDING, Reminder.due_at <= w.now, free)
+        .order_by(Reminder.due_at, Reminder.id).limit(w.svc.settings.batch_size))).all()
     won = []
     lease = w.now + w.svc.settings.claim_lease
-    for rid in ids:
+    for rid, attempts in due:
         result = await w.s.execute(
             update(Reminder).where(and_(Reminder.id == rid,
-                                        Reminder.status == ReminderStatus.PENDING, free))
-            .values(claimed_until=lease).execution_options(synchronize_session=False))
+                                        Reminder.status == ReminderStatus.PENDING,
+                                        Reminder.attempts == attempts, free))
+            .values(claimed_until=lease, attempts=attempts + 1)
+            .execution_options(synchronize_session=False))
         if changed_one_row(result):
-            won.append(rid)
+            won.append((rid, attempts + 1))
     return won
 
 
@@ -140,17 +166,34 @@ async def send_due_reminders(units: Units) -> int:
     # Each in its own unit of work, side by side: with a platform's network latency one at a
     # time would be far slower than its rate limits allow.
     gate = asyncio.Semaphore(units.svc.settings.send_concurrency)
+    tries = units.svc.settings.max_attempts
 
-    async def one(rid: int) -> None:
+    async def one(rid: int, attempt: int) -> None:
         async with gate:
             try:
                 async with units(now) as w:
                     await queue_reminder(w, rid)
             except Exception:
-                log.exception("reminder %s failed; it is retried after its lease", rid)
+                if attempt < tries:
+                    log.exception("reminder %s failed (try %d of %d); it is tried again after "
+                                  "its lease", rid, attempt, tries)
+                    return
+                log.exception("reminder %s failed %d times; given up", rid, attempt)
+                await _give_up_reminder(units, rid)
 
-    await asyncio.gather(*(one(rid) for rid in won))
+    await asyncio.gather(*(one(rid, attempt) for rid, attempt in won))
     return len(won)
+
+
+async def _give_up_reminder(units: Units, rid: int) -> None:
+    try:
+        async with units() as w:
+            await w.s.execute(update(Reminder).where(
+                Reminder.id == rid, Reminder.status == ReminderStatus.PENDING)
+                .values(status=ReminderStatus.FAILED, claimed_until=None)
+                .execution_options(synchronize_session=False))
+    except Exception:
+        log.exception("reminder %s: could not mark it failed; the next claim does", rid)
 
 
 @dataclass
@@ -198,6 +241,19 @@ async def send_pending(units: Units) -> int:
         return 0
     svc = units.svc
     async with units() as w:
+        # Tried as often as allowed and still not sent (or not recorded): given up.
+        spent = await w.s.execute(
+            update(OutboxMessage).where(
+                OutboxMessage.status == OutboxStatus.PENDING,
+                OutboxMessage.platform.in_(list(svc.messengers)),
+                OutboxMessage.attempts >= svc.settings.max_attempts,
+                or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until <= w.now))
+            .values(status=OutboxStatus.FAILED, claimed_until=None)
+            .returning(OutboxMessage.id, OutboxMessage.kind, OutboxMessage.chat_key)
+            .execution_options(synchronize_session=False))
+        for row_id, kind, key in spent.all():
+            log.error("outbox row %s (%s to %s) tried %d times; given up", row_id, kind, key,
+                      svc.settings.max_attempts)
         rows = (await w.s.execute(
             select(OutboxMessage.id, OutboxMessage.chat_key, OutboxMessage.claimed_until)
             .where(OutboxMessage.status == OutboxStatus.PENDING,

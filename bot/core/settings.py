@@ -24,6 +24,12 @@ class CoreSettings:
     db_retry: timedelta = timedelta(seconds=30)
     # How often the scheduler looks for work another copy left (or wrote) in the database.
     sweep_every: timedelta = timedelta(seconds=60)
+    # Commands a member may send in one chat in a minute; past that they are ignored (0: no
+    # limit). Counted per process (bot/core/throttle.py).
+    commands_per_minute: int = 10
+    # How often a due reminder, a poll close or an outbox row is tried (counted in its row)
+    # before it is given up: marked failed (a poll stays open), with a log line naming it.
+    max_attempts: int = 5
     send_chunk: int = 10  # messages sent between two records of what went out
     batch_size: int = 200
     send_concurrency: int = 16

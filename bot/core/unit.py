@@ -114,14 +114,23 @@ class Units:
                     OutboxMessage.id.in_(list(ids)),
                     OutboxMessage.status == OutboxStatus.PENDING,
                     OutboxMessage.platform.in_(list(self.svc.messengers)),
+                    OutboxMessage.attempts < self.svc.settings.max_attempts,
                     or_(OutboxMessage.claimed_until.is_(None),
                         OutboxMessage.claimed_until <= now))
                 .values(claimed_until=lease, attempts=OutboxMessage.attempts + 1)
                 .returning(OutboxMessage.id, OutboxMessage.kind, OutboxMessage.platform,
                            OutboxMessage.payload)
                 .execution_options(synchronize_session=False))
-            rows = [Claimed(row_id, OutboxKind(kind), platform, json.loads(payload), lease)
-                    for row_id, kind, platform, payload in result.all()]
+            rows = []
+            for row_id, kind, platform, payload in result.all():
+                try:
+                    rows.append(Claimed(row_id, OutboxKind(kind), platform, json.loads(payload),
+                                        lease))
+                except ValueError:  # not one we wrote: nothing to send, ever
+                    log.error("outbox row %s (%s to %s) cannot be read; marked failed: %.200r",
+                              row_id, kind, platform, payload)
+                    await s.execute(update(OutboxMessage).where(OutboxMessage.id == row_id)
+                                    .values(status=OutboxStatus.FAILED, claimed_until=None))
         return sorted(rows, key=lambda row: row.id)
 
     async def send(self, rows: Sequence[Claimed]) -> int:
@@ -171,24 +180,37 @@ class Units:
                 try:
                     delivered = await send_row(self.svc.messenger, self.svc.serves, row)
                 except Exception:
-                    log.exception("outbox row %s (%s to %s) could not be sent", row.id,
-                                  row.kind, row.platform)
+                    log.exception("outbox row %s (%s to %s chat %s) could not be sent; marked "
+                                  "failed", row.id, row.kind, row.platform,
+                                  row.payload.get("chat") or row.payload.get("targets"))
                     delivered = Delivered(error=True)
                 results.append((row, delivered))
-            if results:
-                try:
-                    async with self() as w:
-                        await _record(w, results, leases)
-                except Exception:
-                    log.exception("outbox rows %s: sent, but not recorded; they are sent again "
-                                  "after their lease", [row.id for row, _ in results])
-                    return done
+            if results and not await self._record(results, leases):
+                return done
             done += len(results)
             unrecorded[0] = start + len(results)
             if len(results) < len(chunk):  # the shutdown deadline passed
                 await self._release([row.id for row in rows[start + len(results):]])
                 return done
         return done
+
+    async def _record(self, results: list[tuple[Claimed, Delivered]],
+                      leases: dict[int, datetime]) -> bool:
+        """Record a chunk; when that fails, each row on its own, so one row whose record
+        fails every time is not sent again with the whole chunk. False when any is left."""
+        try:
+            async with self() as w:
+                await _record(w, results, leases)
+            return True
+        except Exception:
+            if len(results) == 1:
+                log.exception("outbox row %s (%s to %s): sent, but not recorded; it is sent "
+                              "again after its lease (at most %d tries)", results[0][0].id,
+                              results[0][0].kind, results[0][0].platform,
+                              self.svc.settings.max_attempts)
+                return False
+        recorded = [await self._record([one], leases) for one in results]
+        return all(recorded)
 
     async def _release(self, ids: list[int]) -> None:
         """Give up the claim on rows not sent, so the next start sends them at once."""

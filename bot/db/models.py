@@ -237,6 +237,8 @@ class Poll(Base):
     closes_at: Mapped[datetime] = mapped_column(UTCDateTime())
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Tries at closing it (counted when claimed); given up after `CoreSettings.max_attempts`.
+    close_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
@@ -297,6 +299,8 @@ class Reminder(Base):
     status: Mapped[ReminderStatus] = mapped_column(EnumText(ReminderStatus, 16))
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Tries (counted when claimed); failed after `CoreSettings.max_attempts`.
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class PostedMessage(Base):
@@ -400,6 +404,9 @@ class InboxUpdate(Base):
     payload: Mapped[str] = mapped_column(Text)  # the update as the platform sent it (JSON)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime())
     handled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Handlers that raised on it; at the adapter's limit it is marked handled and failed.
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class AdapterState(Base):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -131,9 +131,10 @@ class RealCore:
     db: Database
     clock: VirtualClock
     core: Core | None = None
+    settings: CoreSettings = field(default_factory=CoreSettings)
 
     def __call__(self, messenger: MatrixMessenger) -> Core:
-        self.core = Core(self.db, {"matrix": messenger}, self.clock, CoreSettings())
+        self.core = Core(self.db, {"matrix": messenger}, self.clock, self.settings)
         return self.core
 
 

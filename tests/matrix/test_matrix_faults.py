@@ -11,6 +11,7 @@ import pytest
 from bot.adapters.matrix import MatrixMessenger, MatrixSettings, MemoryStateStore
 from bot.adapters.matrix import adapter as adapter_module
 from bot.core.messages import Inbound
+from bot.core.settings import CoreSettings
 from tests.matrix.conftest import MakeBot, MakeMember, RealCore
 from tests.matrix.mx_helpers import is_member_join, is_text_from, room_with_bot
 from tests.matrix.mx_proxy import TcpRelay
@@ -159,6 +160,8 @@ async def test_twenty_commands_under_normal_rate_limits(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.INFO, logger="bot.adapters.matrix")
+    # Synapse's limit is the subject here, not the core's per-member limit (10 a minute).
+    real_core.settings = CoreSettings(commands_per_minute=0)
     # Synapse's defaults for this account: 0.2 messages/s after a burst of 10.
     bot = await make_bot(unlimited=False, core_factory=real_core)
     alice = await make_member("alice")

@@ -95,3 +95,42 @@ async def test_burst_at_real_telegram_limits() -> None:
     assert fake.retry_windows == []
     sends = group_sends(fake)
     assert all(b - a >= 60.0 for a, b in zip(sends, sends[20:], strict=False))
+
+
+async def test_a_flooded_group_holds_one_slot_and_other_chats_are_answered_meanwhile() -> None:
+    """Two slots for the whole bot. A group gets 30 commands, more than its limit lets through
+    in a window; a member's private command sent after them is answered while the group is
+    still waiting out its limit (before its 21st answer), not after its whole queue."""
+    scale = 0.1  # 20 per 6 s per group
+    async with FakeBotAPI(limits=FakeLimits().scaled(scale)) as fake:
+        adapter = make_adapter(fake, FloodLimits().scaled(scale), slots=2)
+        core = RecordingCore()
+
+        async def answer(msg: Inbound) -> None:
+            await adapter.messenger.send_text(msg.chat, f"answer to {msg.text}")
+
+        core.on_message = answer
+        members = [fake.add_user(f"Member {i}") for i in range(10)]
+        group = fake.add_group("SMC Den Bosch", members=members)
+        bob = fake.add_user("Bob", started=True)
+        adapter.bind(core)
+        await adapter.start()
+        try:
+            for i in range(30):
+                fake.user_sends(members[i % 10], group, f"/who {i}")
+            await fake.wait_for(lambda: len(fake.texts(group)) >= 3, what="the group's answers")
+            fake.user_sends(bob, fake.private_chat(bob), "/help")
+            await fake.wait_for(lambda: bool(fake.texts(bob.id)), within=20, what="Bob's answer")
+            answered_in_group = len(fake.texts(group))
+            await fake.wait_for(lambda: len(fake.texts(group)) == 30, within=30,
+                                what="the group's 30 answers")
+        finally:
+            await adapter.stop()
+        # Bob's answer went out while the group was still held by its limit.
+        assert answered_in_group <= 20
+        sends = [r for r in fake.calls("sendMessage") if r.status == 200]
+        to_bob = next(r.at for r in sends if r.chat_id == bob.id)
+        in_group = [r.at for r in sends if r.chat_id == group.id]
+        assert to_bob < in_group[20]
+        assert fake.texts(group) == [f"answer to /who {i}" for i in range(30)]
+        assert fake.violations == []

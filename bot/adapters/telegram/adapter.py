@@ -11,6 +11,7 @@ then handed to the Application's update queue, and marked handled when `_on_upda
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Sequence
@@ -18,7 +19,7 @@ from typing import Protocol
 
 from telegram import Message, Update
 from telegram.constants import ChatMemberStatus, ChatType
-from telegram.error import TelegramError
+from telegram.error import NetworkError, TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 
 from bot.adapters.telegram import translate
@@ -32,7 +33,7 @@ from bot.adapters.telegram.ratelimit import FloodLimits, TelegramRateLimiter
 from bot.adapters.telegram.settings import TelegramSettings
 from bot.core.i18n import DEFAULT_LANGUAGE, SUPPORTED_LANGUAGES
 from bot.core.messages import ChatRef, Inbound, PollAnswer, Reply, RsvpAction
-from bot.db.session import Database
+from bot.db.session import Database, database_unreachable
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,10 @@ ALLOWED_UPDATES = [
     Update.MY_CHAT_MEMBER,
 ]
 _ADMIN_STATUSES = {ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER}
+# How often an update whose handler raises is tried before it is skipped (counted in the
+# inbox row). Failures that pass (the database or Telegram out of reach) are not counted.
+MAX_TRIES = 5
+_LONGEST_PAUSE = 60.0
 
 
 class CoreHandler(Protocol):
@@ -68,18 +73,25 @@ class TelegramAdapter:
         edit_interval: float = 5.0,
         admin_ttl: float = 600.0,
         poll_timeout: int = 30,
+        slots: int = 1024,
+        max_tries: int = MAX_TRIES,
+        retry_pause: float = 1.0,
     ) -> None:
         # httpx logs every request URL at INFO, and Bot API URLs carry the token.
         logging.getLogger("httpx").setLevel(logging.WARNING)
         self.settings = settings
         self.poll_timeout = poll_timeout
+        self.max_tries = max_tries
+        self.retry_pause = retry_pause
+        self._retries: set[asyncio.Task[None]] = set()
         self.rate_limiter = TelegramRateLimiter(limits)
         self.application: Application = (  # type: ignore[type-arg]
             ApplicationBuilder()
             .token(settings.token)
             .base_url(settings.base_url)
             .rate_limiter(self.rate_limiter)
-            .concurrent_updates(ChatOrderedProcessor(1024))
+            # Updates of different chats handled at once; one chat takes at most one.
+            .concurrent_updates(ChatOrderedProcessor(slots))
             .job_queue(None)
             .updater(None)  # updates come in through the inbox (intake.py), not PTB's Updater
             .build()
@@ -99,6 +111,8 @@ class TelegramAdapter:
 
     def bind(self, core: CoreHandler) -> None:
         self._core = core
+        # Edits are paced per copy; each applies the newest text any copy asked for.
+        self.messenger.latest_edit = getattr(core, "latest_edit", None)
 
     @property
     def core(self) -> CoreHandler:
@@ -157,7 +171,7 @@ class TelegramAdapter:
                 update = Update.de_json(json.loads(payload), app.bot)
             except Exception:
                 log.exception("stored Telegram update %s cannot be read; skipped", update_id)
-                self.inbox.handled(update_id)
+                await self.inbox.give_up(update_id)
                 continue
             self._in_hand.add(update_id)
             await app.update_queue.put(update)
@@ -190,6 +204,8 @@ class TelegramAdapter:
         intake, self._poller, self._webhook = self._poller or self._webhook, None, None
         if intake is not None:
             await intake.stop()
+        for retry in list(self._retries):  # it stays in the inbox for the next start
+            retry.cancel()
         self._stopping = self.inbox.durable
         if app.running:
             await app.stop()
@@ -204,15 +220,19 @@ class TelegramAdapter:
         await self.messenger.drain()
         await self.application.shutdown()
 
-    async def _receive(self, updates: Sequence[tuple[Update, str]]) -> None:
+    async def _receive(self, updates: Sequence[tuple[int, Update | None, str]]) -> None:
         """Store a batch in the inbox (one transaction), then hand what is new to the
-        Application. Raises when it could not be stored: then nothing is confirmed."""
-        new = await self.inbox.store([(u.update_id, raw) for u, raw in updates])
-        for update, _raw in updates:
-            if update.update_id in new:
-                new.discard(update.update_id)
-                self._in_hand.add(update.update_id)
-                await self.application.update_queue.put(update)
+        Application; one that can't be read is marked failed. Raises when it could not be
+        stored: then nothing is confirmed."""
+        new = await self.inbox.store([(update_id, raw) for update_id, _u, raw in updates])
+        for update_id, update, _raw in updates:
+            if update_id in new:
+                new.discard(update_id)
+                if update is None:
+                    await self.inbox.give_up(update_id)
+                else:
+                    self._in_hand.add(update_id)
+                    await self.application.update_queue.put(update)
 
     async def _set_commands(self) -> None:
         bot = self.application.bot
@@ -232,15 +252,54 @@ class TelegramAdapter:
     # -- updates
 
     async def _on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        try:
-            if self._stopping:
-                return  # not started before the stop: it stays in the inbox for the next start
-            await self._dispatch(update)
-            # Only once its handler returned; one that raised is handed over at the next
-            # start (or when this copy leads again after losing the lead).
-            self.inbox.handled(update.update_id)
-        finally:
+        if self._stopping:
             self._in_hand.discard(update.update_id)
+            return  # not started before the stop: it stays in the inbox for the next start
+        try:
+            await self._dispatch(update)
+        except Exception as exc:
+            await self._failed(update, exc)
+            return
+        # Only once its handler returned; one that raised is tried again by _failed.
+        self.inbox.handled(update.update_id)
+        self._in_hand.discard(update.update_id)
+
+    async def _failed(self, update: Update, exc: Exception) -> None:
+        """A handler raised: try the update again after a pause, up to `max_tries` times
+        (counted in its inbox row), then skip it; meanwhile its chat's later updates go on.
+        A failure that passes (the database or Telegram out of reach) is not counted."""
+        what = _describe(update)
+        passing = database_unreachable(exc) or isinstance(exc, NetworkError)
+        try:
+            tries = 0 if passing else await self.inbox.failed_once(update.update_id)
+        except Exception:
+            log.exception("telegram update %s (%s) failed and its try could not be counted; "
+                          "it is handed over again at the next start", update.update_id, what)
+            self._in_hand.discard(update.update_id)
+            return
+        if tries >= self.max_tries:
+            log.error("telegram update %s (%s) failed %d times; skipped", update.update_id,
+                      what, tries, exc_info=exc)
+            try:
+                await self.inbox.give_up(update.update_id)
+            except Exception:
+                log.exception("could not mark telegram update %s skipped", update.update_id)
+            self._in_hand.discard(update.update_id)
+            return
+        pause = min(_LONGEST_PAUSE, self.retry_pause * 2 ** max(0, tries - 1))
+        log.warning("telegram update %s (%s) failed (try %d of %d); trying again in %.1f s",
+                    update.update_id, what, tries, self.max_tries, pause, exc_info=exc)
+
+        async def again() -> None:
+            await asyncio.sleep(pause)
+            if not self._stopping and self.application.running:
+                await self.application.update_queue.put(update)
+            else:
+                self._in_hand.discard(update.update_id)
+
+        task = asyncio.create_task(again(), name=f"telegram update {update.update_id} again")
+        self._retries.add(task)
+        task.add_done_callback(self._retries.discard)
 
     async def _dispatch(self, update: Update) -> None:
         if update.message:
@@ -330,3 +389,19 @@ class TelegramAdapter:
 
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         log.error("telegram update %r failed", update, exc_info=context.error)
+
+
+def _describe(update: Update) -> str:
+    """The ids to find an update by in the log: its kind, chat, sender, poll."""
+    parts = []
+    if update.effective_chat is not None:
+        parts.append(f"chat {update.effective_chat.id}")
+    if update.effective_user is not None:
+        parts.append(f"from {update.effective_user.id}")
+    if update.poll_answer is not None:
+        parts.append(f"poll {update.poll_answer.poll_id}")
+    if update.callback_query is not None:
+        parts.append(f"button {update.callback_query.id}")
+    kind = next((k for k in ("message", "callback_query", "poll_answer", "chat_member",
+                             "my_chat_member") if getattr(update, k, None) is not None), "update")
+    return " ".join([kind, *parts])

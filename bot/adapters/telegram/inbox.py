@@ -41,6 +41,7 @@ class Inbox:
         self._seen: set[int] = set()  # in memory: every update_id stored
         self._waiting: dict[int, str] = {}  # in memory: update_id -> payload, not yet handled
         self._done: list[int] = []  # handled, not yet written down
+        self._attempts: dict[int, int] = {}  # in memory: update_id -> handlers that raised
         self._wake = asyncio.Event()
         self._writer: asyncio.Task[None] | None = None
 
@@ -99,6 +100,32 @@ class Inbox:
     def marks_pending(self) -> set[int]:
         """Handled, but not yet written down."""
         return set(self._done)
+
+    async def failed_once(self, update_id: int) -> int:
+        """A handler raised on this update: count it; returns how often that happened."""
+        if self.db is None:
+            self._attempts[update_id] = self._attempts.get(update_id, 0) + 1
+            return self._attempts[update_id]
+        async with self.db.transaction() as s:
+            tries = await s.scalar(
+                update(InboxUpdate)
+                .where(InboxUpdate.platform == self.platform, InboxUpdate.update_id == update_id)
+                .values(attempts=InboxUpdate.attempts + 1)
+                .returning(InboxUpdate.attempts))
+        return tries or 1
+
+    async def give_up(self, update_id: int) -> None:
+        """Tried often enough: marked handled (and failed), never handed over again."""
+        if self.db is None:
+            self._waiting.pop(update_id, None)
+            self._attempts.pop(update_id, None)
+            return
+        now = datetime.now(UTC)
+        async with self.db.transaction() as s:
+            await s.execute(
+                update(InboxUpdate)
+                .where(InboxUpdate.platform == self.platform, InboxUpdate.update_id == update_id)
+                .values(handled_at=now, failed_at=now))
 
     async def flush(self) -> None:
         """Write down every handled mark now (at stop)."""

@@ -8,6 +8,11 @@ to Telegram only once `receive` returned: the poller by the offset of its next c
 webhook server by answering 200. When `receive` fails (the database is unreachable) the
 poller asks for the same batch again after a pause, and the webhook answers 500, so
 Telegram posts the update again.
+
+Each update is read on its own: one python-telegram-bot can't read (a shape newer or older
+than it knows) is stored as it came and marked failed, with a log line naming it, instead of
+failing its whole batch, which Telegram would then offer again and again while every chat
+waits.
 """
 
 from __future__ import annotations
@@ -28,11 +33,34 @@ from tornado.httpserver import HTTPServer
 
 log = logging.getLogger(__name__)
 
-# Stores (update, raw JSON) pairs and hands them over; raises when they were not stored.
-Receive = Callable[[Sequence[tuple[Update, str]]], Awaitable[None]]
+# Stores (update_id, update, raw JSON) and hands the updates over (None: one that can't be
+# read, stored as failed); raises when they were not stored.
+Receive = Callable[[Sequence[tuple[int, Update | None, str]]], Awaitable[None]]
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 CONFIRM_AT_STOP_S = 5.0
+_READ_SLACK = 5.0  # seconds past a long poll's timeout before the request counts as lost
+
+
+def read_update(data: dict[str, Any], bot: Bot, raw: str | None = None
+                ) -> tuple[int, Update | None, str]:
+    """One update as python-telegram-bot reads it, or None (logged) when it can't."""
+    raw = raw if raw is not None else json.dumps(data, ensure_ascii=False)
+    update_id = int(data["update_id"])
+    try:
+        return update_id, Update.de_json(data, bot), raw
+    except Exception as exc:
+        log.error("telegram update %s cannot be read (%r); stored and skipped: %.300s",
+                  update_id, exc, raw)
+        return update_id, None, raw
+
+
+async def get_raw_updates(bot: Bot, **params: Any) -> list[dict[str, Any]]:
+    """getUpdates, its answer left as JSON (`Bot.get_updates` reads the whole batch at once,
+    and one update it can't read fails them all)."""
+    timeout = params.get("timeout") or 0
+    result = await bot._post("getUpdates", params, read_timeout=timeout + _READ_SLACK)
+    return list(result) if isinstance(result, list) else []
 
 
 def _seconds(exc: RetryAfter) -> float:
@@ -86,8 +114,8 @@ class Poller:
             # (it would be skipped as already stored anyway). Not worth waiting long for.
             try:
                 await asyncio.wait_for(
-                    self.bot.get_updates(offset=self.offset, limit=1, timeout=0,
-                                         allowed_updates=self.allowed_updates),
+                    get_raw_updates(self.bot, offset=self.offset, limit=1, timeout=0,
+                                    allowed_updates=self.allowed_updates),
                     CONFIRM_AT_STOP_S,
                 )
             except (TelegramError, TimeoutError) as exc:
@@ -108,7 +136,8 @@ class Poller:
             try:
                 self._interruptible = True
                 try:
-                    updates = await self.bot.get_updates(
+                    updates = await get_raw_updates(
+                        self.bot,
                         offset=self.offset,
                         timeout=self.timeout,
                         allowed_updates=self.allowed_updates,
@@ -117,8 +146,9 @@ class Poller:
                     self._interruptible = False
                 self._confirmed = self.offset
                 if updates:
-                    await self.receive([(u, u.to_json()) for u in updates])
-                    self.offset = updates[-1].update_id + 1
+                    batch = [read_update(u, self.bot) for u in updates]
+                    await self.receive(batch)
+                    self.offset = batch[-1][0] + 1
                 pause = 0.0
                 continue
             except RetryAfter as exc:
@@ -155,15 +185,17 @@ class _Hook(tornado.web.RequestHandler):
                 raise tornado.web.HTTPError(HTTPStatus.FORBIDDEN)
         raw = self.request.body.decode("utf-8", errors="replace")
         try:
-            update = Update.de_json(json.loads(raw), server.bot)
+            data = json.loads(raw)
+            int(data["update_id"])
         except Exception as exc:
             log.error("webhook post that is no Telegram update refused: %.200r", raw)
             raise tornado.web.HTTPError(HTTPStatus.BAD_REQUEST) from exc
+        received = read_update(data, server.bot, raw)  # an unreadable one is stored as failed
         try:
-            await server.receive([(update, raw)])
+            await server.receive([received])
         except Exception as exc:
             # Not stored: Telegram posts it again later.
-            log.exception("could not store Telegram update %s; answering 500", update.update_id)
+            log.exception("could not store Telegram update %s; answering 500", received[0])
             raise tornado.web.HTTPError(HTTPStatus.INTERNAL_SERVER_ERROR) from exc
         self.set_status(HTTPStatus.OK)
         await self.finish()

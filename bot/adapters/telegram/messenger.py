@@ -19,6 +19,8 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 MigrationHook = Callable[[ChatRef, ChatRef], Awaitable[None]]
+# The newest text and buttons asked for a message, by any copy of the bot (Core.latest_edit).
+LatestEdit = Callable[[ChatRef, str], Awaitable[tuple[str, Sequence[Button]] | None]]
 _EditKey = tuple[int, int]
 _EditContent = tuple[str, InlineKeyboardMarkup | None]
 
@@ -96,6 +98,7 @@ class TelegramMessenger:
         self._edits: EditCoalescer[_EditKey, _EditContent] = EditCoalescer(self._apply_edit, edit_interval)
         self._migrated: dict[int, int] = {}
         self.on_migrate: MigrationHook | None = None
+        self.latest_edit: LatestEdit | None = None
 
     # -- the port
 
@@ -227,6 +230,26 @@ class TelegramMessenger:
             return await call(exc.new_chat_id)
 
     async def _apply_edit(self, key: _EditKey, content: _EditContent) -> None:
+        # Several copies (webhook mode) each pace their own edits, so a copy could apply
+        # counts older than another copy's, last. The edit applied is the newest any copy
+        # asked for (read when it goes out); when a newer one came in meanwhile, it follows.
+        content = await self._newest(key) or content
+        await self._edit(key, content)
+        after = await self._newest(key)
+        if after is not None and not _same(after, content):
+            self._edits.submit(key, after)
+
+    async def _newest(self, key: _EditKey) -> _EditContent | None:
+        if self.latest_edit is None:
+            return None
+        try:
+            found = await self.latest_edit(chat_ref(key[0]), str(key[1]))
+        except Exception:
+            log.exception("could not read the newest edit of message %s", key)
+            return None
+        return None if found is None else (_clip(found[0], MAX_TEXT), keyboard(found[1]))
+
+    async def _edit(self, key: _EditKey, content: _EditContent) -> None:
         chat_id, message_id = key
         text, markup = content
 
@@ -240,3 +263,7 @@ class TelegramMessenger:
         except BadRequest as exc:
             if "not modified" not in exc.message:
                 raise
+
+
+def _same(a: _EditContent, b: _EditContent) -> bool:
+    return a[0] == b[0] and (a[1].to_dict() if a[1] else None) == (b[1].to_dict() if b[1] else None)

@@ -3,6 +3,11 @@
 A group waiting out its 20-messages-a-minute limit must not hold up every other chat, yet
 "/newmeetup" must be handled before the "/rsvp yes" typed after it. Button presses get their
 own lane per chat so a toast never waits behind a throttled group answer.
+
+Slots: at most `slots` updates are handled at once, and an update takes a slot only once it
+is its lane's turn. So a flooded group holds one slot (the update being answered, waiting out
+the group's limit), never one per update queued behind it; python-telegram-bot's own
+semaphore takes a slot *before* our ordering, so it is set out of reach and ours counts.
 """
 
 from __future__ import annotations
@@ -35,18 +40,29 @@ class _Lane:
         self.users = 0
 
 
+# python-telegram-bot's semaphore, taken before an update's lane: out of reach on purpose.
+_UNBOUNDED = 2**30
+
+
 class ChatOrderedProcessor(BaseUpdateProcessor):
-    def __init__(self, max_concurrent_updates: int = 256) -> None:
-        super().__init__(max_concurrent_updates)
+    def __init__(self, slots: int = 1024) -> None:
+        super().__init__(_UNBOUNDED)
+        self.slots = slots
+        self._slots = asyncio.Semaphore(slots)
         self._lanes: dict[Hashable, _Lane] = {}
+        self.busy = 0  # updates being handled now (holding a slot)
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         key = ordering_key(update)
         lane = self._lanes.setdefault(key, _Lane())
         lane.users += 1
         try:
-            async with lane.lock:
-                await coroutine
+            async with lane.lock, self._slots:
+                self.busy += 1
+                try:
+                    await coroutine
+                finally:
+                    self.busy -= 1
         finally:
             lane.users -= 1
             if lane.users == 0:

@@ -109,6 +109,9 @@ class FakeBotAPI:
         self.polls: dict[str, FakePoll] = {}
         self.webhook: Webhook | None = None
         self.webhook_deliveries: list[WebhookDelivery] = []
+        # Where each update is posted (several URLs: posted to each, at once), instead of the
+        # webhook's URL: copies behind a load balancer, and Telegram posting one twice.
+        self.webhook_router: Callable[[JSON], list[str]] | None = None
         self._messages: dict[int, dict[int, BotMessage]] = {}
         self._message_ids: dict[int, itertools.count[int]] = {}
         self._updates: list[JSON] = []
@@ -752,11 +755,19 @@ class FakeBotAPI:
                 continue
             update, hook = batch[0], self.webhook
             headers = {"X-Telegram-Bot-Api-Secret-Token": hook.secret_token} if (hook.secret_token) else {}
-            try:
-                async with self._session.post(hook.url, json=update, headers=headers) as resp:
-                    status = resp.status
-            except aiohttp.ClientError:
-                status = 0
+            urls = self.webhook_router(update) if self.webhook_router else [hook.url]
+
+            async def post(url: str, update: JSON = update, headers: dict[str, str] = headers
+                           ) -> int:
+                assert self._session is not None
+                try:
+                    async with self._session.post(url, json=update, headers=headers) as resp:
+                        return resp.status
+                except aiohttp.ClientError:
+                    return 0
+
+            statuses = await asyncio.gather(*(post(url) for url in urls))
+            status = next((s for s in statuses if 200 <= s < 300), max(statuses))
             self.webhook_deliveries.append(WebhookDelivery(update["update_id"], status, self.clock()))
             if 200 <= status < 300:
                 self._confirm(update["update_id"] + 1)

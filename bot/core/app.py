@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypeVar
@@ -41,6 +41,7 @@ from bot.core.settings import CoreSettings
 from bot.core.syntax import MAX_COMMAND_TEXT, parse_command
 from bot.core.unit import Units
 from bot.core.work import Ctx, Services, Work
+from bot.db.bulk import insert_skipping
 from bot.db.models import (
     Chapter,
     ChatBinding,
@@ -208,16 +209,48 @@ class Core:
 
     async def handle_poll_answer(self, answer: PollAnswer) -> None:
         """A native poll vote (empty option_indexes = vote taken back)."""
-        async def body(w: Work, event: Event) -> None:
-            if not await self._first_delivery(w, answer.platform,
-                                              f"poll:{answer.platform_poll_id}", answer.event_id):
-                return
-            person, _identity = await person_for(w.s, answer.voter, w.now)
-            await polls.vote_by_answer(w, answer.platform, answer.platform_poll_id, person,
-                                       list(answer.option_indexes))
+        await self.handle_poll_answers([answer])
 
-        await self._handle(self._event("poll answer", None, answer.voter), body,
+    async def handle_poll_answers(self, answers: Sequence[PollAnswer]) -> None:
+        """Native poll votes in the order they were cast, in one unit of work (the Telegram
+        adapter hands over the answers waiting for the same poll together): each event once,
+        by its id; the latest answer of a voter counts (polls.record_answers)."""
+        if not answers:
+            return
+
+        async def body(w: Work, event: Event) -> None:
+            fresh = await self._first_deliveries(w, [
+                (a.platform, f"poll:{a.platform_poll_id}", a.event_id)
+                for a in answers if a.event_id is not None])
+            todo = []
+            for a in answers:
+                key = (a.platform, f"poll:{a.platform_poll_id}"[:255], (a.event_id or "")[:255])
+                if a.event_id is None or key in fresh:
+                    fresh.discard(key)  # the same event twice in one batch counts once
+                    todo.append(a)
+            await polls.record_answers(w, todo)
+
+        voter = answers[0].voter if len(answers) == 1 else None
+        await self._handle(self._event(f"{len(answers)} poll answer(s)", None, voter), body,
                            self._log_refusal, None)
+
+    @staticmethod
+    async def _first_deliveries(w: Work, events: Sequence[tuple[str, str, str]]
+                                ) -> set[tuple[str, str, str]]:
+        """`_first_delivery` for many (platform, chat id, event id) at once: those not
+        handled before, recorded as handled now."""
+        rows = {(platform, chat_id[:255], event_id[:255]): None
+                for platform, chat_id, event_id in events}
+        inserted = await insert_skipping(
+            w.s, HandledMessage, ["platform", "chat_id", "message_id"],
+            [{"platform": p, "chat_id": c, "message_id": m, "handled_at": w.now}
+             for p, c, m in rows],
+            returning=[HandledMessage.platform, HandledMessage.chat_id,
+                       HandledMessage.message_id])
+        fresh = {(p, c, m) for p, c, m in inserted}
+        if len(fresh) < len(rows):
+            log.info("%d poll answer(s) were handled before", len(rows) - len(fresh))
+        return fresh
 
     async def handle_poll_end(self, end: PollEnd) -> None:
         """An organiser ended the bot's poll in their client: close it now."""

@@ -30,6 +30,7 @@ from bot.adapters.telegram.messenger import TelegramMessenger
 from bot.adapters.telegram.processor import ChatOrderedProcessor
 from bot.adapters.telegram.ratelimit import FloodLimits, TelegramRateLimiter
 from bot.adapters.telegram.settings import TelegramSettings
+from bot.adapters.telegram.votes import PollAnswerBatches
 from bot.core.i18n import DEFAULT_LANGUAGE, SUPPORTED_LANGUAGES
 from bot.core.messages import ChatRef, Inbound, PollAnswer, Reply, RsvpAction
 from bot.db.session import Database
@@ -51,7 +52,7 @@ class CoreHandler(Protocol):
 
     async def handle_message(self, msg: Inbound) -> None: ...
 
-    async def handle_poll_answer(self, answer: PollAnswer) -> None: ...
+    async def handle_poll_answers(self, answers: Sequence[PollAnswer]) -> None: ...
 
     async def handle_rsvp_action(self, action: RsvpAction) -> Reply: ...
 
@@ -92,6 +93,7 @@ class TelegramAdapter:
         self.messenger = TelegramMessenger(self.application.bot, edit_interval=edit_interval)
         self.messenger.on_migrate = self._migrate
         self.admins = AdminCache(self._fetch_admins, ttl=admin_ttl)
+        self.poll_answers = PollAnswerBatches(lambda batch: self.core.handle_poll_answers(batch))
         self.application.add_handler(TypeHandler(Update, self._on_update))
         self.application.add_error_handler(self._on_error)
         self._core: CoreHandler | None = None
@@ -209,7 +211,7 @@ class TelegramAdapter:
         elif update.poll_answer:
             answer = translate.poll_answer(update.poll_answer, update.update_id)
             if answer is not None:
-                await self.core.handle_poll_answer(answer)
+                await self.poll_answers.submit(update.update_id, answer)
         elif update.chat_member:
             change = update.chat_member
             self.admins.update(

@@ -6,7 +6,8 @@ build the core with `adapter.messenger`; `adapter.bind(core)`; `await adapter.st
 the same loop (no `run_polling`).
 
 Updates come in through the inbox (inbox.py, intake.py): stored, then confirmed to Telegram,
-then handed to the Application's update queue, and marked handled when `_on_update` returned.
+then handed to the Application's update queue, and marked handled when `_on_update` returned;
+poll answers skip the Application and go to the core in batches (votes.py).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from bot.adapters.telegram.intake import Poller, WebhookServer
 from bot.adapters.telegram.messenger import TelegramMessenger
 from bot.adapters.telegram.processor import ChatOrderedProcessor
 from bot.adapters.telegram.ratelimit import FloodLimits, TelegramRateLimiter
+from bot.adapters.telegram.raw import RawUpdatesRequest
 from bot.adapters.telegram.settings import TelegramSettings
 from bot.adapters.telegram.votes import PollAnswerBatches
 from bot.core.i18n import DEFAULT_LANGUAGE, SUPPORTED_LANGUAGES
@@ -75,12 +77,15 @@ class TelegramAdapter:
         self.settings = settings
         self.poll_timeout = poll_timeout
         self.rate_limiter = TelegramRateLimiter(limits)
+        # PTB's default for getUpdates: one connection.
+        self._updates_request = RawUpdatesRequest(connection_pool_size=1)
         self.application: Application = (  # type: ignore[type-arg]
             ApplicationBuilder()
             .token(settings.token)
             .base_url(settings.base_url)
             .rate_limiter(self.rate_limiter)
             .concurrent_updates(ChatOrderedProcessor(1024))
+            .get_updates_request(self._updates_request)
             .job_queue(None)
             .updater(None)  # updates come in through the inbox (intake.py), not PTB's Updater
             .build()
@@ -93,7 +98,8 @@ class TelegramAdapter:
         self.messenger = TelegramMessenger(self.application.bot, edit_interval=edit_interval)
         self.messenger.on_migrate = self._migrate
         self.admins = AdminCache(self._fetch_admins, ttl=admin_ttl)
-        self.poll_answers = PollAnswerBatches(lambda batch: self.core.handle_poll_answers(batch))
+        self.poll_answers = PollAnswerBatches(
+            lambda batch: self.core.handle_poll_answers(batch), self.inbox.handled)
         self.application.add_handler(TypeHandler(Update, self._on_update))
         self.application.add_error_handler(self._on_error)
         self._core: CoreHandler | None = None
@@ -116,6 +122,7 @@ class TelegramAdapter:
             raise RuntimeError("TelegramAdapter has no core: call adapter.bind(core) before start()")
         app = self.application
         self._stopping = False
+        self.poll_answers.restart()
         await app.initialize()  # getMe
         await self._set_commands()
         await app.start()
@@ -130,7 +137,7 @@ class TelegramAdapter:
                 log.exception("stored Telegram update %s cannot be read; skipped", update_id)
                 self.inbox.handled(update_id)
                 continue
-            await app.update_queue.put(update)
+            await self._hand_over(update)
         if self.settings.mode == "webhook":
             self._webhook = WebhookServer(
                 app.bot,
@@ -143,7 +150,8 @@ class TelegramAdapter:
             await self._webhook.start(self.settings.webhook_url, ALLOWED_UPDATES)
         else:
             self._poller = Poller(
-                app.bot, self._receive, timeout=self.poll_timeout, allowed_updates=ALLOWED_UPDATES
+                app.bot, self._receive, timeout=self.poll_timeout, allowed_updates=ALLOWED_UPDATES,
+                raw_json=self._updates_request.raw_json,
             )
             await self._poller.start()
         log.info("telegram: @%s is up (%s)", self.bot_username, self.settings.mode)
@@ -157,6 +165,10 @@ class TelegramAdapter:
         if intake is not None:
             await intake.stop()
         self._stopping = self.inbox.durable
+        if self._stopping:
+            await self.poll_answers.stop()
+        else:
+            await self.poll_answers.idle()
         if app.running:
             await app.stop()
         try:
@@ -177,7 +189,22 @@ class TelegramAdapter:
         for update, _raw in updates:
             if update.update_id in new:
                 new.discard(update.update_id)
-                await self.application.update_queue.put(update)
+                await self._hand_over(update)
+
+    async def _hand_over(self, update: Update) -> None:
+        if update.poll_answer:
+            self._take_poll_answer(update)
+        else:
+            await self.application.update_queue.put(update)
+
+    def _take_poll_answer(self, update: Update) -> None:
+        """Straight to the batches of votes.py, which mark it handled once recorded."""
+        assert update.poll_answer is not None
+        answer = translate.poll_answer(update.poll_answer, update.update_id)
+        if answer is None:
+            self.inbox.handled(update.update_id)
+        else:
+            self.poll_answers.add(update.update_id, answer)
 
     async def _set_commands(self) -> None:
         bot = self.application.bot
@@ -199,6 +226,9 @@ class TelegramAdapter:
     async def _on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         if self._stopping:
             return  # not started before the stop: it stays in the inbox for the next start
+        if update.poll_answer:
+            self._take_poll_answer(update)  # (only when something else queued it)
+            return
         await self._dispatch(update)
         # Only once its handler returned; one that raised is handed over at the next start.
         self.inbox.handled(update.update_id)
@@ -208,10 +238,6 @@ class TelegramAdapter:
             await self._on_message(update)
         elif update.callback_query:
             await self._on_button(update)
-        elif update.poll_answer:
-            answer = translate.poll_answer(update.poll_answer, update.update_id)
-            if answer is not None:
-                await self.poll_answers.submit(update.update_id, answer)
         elif update.chat_member:
             change = update.chat_member
             self.admins.update(

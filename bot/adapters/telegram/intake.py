@@ -51,9 +51,11 @@ class Poller:
     """
 
     def __init__(
-        self, bot: Bot, receive: Receive, *, timeout: int, allowed_updates: Sequence[str]
+        self, bot: Bot, receive: Receive, *, timeout: int, allowed_updates: Sequence[str],
+        raw_json: Callable[[Update], str] = Update.to_json,
     ) -> None:
         self.bot = bot
+        self.raw_json = raw_json  # the update's JSON for the inbox (raw.py)
         self.receive = receive
         self.timeout = timeout
         self.allowed_updates = list(allowed_updates)
@@ -113,7 +115,7 @@ class Poller:
                     self._interruptible = False
                 self._confirmed = self.offset
                 if updates:
-                    await self.receive([(u, u.to_json()) for u in updates])
+                    await self.receive([(u, self.raw_json(u)) for u in updates])
                     self.offset = updates[-1].update_id + 1
                 pause = 0.0
                 continue

@@ -2,8 +2,8 @@
 
 A group waiting out its 20-messages-a-minute limit must not hold up every other chat, yet
 "/newmeetup" must be handled before the "/rsvp yes" typed after it. Button presses get their
-own lane per chat so a toast never waits behind a throttled group answer. Poll answers have
-no lane here: votes.py keeps each poll's answers in order and hands them over in batches.
+own lane per chat so a toast never waits behind a throttled group answer. (Poll answers
+don't come through here: votes.py keeps each poll's answers in order, in batches.)
 """
 
 from __future__ import annotations
@@ -16,15 +16,13 @@ from telegram import Update
 from telegram.ext import BaseUpdateProcessor
 
 
-def ordering_key(update: object) -> Hashable | None:
+def ordering_key(update: object) -> Hashable:
     if not isinstance(update, Update):
         return ("other", id(update))
     if update.callback_query:
         query = update.callback_query
         chat_id = query.message.chat.id if query.message else query.from_user.id
         return ("button", chat_id)
-    if update.poll_answer:
-        return None
     if update.effective_chat:
         return ("chat", update.effective_chat.id)
     return ("other", update.update_id)
@@ -43,9 +41,6 @@ class ChatOrderedProcessor(BaseUpdateProcessor):
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         key = ordering_key(update)
-        if key is None:
-            await coroutine
-            return
         lane = self._lanes.setdefault(key, _Lane())
         lane.users += 1
         try:

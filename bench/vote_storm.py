@@ -121,7 +121,7 @@ async def storm(kind: str, voters: int, wait: float) -> dict[str, float]:
             statements += 1
 
         event.listen(db.engine.sync_engine, "before_cursor_execute", count)
-        adapter = TelegramAdapter(TelegramSettings(token=fake.token, base_url=fake.base_url),
+        adapter = TelegramAdapter(TelegramSettings(token=fake.token, base_url=fake.base_url), db,
                                   limits=FloodLimits(), poll_timeout=5)
         core = Core(db, {"telegram": adapter.messenger}, SystemClock(), CoreSettings())
         await adapter.application.initialize()
@@ -136,11 +136,11 @@ async def storm(kind: str, voters: int, wait: float) -> dict[str, float]:
         all_in = asyncio.Event()
         handle = core.handle_poll_answers
 
-        async def timed(answers: Sequence[PollAnswer]) -> None:
+        async def timed(answers: Sequence[PollAnswer], inbox: str | None = None) -> None:
             nonlocal failed
             began = time.monotonic()
             try:
-                await handle(answers)
+                await handle(answers, inbox)
             except Exception:
                 failed += len(answers)
                 raise

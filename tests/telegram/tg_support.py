@@ -48,7 +48,8 @@ class RecordingCore:
     async def handle_poll_answer(self, answer: PollAnswer) -> None:
         self.poll_answers.append(answer)
 
-    async def handle_poll_answers(self, answers: Sequence[PollAnswer]) -> None:
+    async def handle_poll_answers(self, answers: Sequence[PollAnswer],
+                                  inbox: str | None = None) -> None:
         self.poll_answers.extend(answers)
 
     async def handle_rsvp_action(self, action: RsvpAction) -> Reply:

@@ -54,7 +54,8 @@ class CoreHandler(Protocol):
 
     async def handle_message(self, msg: Inbound) -> None: ...
 
-    async def handle_poll_answers(self, answers: Sequence[PollAnswer]) -> None: ...
+    async def handle_poll_answers(self, answers: Sequence[PollAnswer],
+                                  inbox: str | None = None) -> None: ...
 
     async def handle_rsvp_action(self, action: RsvpAction) -> Reply: ...
 
@@ -98,8 +99,11 @@ class TelegramAdapter:
         self.messenger = TelegramMessenger(self.application.bot, edit_interval=edit_interval)
         self.messenger.on_migrate = self._migrate
         self.admins = AdminCache(self._fetch_admins, ttl=admin_ttl)
+        # With a durable inbox the core marks the answers' rows handled in their unit of work.
         self.poll_answers = PollAnswerBatches(
-            lambda batch: self.core.handle_poll_answers(batch), self.inbox.handled)
+            lambda batch: self.core.handle_poll_answers(
+                batch, inbox=self.inbox.platform if self.inbox.durable else None),
+            lambda update_id: None if self.inbox.durable else self.inbox.handled(update_id))
         self.application.add_handler(TypeHandler(Update, self._on_update))
         self.application.add_error_handler(self._on_error)
         self._core: CoreHandler | None = None

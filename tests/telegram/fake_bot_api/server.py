@@ -469,6 +469,14 @@ class FakeBotAPI:
         )
         self._notify()
 
+    def repeat(self, update_id: int) -> None:
+        """Queue an update that is still queued once more, next to itself: the same
+        update_id twice in one getUpdates answer."""
+        update = self._sent_updates[update_id]
+        at = next(i for i, u in enumerate(self._updates) if u["update_id"] == update_id)
+        self._updates.insert(at + 1, update)
+        self._notify()
+
     def sent_update(self, update_id: int) -> JSON:
         """An update as it was pushed (and delivered)."""
         return self._sent_updates[update_id]

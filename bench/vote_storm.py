@@ -1,16 +1,18 @@
 """Vote storm: N native poll answers from N members through the Telegram adapter and the core.
 
-A chapter bound to a group of N members (people, accounts and memberships inserted with SQL)
-and a plain poll the bot posted there through its messenger. Then, timed: the fake Bot API
-queues one `poll_answer` update per member at once (as `FakeBotAPI.vote` builds it; the `poll`
-update `vote` adds is left out: the bot does not ask for it, and building it counts every vote
-so far, which would make queuing 10,000 answers quadratic). python-telegram-bot long-polls
-them, the adapter turns each into a PollAnswer, and `Core.handle_poll_answer` records it in
-its unit of work.
+A chapter bound to a group of N members (people, accounts and memberships inserted with SQL,
+then ANALYZE on PostgreSQL) and a plain poll the bot posted there through its messenger. Then,
+timed: the fake Bot API queues one `poll_answer` update per member at once (as
+`FakeBotAPI.vote` builds it; the `poll` update `vote` adds is left out: the bot does not ask
+for it, and building it counts every vote so far, which would make queuing 10,000 answers
+quadratic). The adapter long-polls them with python-telegram-bot, stores each batch in the
+durable inbox table, and hands the answers to one poll over in batches (votes.py) to
+`Core.handle_poll_answers`, which records a batch in one unit of work.
 
-Per vote: from when its answer was queued in the fake to when `handle_poll_answer` returned
-(its unit of work committed); and the time inside the core alone. Rate: votes / (last commit -
-first queued). Finally every vote must be in `votes` (SELECT count(*)).
+Per vote: from when its answer was queued in the fake to when the `handle_poll_answers` call
+that carried it returned (its unit of work committed). Rate: votes / (last commit - first
+queued); the queuing itself (the fake, in this process) is inside that time. Finally every
+vote must be in `votes` (SELECT count(*)), with the right tally per option.
 
 Goal (issue 8): at least 2,000 votes a second on PostgreSQL, with every vote counted.
 

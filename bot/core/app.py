@@ -13,7 +13,7 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypeVar
@@ -45,10 +45,12 @@ from bot.core.syntax import MAX_COMMAND_TEXT, parse_command
 from bot.core.throttle import CommandLimit, Verdict
 from bot.core.unit import Units
 from bot.core.work import Ctx, Services, Work
+from bot.db.bulk import chunks, insert_skipping
 from bot.db.models import (
     Chapter,
     ChatBinding,
     HandledMessage,
+    InboxUpdate,
     Meetup,
     OutboxKind,
     OutboxMessage,
@@ -249,16 +251,77 @@ class Core:
 
     async def handle_poll_answer(self, answer: PollAnswer) -> None:
         """A native poll vote (empty option_indexes = vote taken back)."""
-        async def body(w: Work, event: Event) -> None:
-            if not await self._first_delivery(w, answer.platform,
-                                              f"poll:{answer.platform_poll_id}", answer.event_id):
-                return
-            person, _identity = await person_for(w.s, answer.voter, w.now)
-            await polls.vote_by_answer(w, answer.platform, answer.platform_poll_id, person,
-                                       list(answer.option_indexes))
+        await self.handle_poll_answers([answer])
 
-        await self._handle(self._event("poll answer", None, answer.voter), body,
+    async def handle_poll_answers(self, answers: Sequence[PollAnswer],
+                                  inbox: str | None = None) -> None:
+        """Native poll votes in the order they were cast, in one unit of work (the Telegram
+        adapter hands over the answers waiting for the same poll together): each event once,
+        the latest answer of a voter counting (polls.record_answers).
+
+        With `inbox` (a platform), an answer's event id is the update_id of its row in that
+        platform's `inbox` table, and this unit of work marks the row handled: that records
+        the event (a row marked before was handled before) in one UPDATE, instead of a row of
+        `handled_messages` per answer and the adapter marking the inbox afterwards."""
+        if not answers:
+            return
+
+        def key(a: PollAnswer) -> tuple[str, str, str]:
+            chat = "" if inbox is not None else f"poll:{a.platform_poll_id}"[:255]
+            return (a.platform, chat, (a.event_id or "")[:255])
+
+        async def body(w: Work, event: Event) -> None:
+            if inbox is not None:
+                fresh = {(inbox, "", str(uid)) for uid in await self._mark_inbox(
+                    w, inbox, [int(a.event_id) for a in answers if a.event_id is not None])}
+            else:
+                fresh = await self._first_deliveries(w, [
+                    (a.platform, f"poll:{a.platform_poll_id}", a.event_id)
+                    for a in answers if a.event_id is not None])
+            todo = []
+            for a in answers:
+                if a.event_id is None or key(a) in fresh:
+                    fresh.discard(key(a))  # the same event twice in one batch counts once
+                    todo.append(a)
+            await polls.record_answers(w, todo)
+
+        voter = answers[0].voter if len(answers) == 1 else None
+        await self._handle(self._event(f"{len(answers)} poll answer(s)", None, voter), body,
                            self._log_refusal, None)
+
+    @staticmethod
+    async def _mark_inbox(w: Work, platform: str, update_ids: Sequence[int]) -> set[int]:
+        """Mark these inbox rows handled; returns those that were not handled before."""
+        fresh: set[int] = set()
+        for part in chunks(sorted(set(update_ids)), 1000):
+            result = await w.s.execute(
+                update(InboxUpdate)
+                .where(InboxUpdate.platform == platform, InboxUpdate.update_id.in_(part),
+                       InboxUpdate.handled_at.is_(None))
+                .values(handled_at=w.now).returning(InboxUpdate.update_id)
+                .execution_options(synchronize_session=False))
+            fresh.update(result.scalars())
+        if len(fresh) < len(set(update_ids)):
+            log.info("%d poll answer(s) were handled before", len(set(update_ids)) - len(fresh))
+        return fresh
+
+    @staticmethod
+    async def _first_deliveries(w: Work, events: Sequence[tuple[str, str, str]]
+                                ) -> set[tuple[str, str, str]]:
+        """`_first_delivery` for many (platform, chat id, event id) at once: those not
+        handled before, recorded as handled now."""
+        rows = {(platform, chat_id[:255], event_id[:255]): None
+                for platform, chat_id, event_id in events}
+        inserted = await insert_skipping(
+            w.s, HandledMessage, ["platform", "chat_id", "message_id"],
+            [{"platform": p, "chat_id": c, "message_id": m, "handled_at": w.now}
+             for p, c, m in rows],
+            returning=[HandledMessage.platform, HandledMessage.chat_id,
+                       HandledMessage.message_id])
+        fresh = {(p, c, m) for p, c, m in inserted}
+        if len(fresh) < len(rows):
+            log.info("%d poll answer(s) were handled before", len(rows) - len(fresh))
+        return fresh
 
     async def handle_poll_end(self, end: PollEnd) -> None:
         """An organiser ended the bot's poll in their client: close it now."""

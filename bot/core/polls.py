@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -11,20 +15,20 @@ from bot.core.announce import announce
 from bot.core.dates import When
 from bot.core.errors import UserError
 from bot.core.i18n import format_when, translator
-from bot.core.messages import ChatRef, SentPoll
+from bot.core.messages import ChatRef, PollAnswer, SentPoll
 from bot.core.notify import post_to_chapter
 from bot.core.outbox import Posted
-from bot.core.people import ensure_membership
+from bot.core.people import ensure_memberships, people_for
 from bot.core.queries import chapter_chats, open_poll_of
 from bot.core.reminders import schedule_group
-from bot.core.rules import Tally, pick_winner, poll_closes_at
+from bot.core.rules import Tally, latest_choices, pick_winner, poll_closes_at, valid_choice
 from bot.core.syntax import split_args
 from bot.core.work import Ctx, Work
+from bot.db.bulk import chunks, insert_skipping
 from bot.db.models import (
     Chapter,
     Meetup,
     MeetupStatus,
-    Person,
     Poll,
     PollKind,
     PollOption,
@@ -35,6 +39,8 @@ from bot.db.models import (
     Vote,
 )
 from bot.db.session import changed_one_row
+
+log = logging.getLogger(__name__)
 
 MAX_QUESTION = 300
 MAX_OPTION = 100
@@ -152,21 +158,84 @@ async def open_poll_posted_in(s: AsyncSession, chat: ChatRef, platform_poll_id: 
     return poll if poll.closed_at is None else None
 
 
-async def vote_by_answer(w: Work, platform: str, platform_poll_id: str, person: Person,
-                         positions: list[int]) -> bool:
-    """A vote in a native poll; False when the poll is unknown or closed."""
-    post = await w.s.scalar(select(PostedMessage).where(
-        PostedMessage.platform == platform, PostedMessage.platform_poll_id == platform_poll_id,
-        PostedMessage.kind == PostKind.POLL))
-    if post is None or post.poll_id is None:
-        return False
-    poll = await w.s.get_one(Poll, post.poll_id)
-    if poll.closed_at is not None:
-        return False
-    await record_votes(w, poll, person.id, positions)
+async def record_answers(w: Work, answers: Sequence[PollAnswer]) -> int:
+    """Native poll answers, in the order they were cast, recorded with a few statements for
+    the whole batch: the latest valid answer of a voter to a poll counts (an empty one takes
+    the vote back); answers to an unknown or closed poll, or naming an option the poll lacks,
+    change nothing. A voter seen for the first time becomes a person and a member of the
+    poll's chapter. Returns how many (poll, voter) votes were written."""
+    polls = await _open_polls_posted_as(w.s, {(a.platform, a.platform_poll_id) for a in answers})
+    counted = [(a, polls[(a.platform, a.platform_poll_id)]) for a in answers
+               if (a.platform, a.platform_poll_id) in polls]
+    latest = latest_choices(
+        ((poll.poll_id, (a.voter.platform, a.voter.id)),
+         valid_choice(a.option_indexes, len(poll.option_ids), poll.multiple))
+        for a, poll in counted)
+    if len(latest) < len({(p.poll_id, a.voter.platform, a.voter.id) for a, p in counted}):
+        log.info("native poll answers naming no such option were ignored")
+    if not latest:
+        return 0
+    voters = {(a.voter.platform, a.voter.id): a.voter for a, _p in counted}
+    person_of = await people_for(w.s, [voters[acc] for _poll_id, acc in latest], w.now)
+    by_id = {p.poll_id: p for p in polls.values()}
+    chapters: dict[int, set[int]] = {}
+    choices: dict[int, dict[int, tuple[int, ...]]] = {}
+    for (poll_id, acc), chosen in latest.items():
+        person_id = person_of[acc]
+        choices.setdefault(poll_id, {})[person_id] = chosen
+        chapters.setdefault(by_id[poll_id].chapter_id, set()).add(person_id)
     # A voter who never typed in the group is a member too (their "maybe", /meetups in a DM).
-    await ensure_membership(w.s, await w.s.get_one(Chapter, poll.chapter_id), person, w.now)
-    return True
+    for chapter_id, person_ids in chapters.items():
+        await ensure_memberships(w.s, chapter_id, person_ids, w.now)
+    rows = []
+    for poll_id, by_person in choices.items():
+        option_ids = by_id[poll_id].option_ids
+        for part in chunks(list(by_person), 1000):
+            await w.s.execute(delete(Vote).where(Vote.poll_id == poll_id,
+                                                 Vote.person_id.in_(part))
+                              .execution_options(synchronize_session=False))
+        rows += [{"poll_id": poll_id, "option_id": option_ids[p], "person_id": person_id,
+                  "voted_at": w.now}
+                 for person_id, chosen in by_person.items() for p in chosen]
+    # Skipping a vote already there: one cast the same moment by the same person (/vote).
+    await insert_skipping(w.s, Vote, ["option_id", "person_id"], rows)
+    return len(latest)
+
+
+@dataclass(frozen=True)
+class _OpenPoll:
+    poll_id: int
+    chapter_id: int
+    multiple: bool
+    option_ids: list[int]  # by position
+
+
+async def _open_polls_posted_as(s: AsyncSession,
+                                posted: set[tuple[str, str]]) -> dict[tuple[str, str], _OpenPoll]:
+    """The open polls behind (platform, platform poll id) pairs; unknown or closed ones are
+    left out."""
+    found: dict[tuple[str, str], _OpenPoll] = {}
+    by_platform: dict[str, list[str]] = {}
+    for platform, platform_poll_id in posted:
+        by_platform.setdefault(platform, []).append(platform_poll_id)
+    for platform, platform_poll_ids in by_platform.items():
+        rows = await s.execute(
+            select(PostedMessage.platform_poll_id, Poll.id, Poll.chapter_id, Poll.multiple)
+            .join(Poll, Poll.id == PostedMessage.poll_id)
+            .where(PostedMessage.platform == platform,
+                   PostedMessage.platform_poll_id.in_(platform_poll_ids),
+                   PostedMessage.kind == PostKind.POLL, Poll.closed_at.is_(None)))
+        for posted_as, poll_id, chapter_id, multiple in rows.all():
+            assert posted_as is not None
+            found[(platform, posted_as)] = _OpenPoll(poll_id, chapter_id, multiple, [])
+    if found:
+        by_id = {p.poll_id: p for p in found.values()}
+        options = await s.execute(select(PollOption.poll_id, PollOption.id)
+                                  .where(PollOption.poll_id.in_(list(by_id)))
+                                  .order_by(PollOption.poll_id, PollOption.position))
+        for of_poll, option_id in options.all():
+            by_id[of_poll].option_ids.append(option_id)
+    return found
 
 
 async def close_poll_command(ctx: Ctx, args: str) -> None:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TypeVar
+
+K = TypeVar("K", bound=Hashable)
 
 POLL_OPEN_FOR = timedelta(hours=48)
 POLL_CLOSES_BEFORE_FIRST = timedelta(hours=24)
@@ -42,6 +45,25 @@ def pick_winner(tallies: Sequence[Tally]) -> Tally:
         tallies,
         key=lambda t: (-t.votes, t.starts_at is None, t.starts_at or datetime.max, t.position),
     )
+
+
+def valid_choice(positions: Iterable[int], options: int, multiple: bool) -> tuple[int, ...] | None:
+    """The options a vote names, each once and in order (none takes the vote back); None
+    when it names an option the poll lacks, or several in a one-answer poll."""
+    chosen = tuple(sorted(set(positions)))
+    if any(p < 0 or p >= options for p in chosen) or (len(chosen) > 1 and not multiple):
+        return None
+    return chosen
+
+
+def latest_choices(votes: Iterable[tuple[K, tuple[int, ...] | None]]) -> dict[K, tuple[int, ...]]:
+    """Votes in the order they were cast, keyed by (poll, voter): the last valid one of each
+    counts; an invalid one (None) changes nothing."""
+    latest: dict[K, tuple[int, ...]] = {}
+    for key, chosen in votes:
+        if chosen is not None:
+            latest[key] = chosen
+    return latest
 
 
 @dataclass(frozen=True)

@@ -145,3 +145,57 @@ async def test_voting_the_same_option_twice_in_a_plain_poll_counts_once(chat: Ch
     await chat.say("alice", "/poll Which venue?; Verkadefabriek | Café de Unie")
     out = await chat.say("bob", "/vote 2 2")
     assert [s.text for s in out] == ["Bob voted for 2."]
+
+
+async def test_a_batch_of_poll_answers_counts_each_event_once_and_each_voters_last(
+        chat: Chat, messenger: RecordingMessenger) -> None:
+    """`Core.handle_poll_answers`, as the Telegram adapter calls it with the answers waiting
+    for one poll: a voter changing and taking back their vote inside the batch, the same
+    event twice in it and once more in a later batch, answers to an unknown poll and naming
+    no such option, voters the bot never saw. Then /closepoll shows the tally."""
+    from sqlalchemy import select
+
+    from bot.core.messages import PollAnswer
+    from bot.db.models import Identity, Membership
+
+    await chat.say("alice", "/setup SMC; Den Bosch; Europe/Amsterdam; en")
+    await chat.say("alice", "/poll Which venue?; Verkadefabriek | Café de Unie | De Kleine Winst")
+    poll = next(s for s in messenger.sent if s.kind == "poll")
+    pid = f"poll-{poll.message_id}"
+    ids = iter(range(1000, 2000))
+
+    def answer(name: str, chosen: tuple[int, ...], event: int | None = None,
+               poll_id: str = pid) -> PollAnswer:
+        return PollAnswer(messenger.platform, poll_id, chat.user(name), chosen,
+                          str(next(ids) if event is None else event))
+
+    bob_first = answer("bob", (0,))
+    batch = [
+        bob_first,
+        answer("carol", (2,)),
+        answer("dave", (1,)),
+        answer("bob", (1,)),  # changes his mind
+        answer("dave", ()),  # takes it back
+        answer("erin", (0,)),
+        answer("erin", (5,)),  # no such option: erin's 0 stands
+        answer("frank", (0, 1)),  # one answer only: nothing
+        answer("gina", (2,), poll_id="poll-unknown"),
+        bob_first,  # the same event again in the batch: once
+        *(answer(f"member{i}", (i % 3,)) for i in range(9)),
+    ]
+    await chat.core.handle_poll_answers(batch)
+    # Delivered again later (a restart): bob's first answer must not undo his change.
+    await chat.core.handle_poll_answers([bob_first, answer("carol", (1,))])
+
+    out = await chat.say("alice", "/closepoll")
+    text = next(s for s in out if s.kind == "text").text
+    # 0: erin + member0,3,6 = 4; 1: bob, carol (changed in the second batch) + member1,4,7 = 5;
+    # 2: member2,5,8 = 3
+    assert "1. Verkadefabriek: 4\n2. Café de Unie: 5\n3. De Kleine Winst: 3" in text
+    # Voters who only answered the poll became people and members; gina (an unknown poll)
+    # did not.
+    async with chat.core.db.transaction() as s:
+        members = set(await s.scalars(select(Identity.platform_user_id).join(
+            Membership, Membership.person_id == Identity.person_id)))
+    assert {"bob", "erin", "member0", "member8"} <= members
+    assert "gina" not in members and "frank" not in members  # frank's answer was refused

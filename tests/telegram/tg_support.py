@@ -7,7 +7,7 @@ import asyncio
 import os
 import signal
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -47,6 +47,10 @@ class RecordingCore:
 
     async def handle_poll_answer(self, answer: PollAnswer) -> None:
         self.poll_answers.append(answer)
+
+    async def handle_poll_answers(self, answers: Sequence[PollAnswer],
+                                  inbox: str | None = None) -> None:
+        self.poll_answers.extend(answers)
 
     async def handle_rsvp_action(self, action: RsvpAction) -> Reply:
         self.actions.append(action)

@@ -6,7 +6,8 @@ build the core with `adapter.messenger`; `adapter.bind(core)`; `await adapter.st
 the same loop (no `run_polling`).
 
 Updates come in through the inbox (inbox.py, intake.py): stored, then confirmed to Telegram,
-then handed to the Application's update queue, and marked handled when `_on_update` returned.
+then handed to the Application's update queue, and marked handled when `_on_update` returned;
+poll answers skip the Application and go to the core in batches (votes.py).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from bot.adapters.telegram.messenger import TelegramMessenger
 from bot.adapters.telegram.processor import ChatOrderedProcessor
 from bot.adapters.telegram.ratelimit import FloodLimits, TelegramRateLimiter
 from bot.adapters.telegram.settings import TelegramSettings
+from bot.adapters.telegram.votes import PollAnswerBatches
 from bot.core.i18n import DEFAULT_LANGUAGE, SUPPORTED_LANGUAGES
 from bot.core.messages import ChatRef, Inbound, PollAnswer, Reply, RsvpAction
 from bot.db.session import Database, database_unreachable
@@ -56,7 +58,8 @@ class CoreHandler(Protocol):
 
     async def handle_message(self, msg: Inbound) -> None: ...
 
-    async def handle_poll_answer(self, answer: PollAnswer) -> None: ...
+    async def handle_poll_answers(self, answers: Sequence[PollAnswer],
+                                  inbox: str | None = None) -> None: ...
 
     async def handle_rsvp_action(self, action: RsvpAction) -> Reply: ...
 
@@ -105,6 +108,12 @@ class TelegramAdapter:
         self.messenger = TelegramMessenger(self.application.bot, edit_interval=edit_interval)
         self.messenger.on_migrate = self._migrate
         self.admins = AdminCache(self._fetch_admins, ttl=admin_ttl)
+        # With a durable inbox the core marks the answers' rows handled in their unit of work.
+        self.poll_answers = PollAnswerBatches(
+            lambda batch: self.core.handle_poll_answers(
+                batch, inbox=self.inbox.platform if self.inbox.durable else None),
+            lambda update_id: None if self.inbox.durable else self.inbox.handled(update_id),
+            self._poll_answer_failed)
         self.application.add_handler(TypeHandler(Update, self._on_update))
         self.application.add_error_handler(self._on_error)
         self._core: CoreHandler | None = None
@@ -129,6 +138,7 @@ class TelegramAdapter:
             raise RuntimeError("TelegramAdapter has no core: call adapter.bind(core) before start()")
         app = self.application
         self._stopping = False
+        self.poll_answers.restart()
         await app.initialize()  # getMe
         await self._set_commands()
         await app.start()
@@ -173,8 +183,7 @@ class TelegramAdapter:
                 log.exception("stored Telegram update %s cannot be read; skipped", update_id)
                 await self.inbox.give_up(update_id)
                 continue
-            self._in_hand.add(update_id)
-            await app.update_queue.put(update)
+            await self._hand_over(update)
             count += 1
         return count
 
@@ -207,6 +216,10 @@ class TelegramAdapter:
         for retry in list(self._retries):  # it stays in the inbox for the next start
             retry.cancel()
         self._stopping = self.inbox.durable
+        if self._stopping:
+            await self.poll_answers.stop()
+        else:
+            await self.poll_answers.idle()
         if app.running:
             await app.stop()
         try:
@@ -231,8 +244,25 @@ class TelegramAdapter:
                 if update is None:
                     await self.inbox.give_up(update_id)
                 else:
-                    self._in_hand.add(update_id)
-                    await self.application.update_queue.put(update)
+                    await self._hand_over(update)
+
+    async def _hand_over(self, update: Update) -> None:
+        if update.poll_answer:
+            # Not held in _in_hand: the batch's commit marks it handled, once, whoever
+            # hands it over again.
+            self._take_poll_answer(update)
+        else:
+            self._in_hand.add(update.update_id)
+            await self.application.update_queue.put(update)
+
+    def _take_poll_answer(self, update: Update) -> None:
+        """Straight to the batches of votes.py, which mark it handled once recorded."""
+        assert update.poll_answer is not None
+        answer = translate.poll_answer(update.poll_answer, update.update_id)
+        if answer is None:
+            self.inbox.handled(update.update_id)
+        else:
+            self.poll_answers.add(update.update_id, answer)
 
     async def _set_commands(self) -> None:
         bot = self.application.bot
@@ -255,6 +285,10 @@ class TelegramAdapter:
         if self._stopping:
             self._in_hand.discard(update.update_id)
             return  # not started before the stop: it stays in the inbox for the next start
+        if update.poll_answer:
+            self._in_hand.discard(update.update_id)
+            self._take_poll_answer(update)  # (only when something else queued it)
+            return
         try:
             await self._dispatch(update)
         except Exception as exc:
@@ -301,15 +335,44 @@ class TelegramAdapter:
         self._retries.add(task)
         task.add_done_callback(self._retries.discard)
 
+    async def _poll_answer_failed(self, update_id: int, answer: PollAnswer,
+                                  exc: Exception) -> None:
+        """One poll answer could not be recorded: like `_failed`, tried again after a pause
+        up to `max_tries` times, then skipped."""
+        what = f"poll_answer from {answer.voter.id} poll {answer.platform_poll_id}"
+        passing = database_unreachable(exc) or isinstance(exc, NetworkError)
+        try:
+            tries = 0 if passing else await self.inbox.failed_once(update_id)
+        except Exception:
+            log.exception("telegram update %s (%s) failed and its try could not be counted; "
+                          "it is handed over again at the next start", update_id, what)
+            return
+        if tries >= self.max_tries:
+            log.error("telegram update %s (%s) failed %d times; skipped", update_id, what,
+                      tries, exc_info=exc)
+            try:
+                await self.inbox.give_up(update_id)
+            except Exception:
+                log.exception("could not mark telegram update %s skipped", update_id)
+            return
+        pause = min(_LONGEST_PAUSE, self.retry_pause * 2 ** max(0, tries - 1))
+        log.warning("telegram update %s (%s) failed (try %d of %d); trying again in %.1f s",
+                    update_id, what, tries, self.max_tries, pause, exc_info=exc)
+
+        async def again() -> None:
+            await asyncio.sleep(pause)
+            if not self._stopping and self.application.running:
+                self.poll_answers.add(update_id, answer)
+
+        task = asyncio.create_task(again(), name=f"telegram update {update_id} again")
+        self._retries.add(task)
+        task.add_done_callback(self._retries.discard)
+
     async def _dispatch(self, update: Update) -> None:
         if update.message:
             await self._on_message(update)
         elif update.callback_query:
             await self._on_button(update)
-        elif update.poll_answer:
-            answer = translate.poll_answer(update.poll_answer, update.update_id)
-            if answer is not None:
-                await self.core.handle_poll_answer(answer)
         elif update.chat_member:
             change = update.chat_member
             self.admins.update(

@@ -20,8 +20,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
+from bot.db.bulk import insert_skipping
 from bot.db.models import InboxUpdate
 from bot.db.session import Database
 
@@ -64,15 +64,10 @@ class Inbox:
             {"platform": self.platform, "update_id": uid, "payload": payload, "received_at": now}
             for uid, payload in dict(updates).items()
         ]
-        dialect = postgresql if self.db.dialect == "postgresql" else sqlite
-        stmt = (
-            dialect.insert(InboxUpdate)
-            .values(rows)
-            .on_conflict_do_nothing(index_elements=["platform", "update_id"])
-            .returning(InboxUpdate.update_id)
-        )
         async with self.db.transaction() as s:
-            return set((await s.scalars(stmt)).all())
+            inserted = await insert_skipping(s, InboxUpdate, ["platform", "update_id"], rows,
+                                             returning=[InboxUpdate.update_id])
+        return {uid for (uid,) in inserted}
 
     async def unhandled(self) -> list[tuple[int, str]]:
         """What was stored and not handled (a crash, a stop before its turn), oldest first."""

@@ -79,7 +79,7 @@ class Poller:
     """
 
     def __init__(
-        self, bot: Bot, receive: Receive, *, timeout: int, allowed_updates: Sequence[str]
+        self, bot: Bot, receive: Receive, *, timeout: int, allowed_updates: Sequence[str],
     ) -> None:
         self.bot = bot
         self.receive = receive

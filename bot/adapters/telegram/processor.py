@@ -2,7 +2,8 @@
 
 A group waiting out its 20-messages-a-minute limit must not hold up every other chat, yet
 "/newmeetup" must be handled before the "/rsvp yes" typed after it. Button presses get their
-own lane per chat so a toast never waits behind a throttled group answer.
+own lane per chat so a toast never waits behind a throttled group answer. (Poll answers
+don't come through here: votes.py keeps each poll's answers in order, in batches.)
 
 Slots: at most `slots` updates are handled at once, and an update takes a slot only once it
 is its lane's turn. So a flooded group holds one slot (the update being answered, waiting out
@@ -27,8 +28,6 @@ def ordering_key(update: object) -> Hashable:
         query = update.callback_query
         chat_id = query.message.chat.id if query.message else query.from_user.id
         return ("button", chat_id)
-    if update.poll_answer:
-        return ("poll", update.poll_answer.poll_id)
     if update.effective_chat:
         return ("chat", update.effective_chat.id)
     return ("other", update.update_id)

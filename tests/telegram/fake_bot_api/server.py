@@ -11,6 +11,7 @@ request. The test side injects what users do (`user_sends`, `start_bot`, `vote`,
 from __future__ import annotations
 
 import asyncio
+import bisect
 import contextlib
 import itertools
 import re
@@ -471,6 +472,14 @@ class FakeBotAPI:
         )
         self._notify()
 
+    def repeat(self, update_id: int) -> None:
+        """Queue an update that is still queued once more, next to itself: the same
+        update_id twice in one getUpdates answer."""
+        update = self._sent_updates[update_id]
+        at = next(i for i, u in enumerate(self._updates) if u["update_id"] == update_id)
+        self._updates.insert(at + 1, update)
+        self._notify()
+
     def sent_update(self, update_id: int) -> JSON:
         """An update as it was pushed (and delivered)."""
         return self._sent_updates[update_id]
@@ -668,17 +677,25 @@ class FakeBotAPI:
 
     def _deliverable(self, limit: int) -> list[JSON]:
         allowed = set(self._allowed) if self._allowed else None
-        keep = []
+        batch: list[JSON] = []
+        seen = 0  # only up to the batch: a bot far behind must not cost a scan of all
         for update in self._updates:
+            if len(batch) == limit:
+                break
+            seen += 1
             kind = self._update_kind(update)
             if (kind in allowed) if allowed is not None else (kind not in NOT_BY_DEFAULT):
-                keep.append(update)
-        self._updates = keep  # updates of kinds not asked for are never delivered
-        return keep[:limit]
+                batch.append(update)
+        if len(batch) < seen:  # updates of kinds not asked for are never delivered
+            self._updates[:seen] = batch
+        return batch
 
     def _confirm(self, offset: int) -> None:
         if offset > 0:
-            self._updates = [u for u in self._updates if u["update_id"] >= offset]
+            ids = [u["update_id"] for u in self._updates[:1000]]  # in update_id order
+            del self._updates[: bisect.bisect_left(ids, offset)]
+            if ids and ids[-1] < offset:
+                self._updates = [u for u in self._updates if u["update_id"] >= offset]
         elif offset < 0:
             self._updates = self._updates[offset:]
 

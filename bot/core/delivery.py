@@ -81,6 +81,7 @@ async def run_due(units: Units) -> int:
         handled += batch
         if batch == 0:
             break
+    await units.flush()  # what was sent is recorded when this returns
     return handled
 
 

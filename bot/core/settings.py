@@ -25,6 +25,9 @@ class CoreSettings:
     # How often the scheduler looks for work another copy left (or wrote) in the database.
     sweep_every: timedelta = timedelta(seconds=60)
     send_chunk: int = 10  # messages sent between two records of what went out
+    # A send's last chunk is recorded by the next unit of work, or on its own after this
+    # (the longest a row sent stays unrecorded when no other unit of work comes).
+    record_within: timedelta = timedelta(milliseconds=200)
     batch_size: int = 200
     send_concurrency: int = 16
     # On SIGTERM: how long the outbox is still delivered before the process exits.

@@ -135,23 +135,45 @@ async def claim_reminders(w: Work) -> list[int]:
 
 
 async def send_due_reminders(units: Units) -> int:
-    async with units() as w:
-        now = w.now
-        won = await claim_reminders(w)
-    # Each in its own unit of work, side by side: with a platform's network latency one at a
-    # time would be far slower than its rate limits allow.
-    gate = asyncio.Semaphore(units.svc.settings.send_concurrency)
+    """Claim due reminders batch by batch and queue each in its own unit of work, side by
+    side (with a platform's network latency one at a time would be far slower than its rate
+    limits allow). The next batch is claimed as soon as the last of this one is taken up, so
+    the senders never run dry between batches; a claimed reminder waits at most for the
+    ones ahead of it in its batch."""
+    concurrency = units.svc.settings.send_concurrency
+    queue: asyncio.Queue[tuple[datetime, int] | None] = asyncio.Queue(concurrency)
+    claimed = 0
 
-    async def one(rid: int) -> None:
-        async with gate:
+    async def claimer() -> None:
+        nonlocal claimed
+        try:
+            while not units.past_deadline():
+                async with units() as w:
+                    now = w.now
+                    won = await claim_reminders(w)
+                claimed += len(won)
+                for rid in won:
+                    await queue.put((now, rid))
+                if len(won) < units.svc.settings.batch_size:
+                    break
+        finally:
+            for _ in range(concurrency):
+                await queue.put(None)
+
+    async def worker() -> None:
+        while (item := await queue.get()) is not None:
+            now, rid = item
             try:
                 async with units(now) as w:
                     await queue_reminder(w, rid)
             except Exception:
                 log.exception("reminder %s failed; it is retried after its lease", rid)
 
-    await asyncio.gather(*(one(rid) for rid in won))
-    return len(won)
+    for outcome in await asyncio.gather(claimer(), *(worker() for _ in range(concurrency)),
+                                        return_exceptions=True):
+        if isinstance(outcome, BaseException):
+            raise outcome
+    return claimed
 
 
 @dataclass

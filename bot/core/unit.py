@@ -64,6 +64,7 @@ class Units:
         self._flusher: asyncio.Task[None] | None = None
         self._oldest = 0.0  # when the oldest of `_marks` was sent (the loop's clock)
         self._open = 0  # units of work open: the next to commit carries the marks
+        self._carrying: set[asyncio.Future[None]] = set()  # units writing marks, till commit
 
     # --- shutting down ---------------------------------------------------------------------
 
@@ -105,6 +106,7 @@ class Units:
         command."""
         box = Outbox()
         carried: list[Mark] = []
+        committed: asyncio.Future[None] | None = None
         with self._busy():
             self._open += 1
             try:
@@ -115,7 +117,10 @@ class Units:
                                            self.svc.clock.now() + self.svc.settings.send_lease,
                                            self.svc.serves)
                     carried, self._marks = self._marks, []
-                    await write_marks(s, carried)
+                    if carried:
+                        committed = asyncio.get_running_loop().create_future()
+                        self._carrying.add(committed)
+                        await write_marks(s, carried)
             except BaseException:
                 if carried:  # written alone, so that they can't fail another unit again
                     self._solo.extend(carried)
@@ -123,6 +128,9 @@ class Units:
                 raise
             finally:
                 self._open -= 1
+                if committed is not None:
+                    committed.set_result(None)
+                    self._carrying.discard(committed)
             await self.send(rows)
 
     async def claim(self, ids: Sequence[int]) -> list[Claimed]:
@@ -256,8 +264,18 @@ class Units:
                 await self.flush()
 
     async def flush(self) -> None:
-        """Write the marks not yet carried by a unit of work, in a transaction of their own.
-        A failure is logged: their rows are sent again after their lease."""
+        """Write the marks not yet carried by a unit of work, in a transaction of their own,
+        and wait for the units carrying others to commit: when it returns, every row sent
+        before the call is recorded (or, should that fail, logged: their rows are sent again
+        after their lease)."""
+        carrying = list(self._carrying)
+        await self._write_own()
+        if carrying:
+            await asyncio.wait(carrying)
+            if self._solo:  # a unit that carried some failed
+                await self._write_own()
+
+    async def _write_own(self) -> None:
         if not (self._marks or self._solo):
             return
         marks: list[Mark] = []

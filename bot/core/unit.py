@@ -251,14 +251,18 @@ class Units:
 
     async def _flush_later(self) -> None:
         """Wait `record_within` from the oldest mark, and as long as a unit of work is open
-        (it carries them when it commits) up to five times that; then write them."""
-        within = self.svc.settings.record_within.total_seconds()
+        (it carries them when it commits) up to five times that, an eighth of the send lease
+        at most; then write them."""
+        settings = self.svc.settings
+        # Never near the rows' lease: once it ends, a sweep would send them again.
+        longest = min(5 * settings.record_within, settings.send_lease / 8).total_seconds()
+        within = min(settings.record_within.total_seconds(), longest)
         loop = asyncio.get_running_loop()
         with self._busy():
             while self._marks or self._solo:
                 if self.deadline is None and not self._solo:
                     age = loop.time() - self._oldest
-                    if age < within or (self._open and age < 5 * within):
+                    if age < within or (self._open and age < longest):
                         await asyncio.sleep(max(within - age, within / 4))
                         continue
                 await self.flush()

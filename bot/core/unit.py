@@ -272,8 +272,9 @@ class Units:
         and wait for the units carrying others to commit: when it returns, every row sent
         before the call is recorded (or, should that fail, logged: their rows are sent again
         after their lease)."""
-        carrying = list(self._carrying)
         await self._write_own()
+        # Then the units that carry some (they may have taken them while we waited our turn).
+        carrying = list(self._carrying)
         if carrying:
             await asyncio.wait(carrying)
             if self._solo:  # a unit that carried some failed

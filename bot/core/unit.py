@@ -238,7 +238,9 @@ class Units:
         if not self._marks:
             self._oldest = asyncio.get_running_loop().time()
         self._marks.extend(marks)
-        if last:
+        # The last chunk waits for a unit of work, unless its lease is half gone already (a
+        # slow send): the rows must be recorded long before a sweep may send them again.
+        if last and min(m.lease for m in marks) - at > self.svc.settings.send_lease / 2:
             self._flush_soon()
         else:
             await self.flush()

@@ -240,7 +240,8 @@ async def send_pending(units: Units) -> int:
 
     async def lane(ids: list[int]) -> int:
         async with gate:
-            return await units.send(await units.claim(ids))
+            # Rows left behind (a crash, a restart): recorded at once, not deferred.
+            return await units.send(await units.claim(ids), defer=False)
 
     return sum(await asyncio.gather(*(lane(ids) for ids in lanes.values())))
 

@@ -155,14 +155,14 @@ class Units:
                     for row_id, kind, platform, payload in result.all()]
         return sorted(rows, key=lambda row: row.id)
 
-    async def send(self, rows: Sequence[Claimed]) -> int:
+    async def send(self, rows: Sequence[Claimed], defer: bool = True) -> int:
         """Send claimed rows in order, recording each chunk; returns how many were handled.
         A failure here never reaches the caller: what the unit did is committed. Past the
         shutdown deadline the rows not yet sent are released for the next start."""
         with self._busy():
-            return await self._send(rows)
+            return await self._send(rows, defer)
 
-    async def _send(self, rows: Sequence[Claimed]) -> int:
+    async def _send(self, rows: Sequence[Claimed], defer: bool) -> int:
         if not rows:
             return 0
         leases = {row.id: row.lease for row in rows}
@@ -180,14 +180,14 @@ class Units:
 
         keeper = asyncio.create_task(keep_claim())
         try:
-            return await self._send_chunks(rows, leases, unrecorded)
+            return await self._send_chunks(rows, leases, unrecorded, defer)
         finally:
             keeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await keeper
 
     async def _send_chunks(self, rows: Sequence[Claimed], leases: dict[int, datetime],
-                           unrecorded: list[int]) -> int:
+                           unrecorded: list[int], defer: bool) -> int:
         settings = self.svc.settings
         done = 0
         for start in range(0, len(rows), settings.send_chunk):
@@ -209,7 +209,7 @@ class Units:
             if results:
                 try:
                     await self._record(results, leases,
-                                       last=start + len(results) >= len(rows))
+                                       last=defer and start + len(results) >= len(rows))
                 except Exception:
                     log.exception("outbox rows %s: sent, but not recorded; they are sent again "
                                   "after their lease", [row.id for row, _ in results])

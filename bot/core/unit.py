@@ -3,10 +3,12 @@ commit.
 
 The rows a unit writes are claimed by it in the same transaction (a lease), so it can send
 them at once; rows left behind by a crash are claimed later with a conditional UPDATE only one
-process can win (`claim`). Rows are sent in order, in chunks: after each chunk one small
-transaction marks its rows sent and records what the platforms answered (message and poll
-ids, a DM refused). A process that dies mid-send leaves its claimed rows to be sent again when
-their lease ends; only those sent but not yet recorded go out twice.
+process can win (`claim`). Rows are sent in order, in chunks: each chunk is marked sent
+before the next goes out; the last chunk's marks ride on the next unit of work's commit (or
+a flusher's, within `record_within`), so a command costs one transaction. What the platforms
+answered beyond "sent" (message and poll ids, a DM refused) is filed in a unit of work at
+once. A process that dies mid-send leaves its claimed rows to be sent again when their lease
+ends; only those sent but not yet recorded go out twice.
 
 Shutting down (`stop_sending_at`): from the deadline on, no row is sent any more; a sender
 records what it sent and gives up its claim on the rest, so the next start sends them at once.

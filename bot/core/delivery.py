@@ -82,6 +82,7 @@ async def run_due(units: Units) -> int:
         handled += batch
         if batch == 0:
             break
+    await units.flush()  # what was sent is recorded when this returns
     return handled
 
 
@@ -160,16 +161,35 @@ async def claim_reminders(w: Work) -> list[tuple[int, int]]:
 
 
 async def send_due_reminders(units: Units) -> int:
-    async with units() as w:
-        now = w.now
-        won = await claim_reminders(w)
-    # Each in its own unit of work, side by side: with a platform's network latency one at a
-    # time would be far slower than its rate limits allow.
-    gate = asyncio.Semaphore(units.svc.settings.send_concurrency)
+    """Claim due reminders batch by batch and queue each in its own unit of work, side by
+    side (with a platform's network latency one at a time would be far slower than its rate
+    limits allow). The next batch is claimed as soon as the last of this one is taken up, so
+    the senders never run dry between batches; a claimed reminder waits at most for the
+    ones ahead of it in its batch."""
+    concurrency = units.svc.settings.send_concurrency
+    queue: asyncio.Queue[tuple[datetime, int, int] | None] = asyncio.Queue(concurrency)
+    claimed = 0
     tries = units.svc.settings.max_attempts
 
-    async def one(rid: int, attempt: int) -> None:
-        async with gate:
+    async def claimer() -> None:
+        nonlocal claimed
+        try:
+            while not units.past_deadline():
+                async with units() as w:
+                    now = w.now
+                    won = await claim_reminders(w)
+                claimed += len(won)
+                for rid, attempt in won:
+                    await queue.put((now, rid, attempt))
+                if len(won) < units.svc.settings.batch_size:
+                    break
+        finally:
+            for _ in range(concurrency):
+                await queue.put(None)
+
+    async def worker() -> None:
+        while (item := await queue.get()) is not None:
+            now, rid, attempt = item
             try:
                 async with units(now) as w:
                     await queue_reminder(w, rid)
@@ -177,12 +197,15 @@ async def send_due_reminders(units: Units) -> int:
                 if attempt < tries:
                     log.exception("reminder %s failed (try %d of %d); it is tried again after "
                                   "its lease", rid, attempt, tries)
-                    return
+                    continue
                 log.exception("reminder %s failed %d times; given up", rid, attempt)
                 await _give_up_reminder(units, rid)
 
-    await asyncio.gather(*(one(rid, attempt) for rid, attempt in won))
-    return len(won)
+    for outcome in await asyncio.gather(claimer(), *(worker() for _ in range(concurrency)),
+                                        return_exceptions=True):
+        if isinstance(outcome, BaseException):
+            raise outcome
+    return claimed
 
 
 async def _give_up_reminder(units: Units, rid: int) -> None:
@@ -240,6 +263,9 @@ async def send_pending(units: Units) -> int:
     if units.past_deadline():
         return 0
     svc = units.svc
+    # What this process sent and has yet to record would look in flight (claimed), and hold
+    # its chat's later rows back until the next sweep.
+    await units.flush()
     async with units() as w:
         # Tried as often as allowed and still not sent (or not recorded): given up.
         spent = await w.s.execute(
@@ -273,7 +299,8 @@ async def send_pending(units: Units) -> int:
 
     async def lane(ids: list[int]) -> int:
         async with gate:
-            return await units.send(await units.claim(ids))
+            # Rows left behind (a crash, a restart): recorded at once, not deferred.
+            return await units.send(await units.claim(ids), defer=False)
 
     return sum(await asyncio.gather(*(lane(ids) for ids in lanes.values())))
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, or_, update
+from sqlalchemy import bindparam, insert, or_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.messages import Button, ChatRef, OutFile, SentPoll, UserRef
@@ -123,6 +123,11 @@ class Outbox:
         those, in order. The others wait, unclaimed, for a copy that serves their platform."""
         entries = self._replies + self._entries
         self._replies, self._entries = [], []
+        if not entries:
+            return []
+        # Core statements on the session's connection: no ORM bookkeeping for rows no one
+        # loads in this session.
+        conn = await s.connection()
         slots: list[Claimed | None] = [None] * len(entries)
         fresh: list[int] = []
         for at, entry in enumerate(entries):
@@ -130,17 +135,9 @@ class Outbox:
                 fresh.append(at)
                 continue
             if entry.kind is OutboxKind.EDIT:
-                merged = await s.scalar(
-                    update(OutboxMessage).where(
-                        OutboxMessage.kind == OutboxKind.EDIT,
-                        OutboxMessage.chat_key == entry.chat_key,
-                        OutboxMessage.target_message_id == entry.target_message_id,
-                        OutboxMessage.status == OutboxStatus.PENDING,
-                        or_(OutboxMessage.claimed_until.is_(None),
-                            OutboxMessage.claimed_until <= now))
-                    .values(payload=_dump(entry.payload), claimed_until=claimed_until)
-                    .returning(OutboxMessage.id)
-                    .execution_options(synchronize_session=False))
+                merged = (await conn.execute(_MERGE_EDIT, {
+                    "e_key": entry.chat_key, "e_target": entry.target_message_id, "e_now": now,
+                    "e_payload": _dump(entry.payload), "e_until": claimed_until})).scalar()
                 if merged is not None:
                     slots[at] = Claimed(merged, entry.kind, entry.platform, entry.payload,
                                         claimed_until)
@@ -150,19 +147,32 @@ class Outbox:
             # One statement for a whole fan-out. Its ids are handed out in the order of its
             # rows (SQLite's rowids, PostgreSQL's sequence, one statement), so sorted they
             # match the entries.
-            ids = await s.scalars(
-                insert(OutboxMessage).returning(OutboxMessage.id),
-                [{"kind": e.kind, "platform": e.platform, "chat_key": e.chat_key,
-                  "target_message_id": e.target_message_id, "payload": _dump(e.payload),
-                  "status": OutboxStatus.PENDING, "attempts": 1, "created_at": now,
-                  "claimed_until": claimed_until if serves(e.platform) else None}
-                 for e in (entries[at] for at in fresh)])
+            ids = (await conn.execute(_INSERT_ROW, [
+                {"kind": e.kind, "platform": e.platform, "chat_key": e.chat_key,
+                 "target_message_id": e.target_message_id, "payload": _dump(e.payload),
+                 "status": OutboxStatus.PENDING, "attempts": 1, "created_at": now,
+                 "claimed_until": claimed_until if serves(e.platform) else None}
+                for e in (entries[at] for at in fresh)])).scalars()
             for at, row_id in zip(fresh, sorted(ids), strict=True):
                 entry = entries[at]
                 if serves(entry.platform):
                     slots[at] = Claimed(row_id, entry.kind, entry.platform, entry.payload,
                                         claimed_until)
         return [c for c in slots if c is not None]
+
+
+# Compiled once: an edit still waiting (unclaimed) takes the new text; a new row.
+_MERGE_EDIT = (
+    update(OutboxMessage).where(
+        OutboxMessage.kind == OutboxKind.EDIT,
+        OutboxMessage.chat_key == bindparam("e_key"),
+        OutboxMessage.target_message_id == bindparam("e_target"),
+        OutboxMessage.status == OutboxStatus.PENDING,
+        or_(OutboxMessage.claimed_until.is_(None),
+            OutboxMessage.claimed_until <= bindparam("e_now")))
+    .values(payload=bindparam("e_payload"), claimed_until=bindparam("e_until"))
+    .returning(OutboxMessage.id))
+_INSERT_ROW = insert(OutboxMessage).returning(OutboxMessage.id)
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,9 @@ class CoreSettings:
     # before it is given up: marked failed (a poll stays open), with a log line naming it.
     max_attempts: int = 5
     send_chunk: int = 10  # messages sent between two records of what went out
+    # A send's last chunk is recorded by the next unit of work, or on its own after this
+    # (the longest a row sent stays unrecorded when no other unit of work comes).
+    record_within: timedelta = timedelta(milliseconds=200)
     batch_size: int = 200
     send_concurrency: int = 16
     # On SIGTERM: how long the outbox is still delivered before the process exits.

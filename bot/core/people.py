@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.messages import UserRef
 from bot.core.settings import CoreSettings
+from bot.core.text import shown_name
 from bot.db.models import Chapter, Identity, Membership, Person
 
 
@@ -18,7 +19,7 @@ async def person_for(s: AsyncSession, user: UserRef, now: datetime) -> tuple[Per
     """The person behind a platform account, made on first contact; their name kept current.
     Two first actions of one person at once (PostgreSQL runs them side by side) make one
     person: the second insert waits for the first, fails on the unique account, and reads it."""
-    name = (user.display_name or user.id)[:120]
+    name = shown_name(user.display_name, user.id)
     identity = await _identity(s, user)
     if identity is None:
         try:

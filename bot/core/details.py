@@ -11,6 +11,13 @@ MAX_TITLE = 200
 MAX_VENUE = 200
 MAX_CAPACITY = 100_000
 _MAX = re.compile(r"^max\s*(\d{1,9})$", re.I | re.A)
+# "max ²", "max ９", "max 1111…": meant as seats, not a venue ("Max Euwe Centrum" is one).
+_MAX_LIKE = re.compile(r"^max\s*(\S+)$", re.I)
+
+
+def _bad_capacity(text: str) -> bool:
+    found = _MAX_LIKE.match(text)
+    return found is not None and any(ch.isnumeric() for ch in found.group(1))
 
 
 def is_capacity(text: str) -> bool:
@@ -37,6 +44,9 @@ def venue_and_capacity(extras: list[str]) -> tuple[str | None, int | None, str |
         if not extra:
             continue
         found = _MAX.match(extra)
+        if found is None and _bad_capacity(extra):
+            raise UserError("After max, write a number of seats from 1 to {max}.",
+                            max=MAX_CAPACITY)
         if found:
             capacity = int(found.group(1))
             if not 1 <= capacity <= MAX_CAPACITY:

@@ -56,12 +56,7 @@ INVISIBLE = ["\u200b", "\u200d", "\u2060", "\ufeff", "\u3164", "\u2800", "\u202e
              "\u00ad", "\u180e", "\u0301", "\U000e0041"]
 CONTROL = ["\x00", "\x07", "\x1b", "\x7f", "\x85", "\r", "\t", "\n", "\u2028"]
 HUGE = ["9" * 12, "1" * 400, "1" * 4301, "9" * 5000, "-" + "9" * 30, "1e999", "0" * 50 + "1"]
-WORDS = ["yes", "no", "maybe", "ja", "nee", "misschien", "off", "uit", "all", "max", "first",
-         "last", "every", "other", "2 weeks", "thursday", "sunday", "donderdag", "19:30", "02:30",
-         "7pm", "nl", "en", "Europe/Amsterdam", "Mars/Olympus", "America/Havana", "+1", "+2",
-         "+3", "+11", "1", "2", "3", "0", "-1", "1d", "2h", "30m", "1d 2h", "999d", "Tweetup",
-         "Verkadefabriek", "/cancel@irlbot", "!cancel", "<b>x</b>", "*bold*", "@room",
-         "https://example.org/x", "yesterday 19:00", "2027-03-28 02:30", "flurb"]
+ECHO = ["/cancel@irlbot", "!cancel", "<b>x</b>", "*bold*", "@room", "https://example.org/x"]
 ALPHABET = (list("abcXYZ019;|+-:/@!.,# ") + UNICODE_DIGITS + INVISIBLE + CONTROL
             + ["é", "ß", "漢", "🙂", "\U0001f1f3", "\U0001f1f1"])
 
@@ -81,51 +76,66 @@ class When:
 Token = str | When
 
 whens = st.builds(When, st.integers(-1, 40), st.integers(0, 23))
-tokens: st.SearchStrategy[Token] = st.one_of(
-    st.sampled_from(WORDS),
-    whens,
-    st.integers(0, 12).map(str),
-    st.integers(0, 5).map(lambda n: f"max {n}"),
-    st.sampled_from(HUGE),
-    st.sampled_from(UNICODE_DIGITS + INVISIBLE + CONTROL),
+# Text no command expects: digits of other scripts, numbers too big for int(), invisible and
+# control characters, markup and commands to be echoed, and random mixes of all of those.
+weird: st.SearchStrategy[str] = st.one_of(
+    st.sampled_from(UNICODE_DIGITS + HUGE),
+    st.sampled_from(ECHO),
+    st.lists(st.sampled_from(INVISIBLE + CONTROL), min_size=1, max_size=4).map("".join),
     st.text(st.sampled_from(ALPHABET), max_size=10),
+    st.builds(lambda a, b: a + b, st.sampled_from(["+", "max ", "1", "19:", ""]),
+              st.sampled_from(UNICODE_DIGITS + HUGE)),
 )
 
-# Shapes that get past the first checks, so the commands change something; any command the
-# table gains is still sent, with random arguments.
-TEMPLATES: dict[str, list[list[Token | None]]] = {
-    "setup": [["SMC", "Den Bosch", "Europe/Amsterdam", "en"]],
-    "newmeetup": [["T", None], ["T", None, "Venue", None]],
-    "poll": [["Q?", "a | b"], ["Q?", "a | b | c"]],
-    "rsvp": [["yes"], ["yes +1"], ["yes +2"], ["no"], ["maybe"]],
-    "vote": [["1"], ["2"], ["1 2"]],
-    "recurring": [["first thursday 19:30", "Club", "max 2"], ["every friday 20:00"], ["off"]],
-    "remind": [["1d 2h"], ["off"], ["30m"]],
-    "intro": [["hi /cancel@irlbot"], [None]],
-    "checkin": [[]],
-    "cancel": [[]],
-    "closepoll": [[]],
-}
 
-NAMES = sorted(COMMANDS) + ["frobnicate"]
+def slot(*valid: str) -> st.SearchStrategy[Token]:
+    """Mostly a value the command takes, sometimes something weird in its place."""
+    return st.one_of(st.sampled_from(valid), st.sampled_from(valid), st.sampled_from(valid),
+                     weird)
+
+
+dates = st.one_of(whens, whens, st.sampled_from(
+    ["thursday 19:30", "yesterday 19:00", "2027-03-28 02:30", "03/04 19:00", "flurb"]), weird)
+# What each command takes, slot by slot; None in a slot: leave it out. A command the table
+# gains gets random tokens (below) until it has a shape here.
+SHAPES: dict[str, list[st.SearchStrategy[Token | None]]] = {
+    "setup": [slot("SMC", "\u200b"), slot("Den Bosch"),
+              slot("Europe/Amsterdam", "America/Havana", "Mars/Olympus", "Europe"),
+              slot("en", "nl", "fr")],
+    "newmeetup": [slot("Tweetup", "Borrel /cancel@irlbot"), dates,
+                  st.one_of(st.none(), dates), st.one_of(st.none(), slot("Venue", "max 2")),
+                  st.one_of(st.none(), slot("max 1", "max 2", "max 3", "max 0"))],
+    "poll": [slot("Q?"), slot("a | b", "a | b | c", "a", "a | a")],
+    "rsvp": [slot("yes", "yes", "no", "maybe", "ja", "nee"),
+             st.one_of(st.none(), slot("+1", "+2", "+3", "+11"))],
+    "vote": [slot("1", "2", "3", "1 2", "0")],
+    "recurring": [slot("first thursday 19:30", "every friday 20:00", "last sunday 02:30",
+                       "every 2 weeks thursday 19:30", "off"),
+                  st.one_of(st.none(), slot("Club")), st.one_of(st.none(), slot("max 2"))],
+    "remind": [slot("1d 2h", "off", "30m", "2d3h30m", "99d")],
+    "intro": [slot("I make podcasts", "hi /cancel@irlbot", "<b>me</b>")],
+    "language": [slot("nl", "en")],
+    "ics": [st.one_of(st.none(), slot("all"))],
+    "link": [st.one_of(st.none(), slot("ABCD1234"))],
+}
+tokens: st.SearchStrategy[Token] = st.one_of(weird, st.sampled_from(["yes", "1", "max 2", "off"]),
+                                             whens)
 
 
 @st.composite
 def arguments(draw: st.DrawFn, name: str) -> list[Token]:
-    shapes = TEMPLATES.get(name, [])
-    if shapes and draw(st.booleans()):
-        shape = draw(st.sampled_from(shapes))
-        parts: list[Token] = []
-        for part in shape:
-            if part is None:
-                part = draw(st.one_of(whens, tokens))
-            parts.append(part)
-        if name == "newmeetup" and draw(st.booleans()):
-            parts.insert(2, f"max {draw(st.integers(1, 4))}")
-        if name == "newmeetup" and draw(st.booleans()):  # a date poll
-            parts[1:2] = [parts[1], " | ", draw(whens)]
-        return parts
-    return draw(st.lists(tokens, max_size=5))
+    shape = SHAPES.get(name)
+    if shape is not None and draw(st.integers(0, 3)):
+        parts = [draw(part) for part in shape]
+        if name == "newmeetup" and parts[2] is not None:  # two dates: a date poll
+            parts[1:3] = [parts[1], " | ", parts[2]]
+        return [p for p in parts if p is not None]
+    return draw(st.lists(tokens, max_size=4))
+
+
+NAMES = sorted(COMMANDS) + ["frobnicate"]
+# Commands meant for a private chat (their /help line says so) are mostly sent in one.
+IN_A_DM = {name for name, spec in COMMANDS.items() if spec.help.startswith("(in a DM)")}
 
 
 @dataclass(frozen=True)
@@ -157,9 +167,10 @@ class Step:
 @st.composite
 def steps(draw: st.DrawFn) -> Step:
     name = draw(st.sampled_from(NAMES))
+    places = (("dm",) * 4 + GROUPS[:1]) if name in IN_A_DM else (*GROUPS, *GROUPS, "dm")
     return Step(
-        who=draw(st.sampled_from(MEMBERS)),
-        where=draw(st.sampled_from((*GROUPS, *GROUPS, "dm"))),
+        who=draw(st.sampled_from((*ADMINS, *ADMINS, *MEMBERS))),
+        where=draw(st.sampled_from(places)),
         name=name,
         prefix=draw(st.sampled_from(("/", "/", "!"))),
         addressed=draw(st.booleans()),
@@ -236,6 +247,12 @@ class World:
         self.messenger.started.clear()
         for n, chat in enumerate(self.chats.values()):
             await chat.say("alice", f"/setup SMC {n}; Den Bosch; Europe/Amsterdam; en")
+        # Something to act on from the first step: a date poll open in one chapter, a
+        # meetup with two seats in the other.
+        g1, g2 = self.chats.values()
+        days = [When(d, 0).typed(g1) for d in (5, 6)]
+        await g1.say("alice", f"/newmeetup Tweetup; {days[0]} | {days[1]}; max 3")
+        await g2.say("alice", f"/newmeetup Borrel; {When(2, 0).typed(g2)}; Venue; max 2")
         self.messenger.take()
 
     async def play(self, story: list[Step]) -> None:

@@ -41,7 +41,7 @@ async def setup(ctx: Ctx, args: str) -> None:
     if not ctx.is_admin:
         raise UserError("Only the group's admins can set up a chapter.")
     parts = split_args(args)
-    name, city, timezone, language = (one_line(p) for p in (parts + ["", "", "", ""])[:4])
+    name, city, timezone, language = (one_line(p) for p in [*parts, "", "", "", ""][:4])
     if len(parts) != 4 or not all(visible(p) for p in (name, city, timezone, language)):
         raise UserError("Write it like: /setup SMC Den Bosch; Den Bosch; Europe/Amsterdam; nl")
     if len(name) > MAX_NAME or len(city) > MAX_NAME:

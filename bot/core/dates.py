@@ -13,7 +13,8 @@ from bot.core.errors import UserError
 from bot.core.i18n import format_when
 
 _TIME = re.compile(
-    r"(?<![\d.])\d{1,2}[:.]\d{2}(?![\d.])|\b\d{1,2}\s*(am|pm|u)\b|\b\d{1,2}u\d{2}\b|\bnoon\b|\bmiddag\b", re.I | re.A
+    r"(?<![\d.])\d{1,2}[:.]\d{2}(?![\d.])|\b\d{1,2}\s*(am|pm|u)\b|\b\d{1,2}u\d{2}\b|\bnoon\b|\bmiddag\b",
+    re.I | re.A,
 )
 _DUTCH_HOUR = re.compile(r"\b(\d{1,2})u(\d{2})?\b", re.I | re.A)
 _NEXT_WEEKDAY = re.compile(r"\b(volgende|komende|aanstaande|coming)\s+(?=\w)", re.I)

@@ -133,7 +133,7 @@ def arguments(draw: st.DrawFn, name: str) -> list[Token]:
     return draw(st.lists(tokens, max_size=4))
 
 
-NAMES = sorted(COMMANDS) + ["frobnicate"]
+NAMES = [*sorted(COMMANDS), "frobnicate"]
 # Commands meant for a private chat (their /help line says so) are mostly sent in one.
 IN_A_DM = {name for name, spec in COMMANDS.items() if spec.help.startswith("(in a DM)")}
 

@@ -176,7 +176,7 @@ def steps(draw: st.DrawFn) -> Step:
         addressed=draw(st.booleans()),
         args=draw(arguments(name)),
         separator=draw(st.sampled_from(("; ", "; ", " ", ";", " | "))),
-        wait=draw(st.sampled_from((timedelta(0),) * 12 + (
+        wait=draw(st.sampled_from((timedelta(0),) * 24 + (
             timedelta(minutes=5), timedelta(hours=1), timedelta(hours=7), timedelta(days=1),
             timedelta(days=3), timedelta(days=9)))),
     )

@@ -9,11 +9,15 @@ import contextlib
 import logging
 import os
 import signal
+import stat
 import sys
 import tempfile
 from collections.abc import Awaitable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from bot.clock import SystemClock, VirtualClock
 from bot.config import Config, ConfigError, load_config
@@ -23,6 +27,8 @@ from bot.core.settings import CoreSettings
 from bot.db.session import Database, database_unreachable
 from bot.leadership import MAX_PAUSE, Leadership, NotAlone
 from bot.readiness import Readiness
+from bot.redact import install as redact_logs
+from bot.redact import mask_url
 
 if TYPE_CHECKING:
     from bot.schedule import Wakeups
@@ -328,8 +334,33 @@ async def migrate(config: Config) -> int:
         await db.migrate()
     finally:
         await db.dispose()
-    print(f"database is up to date: {config.database.url}")
+    print(f"database is up to date: {mask_url(config.database.url)}")
     return 0
+
+
+def secrets_of(config: Config) -> list[str | None]:
+    """What must never be logged: masked wherever it turns up (bot/redact.py)."""
+    try:
+        password = make_url(config.database.url).password
+    except ArgumentError:
+        password = None
+    secrets: list[str | None] = [str(password) if password else None]
+    if config.telegram is not None:
+        secrets += [config.telegram.token, config.telegram.secret_token]
+    if config.matrix is not None:
+        secrets += [config.matrix.password, config.matrix.access_token]
+    return secrets
+
+
+def warn_if_readable(path: Path) -> None:
+    """The config file holds tokens and passwords: say so at start when others may read it."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        log.warning("%s can be read or changed by other users (mode %s); it may hold tokens "
+                    "and passwords: chmod 600 %s", path, stat.filemode(mode), path)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -350,14 +381,24 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(demo(args.db, args.lang, lines))
         except BrokenPipeError:  # `irlbot demo < script | head`
             return 0
+    redact_logs()  # secret-shaped text (bot tokens, passwords in URLs), from the start
     try:
         config = load_config(args.config)
     except ConfigError as err:
         print(err, file=sys.stderr)
         return 2
-    if args.command == "run":
-        return asyncio.run(run(config))
-    return asyncio.run(migrate(config))
+    redact_logs(secrets_of(config))
+    if args.config:
+        warn_if_readable(Path(args.config))
+    try:
+        if args.command == "run":
+            return asyncio.run(run(config))
+        return asyncio.run(migrate(config))
+    except Exception:
+        # Through the log, so the redaction applies: python-telegram-bot puts the token in
+        # the message of a rejected token, and a driver may quote its URL.
+        log.exception("irlbot %s failed", args.command)
+        return 1
 
 
 if __name__ == "__main__":

@@ -30,6 +30,7 @@ with the contracts in pyproject.toml):
 | | `settings.py`, `ports.py` | `CoreSettings`; the `Messenger` and `Clock` ports |
 | words | `i18n.py`, `errors.py` | translation (catalogs in `bot/locales`); `UserError` |
 | | `messages.py` | the neutral values adapters and the core exchange |
+| | `text.py` | people's text: bounded ASCII numbers, visible text, echo that forms no command |
 
 The database models and their StrEnum statuses are in `bot/db/models.py`.
 """

@@ -22,6 +22,7 @@ from bot.core.queries import (
     seats_taken,
 )
 from bot.core.reminders import schedule_group
+from bot.core.text import defuse
 from bot.core.work import Work
 from bot.db.models import (
     Chapter,
@@ -47,7 +48,7 @@ def rsvp_buttons(meetup_id: int, language: str) -> list[Button]:
 def describe(meetup: Meetup, chapter: Chapter, language: str) -> str:
     assert meetup.starts_at is not None
     when = format_when(meetup.starts_at, chapter.timezone, language)
-    return f"{meetup.title} — {when}" + (f", {meetup.venue}" if meetup.venue else "")
+    return defuse(f"{meetup.title} — {when}" + (f", {meetup.venue}" if meetup.venue else ""))
 
 
 async def counts_line(w: Work, meetup: Meetup, language: str) -> str:

@@ -42,6 +42,7 @@ from bot.core.ports import Clock, Messenger
 from bot.core.queries import chapter_for_chat
 from bot.core.settings import CoreSettings
 from bot.core.syntax import MAX_COMMAND_TEXT, parse_command
+from bot.core.text import scrub
 from bot.core.throttle import CommandLimit, Verdict
 from bot.core.unit import Units
 from bot.core.work import Ctx, Services, Work
@@ -169,7 +170,7 @@ class Core:
 
     async def handle_message(self, msg: Inbound) -> None:
         """A text message in a group or DM: commands are answered through the messengers."""
-        command = parse_command(msg.text)
+        command = parse_command(scrub(msg.text))
         if command is None:
             return
         verdict = self.command_limit.check(msg.chat.platform, msg.chat.id, msg.sender.id,

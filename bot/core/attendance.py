@@ -8,6 +8,8 @@ from sqlalchemy import case, func, select
 
 from bot.core.errors import UserError
 from bot.core.i18n import format_when
+from bot.core.queries import seats_taken
+from bot.core.rules import fits
 from bot.core.work import Ctx
 from bot.db.models import Interest, Meetup, MeetupStatus, Membership, Rsvp, RsvpStatus
 
@@ -30,8 +32,11 @@ async def checkin(ctx: Ctx, args: str) -> None:
                         "its start.")
     rsvp = await ctx.s.scalar(select(Rsvp).where(Rsvp.meetup_id == current.id,
                                                  Rsvp.person_id == ctx.person.id))
-    if rsvp is None:  # a walk-in: welcome, and counted
-        rsvp = Rsvp(meetup_id=current.id, person_id=ctx.person.id, status=RsvpStatus.YES, guests=0,
+    if rsvp is None:  # a walk-in: welcome, and counted; a seat only if one is free
+        await ctx.s.execute(select(Meetup.id).where(Meetup.id == current.id).with_for_update())
+        free = fits(current.capacity, await seats_taken(ctx.s, current.id), 1)
+        rsvp = Rsvp(meetup_id=current.id, person_id=ctx.person.id,
+                    status=RsvpStatus.YES if free else RsvpStatus.MAYBE, guests=0,
                     updated_at=ctx.now)
         ctx.s.add(rsvp)
     if rsvp.checked_in_at is not None:
@@ -51,8 +56,12 @@ async def stats(ctx: Ctx, args: str) -> None:
     _ = ctx._
     yes = func.sum(case((Rsvp.status == RsvpStatus.YES, 1), else_=0))
     came = func.sum(case((Rsvp.checked_in_at.is_not(None), 1), else_=0))
+    # Attendance is of those who said yes: a "maybe" who came counts as came, not as a yes
+    # who showed up, so the share never passes 100 %.
+    yes_came = func.sum(case(((Rsvp.status == RsvpStatus.YES)
+                              & Rsvp.checked_in_at.is_not(None), 1), else_=0))
     held = list((await ctx.s.execute(
-        select(Meetup.title, Meetup.starts_at, yes, came)
+        select(Meetup.title, Meetup.starts_at, yes, came, yes_came)
         .outerjoin(Rsvp, Rsvp.meetup_id == Meetup.id)
         .where(Meetup.chapter_id == chapter.id, Meetup.status == MeetupStatus.SCHEDULED,
                Meetup.starts_at < ctx.now)
@@ -74,15 +83,15 @@ async def stats(ctx: Ctx, args: str) -> None:
             waiting),
     ]
     said_yes = sum(int(r[2] or 0) for r in held)
-    checked = sum(int(r[3] or 0) for r in held)
+    checked = sum(int(r[4] or 0) for r in held)
     if said_yes:
         lines.append(_.n("Attendance: {came} checked in of {yes} who said yes ({pct}%)",
                          "Attendance: {came} checked in of {yes} who said yes ({pct}%)",
                          said_yes,
                        came=checked, yes=said_yes, pct=round(100 * checked / said_yes)))
-    for title, starts_at, y, c in held[:STATS_MEETUPS]:
+    for title, starts_at, y, c, yc in held[:STATS_MEETUPS]:
         y, c = int(y or 0), int(c or 0)
-        noshow = max(0, y - c)
+        noshow = y - int(yc or 0)
         lines.append(_("• {title}, {when}: {yes}, {came}, {noshow}",
                        title=title, when=format_when(starts_at, chapter.timezone, ctx.lang),
                        yes=_.n("{n} said yes", "{n} said yes", y),

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import secrets
 from datetime import timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import available_timezones
 
 from sqlalchemy import select
 
@@ -15,6 +16,7 @@ from bot.core.people import ensure_membership
 from bot.core.queries import chapter_ids_of
 from bot.core.reminders import schedule_person
 from bot.core.syntax import split_args
+from bot.core.text import one_line, visible
 from bot.core.work import Ctx
 from bot.db.models import Chapter, ChatBinding, Interest, Meetup, MeetupStatus, Rsvp, RsvpStatus
 
@@ -39,16 +41,14 @@ async def setup(ctx: Ctx, args: str) -> None:
     if not ctx.is_admin:
         raise UserError("Only the group's admins can set up a chapter.")
     parts = split_args(args)
-    if len(parts) != 4 or not all(parts):
+    name, city, timezone, language = (one_line(p) for p in [*parts, "", "", "", ""][:4])
+    if len(parts) != 4 or not all(visible(p) for p in (name, city, timezone, language)):
         raise UserError("Write it like: /setup SMC Den Bosch; Den Bosch; Europe/Amsterdam; nl")
-    name, city, timezone, language = (" ".join(p.split()) for p in parts)
     if len(name) > MAX_NAME or len(city) > MAX_NAME:
         raise UserError("Keep the name and the city under {max} characters.", max=MAX_NAME)
-    try:
-        ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError):
+    if timezone not in _timezones():
         raise UserError("I don't know the timezone “{tz}”. Write it like Europe/Amsterdam.",
-                        tz=timezone[:60]) from None
+                        tz=timezone[:60])
     language = language.lower()
     if language not in SUPPORTED_LANGUAGES:
         raise UserError("The language must be one of: {langs}.", langs=", ".join(SUPPORTED_LANGUAGES))
@@ -70,6 +70,12 @@ async def setup(ctx: Ctx, args: str) -> None:
     ctx.reply(_("This chat is now the chapter {name} ({city}, {tz}). Organisers can start "
                       "with /newmeetup; everyone can send me /start in a private chat to get "
                       "reminders.", name=name, city=city, tz=timezone))
+
+
+@functools.cache
+def _timezones() -> frozenset[str]:
+    """The IANA names: a set lookup, so no odd text reaches the zoneinfo loader and cache."""
+    return frozenset(available_timezones())
 
 
 LINK_VALID = timedelta(hours=1)
@@ -111,8 +117,8 @@ async def link(ctx: Ctx, args: str) -> None:
 async def intro(ctx: Ctx, args: str) -> None:
     ctx.require_private()
     _ = ctx._
-    line = " ".join(args.split())
-    if not line:
+    line = one_line(args)
+    if not visible(line):
         current = ctx.person.intro or _.p("intro", "(none yet)")
         ctx.reply(_("Your intro: {line}\nChange it with /intro <one line about you>.",
                           line=current))

@@ -13,11 +13,12 @@ from bot.core.errors import UserError
 from bot.core.i18n import format_when
 
 _TIME = re.compile(
-    r"(?<![\d.])\d{1,2}[:.]\d{2}(?![\d.])|\b\d{1,2}\s*(am|pm|u)\b|\b\d{1,2}u\d{2}\b|\bnoon\b|\bmiddag\b", re.I
+    r"(?<![\d.])\d{1,2}[:.]\d{2}(?![\d.])|\b\d{1,2}\s*(am|pm|u)\b|\b\d{1,2}u\d{2}\b|\bnoon\b|\bmiddag\b",
+    re.I | re.A,
 )
-_DUTCH_HOUR = re.compile(r"\b(\d{1,2})u(\d{2})?\b", re.I)
+_DUTCH_HOUR = re.compile(r"\b(\d{1,2})u(\d{2})?\b", re.I | re.A)
 _NEXT_WEEKDAY = re.compile(r"\b(volgende|komende|aanstaande|coming)\s+(?=\w)", re.I)
-_SLASHED = re.compile(r"(?<![\d/-])(\d{1,2})/(\d{1,2})(?:/(?:\d{4}|\d{2}))?(?![\d/])")
+_SLASHED = re.compile(r"(?<![\d/-])(\d{1,2})/(\d{1,2})(?:/(?:\d{4}|\d{2}))?(?![\d/])", re.A)
 
 MAX_WHEN_LENGTH = 60
 MAX_OFFSETS = 5
@@ -42,6 +43,9 @@ def parse_when(text: str, *, timezone: str, language: str, now: datetime) -> Whe
     if len(raw) > MAX_WHEN_LENGTH:
         raise UserError("I can't read “{text}” as a date and time. Write it like: "
                         "thursday 19:30 or 2027-03-12 19:00", text=raw[:MAX_WHEN_LENGTH] + "…")
+    if any(ch.isdigit() and not ch.isascii() for ch in raw):  # "²", "٣": not our digits
+        raise UserError("I can't read “{text}” as a date and time. Write it like: "
+                        "thursday 19:30 or 2027-03-12 19:00", text=raw)
     tz = ZoneInfo(timezone)
     base = now.astimezone(tz).replace(tzinfo=None)
     settings = {
@@ -83,18 +87,22 @@ def parse_when(text: str, *, timezone: str, language: str, now: datetime) -> Whe
     return When(raw, at)
 
 
-_OFFSET = re.compile(r"(\d+)\s*([dhm])", re.I)
-_OFFSET_TOKEN = re.compile(r"^(\d+\s*[dhm])+$", re.I)
+# ASCII digits only, at most five to a number: 30 days is 43200 minutes.
+_OFFSET = re.compile(r"(\d{1,5})\s*([dhm])", re.I | re.A)
+_OFFSET_TOKEN = re.compile(r"^(\d{1,5}\s*[dhm])+$", re.I | re.A)
+MAX_OFFSET_PARTS = 3
 
 
 def parse_offsets(text: str) -> list[int]:
     """'1d 2h' / '2d3h30m' -> minutes before the meetup, largest first."""
     tokens = text.replace(",", " ").split()
+    if len(tokens) > 4 * MAX_OFFSETS:
+        raise UserError("At most {max} reminder times, please.", max=MAX_OFFSETS)
     if not tokens:
         raise UserError("Write reminder times like: 1d 2h (or off)")
     minutes: set[int] = set()
     for token in tokens:
-        if not _OFFSET_TOKEN.match(token):
+        if not _OFFSET_TOKEN.match(token) or len(_OFFSET.findall(token)) > MAX_OFFSET_PARTS:
             raise UserError("I can't read “{text}” as a reminder time. Write it like: 1d 2h 30m",
                             text=token[:40])
         total = 0

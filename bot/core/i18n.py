@@ -20,6 +20,8 @@ from babel.lists import format_list
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
+from bot.core.text import defuse
+
 LOCALES = Path(__file__).resolve().parents[1] / "locales"
 DOMAIN = "messages"
 DEFAULT_LANGUAGE = "en"
@@ -52,7 +54,12 @@ def _translations(language: str) -> NullTranslations:
 
 
 def _fill(text: str, values: dict[str, object]) -> str:
-    return text.format(**values) if values else text
+    """The values are what members wrote (names, titles, venues, intros, their input
+    echoed back) or what the bot made (numbers, dates, links): each is defused, so no
+    "/cancel@bot" in a value becomes a command to tap (bot/core/text.py)."""
+    if not values:
+        return text
+    return text.format(**{k: defuse(v) if isinstance(v, str) else v for k, v in values.items()})
 
 
 class PluralMsgid(str):

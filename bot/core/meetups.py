@@ -29,6 +29,7 @@ from bot.core.queries import (
 from bot.core.recurring import open_next
 from bot.core.reminders import clear_meetup
 from bot.core.syntax import split_args
+from bot.core.text import defuse
 from bot.core.work import Ctx
 from bot.db.models import Chapter, Meetup, MeetupStatus, Person, Poll, Rsvp, RsvpStatus
 
@@ -81,7 +82,7 @@ async def who(ctx: Ctx, args: str) -> None:
 
     def label(rsvp: Rsvp, person: Person) -> str:
         text = person.display_name + (f" (+{rsvp.guests})" if rsvp.guests else "")
-        return text + (f" — {person.intro}" if person.intro else "")
+        return defuse(text + (f" — {person.intro}" if person.intro else ""))
 
     going = [label(r, p) for r, p in rows if r.status == RsvpStatus.YES]
     maybe = [label(r, p) for r, p in rows if r.status == RsvpStatus.MAYBE]
@@ -124,7 +125,7 @@ async def list_meetups(ctx: Ctx, args: str) -> None:
             else:
                 continue
             if ctx.is_private:
-                lines[-1] += f" ({chapter.name})"
+                lines[-1] += defuse(f" ({chapter.name})")
     if not lines:
         ctx.reply(_("No meetups planned. Send /next to hear when one is."))
         return

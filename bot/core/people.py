@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.messages import UserRef
 from bot.core.settings import CoreSettings
+from bot.core.text import shown_name
 from bot.db.bulk import chunks, insert_skipping
 from bot.db.models import Chapter, Identity, Membership, Person
 
@@ -23,7 +24,7 @@ async def person_for(s: AsyncSession, user: UserRef, now: datetime) -> tuple[Per
     """The person behind a platform account, made on first contact; their name kept current.
     Two first actions of one person at once (PostgreSQL runs them side by side) make one
     person: the second insert waits for the first, fails on the unique account, and reads it."""
-    name = (user.display_name or user.id)[:120]
+    name = shown_name(user.display_name, user.id)
     identity = await _identity(s, user)
     if identity is None:
         try:
@@ -54,7 +55,7 @@ async def people_for(s: AsyncSession, users: Sequence[UserRef],
     person id behind each account, made on first contact, names kept current (the last
     `UserRef` of an account names it). An account another transaction made at the same
     moment wins over ours, whose person is deleted again."""
-    names: dict[Account, str] = {(u.platform, u.id): (u.display_name or u.id)[:120]
+    names: dict[Account, str] = {(u.platform, u.id): shown_name(u.display_name, u.id)
                                  for u in users}
     found = await _accounts(s, names)
     renamed = [(iid, pid, names[acc]) for acc, (iid, pid, name) in found.items()

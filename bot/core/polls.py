@@ -23,6 +23,7 @@ from bot.core.queries import chapter_chats, open_poll_of
 from bot.core.reminders import schedule_group
 from bot.core.rules import Tally, latest_choices, pick_winner, poll_closes_at, valid_choice
 from bot.core.syntax import split_args
+from bot.core.text import defuse, number, one_line, visible
 from bot.core.work import Ctx, Work
 from bot.db.bulk import chunks, insert_skipping
 from bot.db.models import (
@@ -89,12 +90,14 @@ async def new_poll(ctx: Ctx, args: str) -> None:
     parts = split_args(args)
     if len(parts) != 2 or not parts[0]:
         raise UserError("Write it like: /poll Which venue?; Verkadefabriek | Café de Unie")
-    question = " ".join(parts[0].split())
+    question = one_line(parts[0])
     if len(question) > MAX_QUESTION:
         raise UserError("The question is {n} characters long; keep it under {max}.",
                         n=len(question), max=MAX_QUESTION)
-    options = [" ".join(o.split()) for o in parts[1].split("|")]
-    if len(options) < 2 or any(not o for o in options):
+    options = [one_line(o) for o in parts[1].split("|")]
+    if not visible(question):
+        raise UserError("Write it like: /poll Which venue?; Verkadefabriek | Café de Unie")
+    if len(options) < 2 or any(not visible(o) for o in options):
         raise UserError("A poll needs at least two options, separated by |.")
     if len(options) > MAX_OPTIONS:
         raise UserError("At most {max} options in one poll.", max=MAX_OPTIONS)
@@ -141,9 +144,10 @@ async def vote_command(ctx: Ctx, args: str) -> None:
     if poll is None:
         raise UserError("There is no open poll right now.")
     words = args.replace(",", " ").split()
-    if not words or len(words) > MAX_OPTIONS or not all(w.isdigit() and len(w) < 4 for w in words):
+    numbers = [number(w, 0, 999) for w in words]
+    if not words or len(words) > MAX_OPTIONS or None in numbers:
         raise UserError("Write the numbers of the options, e.g. /vote 1 3")
-    chosen = await record_votes(ctx, poll, ctx.person.id, [int(w) - 1 for w in words])
+    chosen = await record_votes(ctx, poll, ctx.person.id, [n - 1 for n in numbers if n is not None])
     ctx.reply(_("{name} voted for {options}.", name=ctx.person.display_name,
                 options=", ".join(str(o.position + 1) for o in chosen)))
 
@@ -284,7 +288,7 @@ async def close_poll(w: Work, poll: Poll) -> None:
     _ = translator(chapter.language)
     await close_platform_polls(w, poll)
     results = await tallies(w.s, poll.id)
-    summary = "\n".join(f"{o.position + 1}. {o.label}: {n}" for o, n in results)
+    summary = "\n".join(f"{o.position + 1}. {defuse(o.label)}: {n}" for o, n in results)
     winner_tally = pick_winner([Tally(o.id, o.position, o.starts_at, n) for o, n in results])
     winner = next(o for o, _n in results if o.id == winner_tally.option_id)
     if poll.kind != PollKind.DATE or poll.meetup_id is None:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from babel.dates import get_day_names
+from babel.dates import format_date, get_day_names
 from dateutil.rrule import MONTHLY, WEEKLY, rrule, rrulestr, weekday
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -67,8 +67,8 @@ _AT = {"at", "om", "@"}
 _OF_THE_MONTH = ("of the month", "of every month", "of each month", "in the month",
                  "van de maand", "van elke maand", "van iedere maand")
 
-_TIME = re.compile(r"(\d{1,2})(?:[:.](\d{2})|[uh](\d{2})?|uur)?(am|pm|a\.m\.|p\.m\.)?")
-_LOOKS_LIKE_TIME = re.compile(r"^\d")
+_TIME = re.compile(r"(\d{1,2})(?:[:.](\d{2})|[uh](\d{2})?|uur)?(am|pm|a\.m\.|p\.m\.)?", re.A)
+_LOOKS_LIKE_TIME = re.compile(r"^\d", re.A)
 
 
 @dataclass(frozen=True)
@@ -236,6 +236,23 @@ def occurrences(rule_text: str, since: date, timezone: str, after: datetime, cou
     return found
 
 
+GAP_HORIZON = timedelta(days=3 * 365)  # as far ahead as a one-off date may be
+
+
+def first_in_gap(rule_text: str, since: date, timezone: str,
+                 horizon: timedelta = GAP_HORIZON) -> date | None:
+    """The first day within `horizon` on which the rule's wall-clock time doesn't exist (the
+    clocks jump over it when summer time starts); None when there is none. Such a rule is
+    refused, as a one-off date in the gap is: it would be moved an hour without a word."""
+    tz = ZoneInfo(timezone)
+    start = datetime.combine(since, time())
+    rule = rrulestr(rule_text, dtstart=start)
+    for local in rule.between(start, start + horizon, inc=True):
+        if local.replace(tzinfo=tz).astimezone(UTC).astimezone(tz).replace(tzinfo=None) != local:
+            return local.date()
+    return None
+
+
 async def _cancelled_dates(s: AsyncSession, chapter: Chapter, after: datetime
                            ) -> frozenset[datetime]:
     return frozenset(await s.scalars(select(Meetup.starts_at).where(
@@ -323,8 +340,15 @@ async def recurring(ctx: Ctx, args: str) -> None:
     first = occurrences(Rule(rule.weekday, rule.hour, rule.minute, rule.nth).rrule_text(),
                         ctx.now.astimezone(ZoneInfo(chapter.timezone)).date(),
                         chapter.timezone, ctx.now, 1)
+    since = first[0].astimezone(ZoneInfo(chapter.timezone)).date()
+    missing = first_in_gap(rrule_text, since, chapter.timezone)
+    if missing is not None:
+        raise UserError("{time} doesn't exist on {date} in {tz}: the clocks go forward that "
+                        "night. Pick a time outside the change, like 20:00.",
+                        time=f"{rule.hour:02d}:{rule.minute:02d}", tz=chapter.timezone,
+                        date=format_date(missing, format="medium", locale=ctx.lang))
     chapter.recurring_rule = rrule_text
-    chapter.recurring_since = first[0].astimezone(ZoneInfo(chapter.timezone)).date()
+    chapter.recurring_since = since
     chapter.recurring_title, chapter.recurring_venue = title, venue
     chapter.recurring_capacity = capacity
     await ctx.s.flush()

@@ -22,7 +22,7 @@ from bot.db.models import Chapter, Meetup, MeetupStatus, Person, Rsvp, RsvpStatu
 
 MAX_GUESTS = 10
 MAX_ID = 2**31 - 1  # ids are 32-bit integer columns
-_GUESTS = re.compile(r"^\+(\d{1,3})$")
+_GUESTS = re.compile(r"^\+(\d{1,3})$", re.A)
 _WORDS = {"yes": RsvpAnswer.YES, "ja": RsvpAnswer.YES, "maybe": RsvpAnswer.MAYBE,
           "misschien": RsvpAnswer.MAYBE, "no": RsvpAnswer.NO, "nee": RsvpAnswer.NO}
 

@@ -128,7 +128,8 @@ def selection_indexes(ids: Sequence[str], options: int, max_selections: int) -> 
     selection (the vote taken back); a repeated id counts once."""
     out: list[int] = []
     for raw in ids[:max_selections]:
-        index = int(raw) - 1 if raw.isdigit() else -1
+        # ASCII digits only, and short: "²" is a digit to isdigit() but not to int().
+        index = int(raw) - 1 if raw.isascii() and raw.isdigit() and len(raw) <= 4 else -1
         if not 0 <= index < options:
             return ()
         if index not in out:

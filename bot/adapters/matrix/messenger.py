@@ -35,8 +35,13 @@ POLL_ENDED_TEXT = N_("The poll has ended.")
 
 
 def text_content(body: str) -> dict[str, Any]:
-    # m.notice: the convention for bots, and other bots won't answer it.
-    return {"msgtype": "m.notice", "body": body}
+    """m.notice: the convention for bots, and other bots won't answer it. Plain text only,
+    no `format`/`formatted_body`: HTML or Markdown in a member's name, title or intro is
+    shown as typed, never rendered. And an empty `m.mentions` (intentional mentions,
+    Matrix 1.7): the bot mentions nobody, so "@room" or someone's name inside what a
+    member wrote notifies no one (without it, clients and Synapse look for names and
+    "@room" in the body)."""
+    return {"msgtype": "m.notice", "body": body, "m.mentions": {}}
 
 
 class MatrixMessenger:

@@ -11,7 +11,7 @@ from telegram.constants import MessageLimit, PollLimit
 from telegram.error import BadRequest, ChatMigrated, Forbidden
 
 from bot.adapters.telegram.edits import EditCoalescer
-from bot.adapters.telegram.translate import PLATFORM, chat_ref
+from bot.adapters.telegram.translate import PLATFORM, chat_ref, is_dm_able
 from bot.core.messages import Button, ChatRef, OutFile, SentMessage, SentPoll, UserRef
 from bot.core.ports import CannotDM
 
@@ -174,7 +174,10 @@ class TelegramMessenger:
 
     async def send_dm(self, user: UserRef, text: str, file: OutFile | None = None,
                       *, key: str | None = None) -> SentMessage:
-        """A private chat's id is the user's id. Raises CannotDM when Telegram refuses."""
+        """A private chat's id is the user's id. Raises CannotDM when Telegram refuses, and
+        for an anonymous admin, who has no private chat."""
+        if not is_dm_able(user.id):
+            raise CannotDM(user, self.start_hint(user))
         chat = ChatRef(PLATFORM, user.id)
         try:
             if file is None:

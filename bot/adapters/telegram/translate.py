@@ -44,10 +44,29 @@ def is_anonymous_admin(message: Message) -> bool:
     return message.sender_chat is not None and message.sender_chat.id == message.chat.id
 
 
+ANONYMOUS_PREFIX = "anon:"
+
+
+def anonymous_admin(message: Message) -> UserRef:
+    """An anonymous admin as a person of their own. Telegram sends all of them as the group
+    (from: GroupAnonymousBot); what tells them apart is `author_signature`, the admin's
+    custom title. So the account is "anon:<group id>:<title>": one per title and group.
+    Admins without a custom title can't be told apart and share one account per group
+    (docs/decisions.md). Such an account has no private chat: the bot can't DM it."""
+    title = (message.author_signature or "").strip()
+    return UserRef(PLATFORM, f"{ANONYMOUS_PREFIX}{message.chat.id}:{title}",
+                   title or "Anonymous admin")
+
+
+def is_dm_able(user_id: str) -> bool:
+    """Only a real account (a number) has a private chat; an anonymous admin has none."""
+    return user_id.isascii() and user_id.isdigit()
+
+
 def sender_of(message: Message) -> UserRef | None:
     """Who wrote `message`, or None for what the core should not see (bots, channels)."""
     if is_anonymous_admin(message):
-        return UserRef(PLATFORM, str(ANONYMOUS_ADMIN_ID), "Anonymous admin")
+        return anonymous_admin(message)
     user = message.from_user
     if user is None or user.is_bot or message.sender_chat is not None:
         return None

@@ -38,13 +38,16 @@ class RoomState:
     def apply(self, event: Mapping[str, Any]) -> None:
         etype, content = event.get("type"), event.get("content") or {}
         if etype == "m.room.create":
-            extra = content.get("additional_creators") or []
+            # Anything may stand in a field the room version does not check: Synapse checks
+            # `additional_creators` only from version 12, so a v11 room can carry a 5 there.
+            extra = content.get("additional_creators")
+            extra = extra if isinstance(extra, list) else []
             self.room_version = str(content.get("room_version", "1"))
             self.creators = frozenset(
                 [str(event.get("sender", ""))] + [c for c in extra if isinstance(c, str)]
             )
         elif etype == "m.room.power_levels":
-            self.power_levels = content
+            self.power_levels = content if isinstance(content, Mapping) else {}
         elif etype == "m.room.encryption":
             self.encrypted = True
         elif etype == "m.room.member" and isinstance(event.get("state_key"), str):
@@ -58,11 +61,12 @@ class RoomState:
         if self.power_levels is None:
             # No power_levels event yet: the spec gives the creator 100, everyone else 0.
             return 100 if user_id in self.creators else 0
-        users = self.power_levels.get("users") or {}
+        users = self.power_levels.get("users")
+        users = users if isinstance(users, Mapping) else {}
         level = users.get(user_id, self.power_levels.get("users_default", 0))
         try:
             return int(level)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             return 0
 
     def membership(self, user_id: str) -> str | None:

@@ -1,0 +1,88 @@
+"""A bot that accepts invites from anyone: a poisoned room, rooms that never become a
+chapter, chatter, long answers and votes from outside, against the real Synapse."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import pytest
+
+from bot.adapters.matrix.rooms import RoomDirectory
+from tests.matrix.conftest import MakeBot, MakeMember
+from tests.matrix.mx_helpers import is_member_join, is_text_from, room_with_bot
+from tests.matrix.mx_members import Member
+
+
+async def poisoned_room(mallory: Member, bot_id: str) -> str:
+    """A room-version-11 room whose create event carries `additional_creators: 5`: Synapse
+    checks that field only from version 12, so it takes it, and the bot is invited."""
+    made = await mallory.raw("POST", "/_matrix/client/v3/createRoom", {
+        "room_version": "11", "preset": "private_chat", "name": "poison",
+        "creation_content": {"additional_creators": 5},
+    })
+    room_id = str(made["room_id"])
+    create = await mallory.state_event(room_id, "m.room.create")
+    assert create["additional_creators"] == 5
+    await mallory.invite(room_id, bot_id)
+    return room_id
+
+
+async def test_a_poisoned_room_stops_nothing(
+    make_bot: MakeBot, make_member: MakeMember, caplog: pytest.LogCaptureFixture
+) -> None:
+    bot = await make_bot()
+    alice, mallory = await make_member("alice"), await make_member("mallory")
+    chapter = await room_with_bot(alice, bot.user_id)
+    await alice.say(chapter, "!before")
+    await alice.wait_for(is_text_from(bot.user_id, chapter, "ok !before"))
+
+    poison = await poisoned_room(mallory, bot.user_id)
+    await mallory.wait_for(lambda r, e: r == poison and is_member_join(bot.user_id)(r, e))
+    await mallory.say(poison, "!help")
+    await alice.say(chapter, "!after")
+    await alice.wait_for(is_text_from(bot.user_id, chapter, "ok !after"))
+    # The poisoned room itself is served like any other: its creators are read safely.
+    await mallory.wait_for(is_text_from(bot.user_id, poison, "ok !help"))
+
+    # And the bot still joins new rooms, and answers there.
+    bob = await make_member("bob")
+    fresh = await room_with_bot(bob, bot.user_id)
+    await bob.say(fresh, "!hello")
+    await bob.wait_for(is_text_from(bot.user_id, fresh, "ok !hello"))
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+async def test_a_room_that_keeps_failing_is_skipped_after_a_few_tries(
+    make_bot: MakeBot, make_member: MakeMember, caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Whatever the bug, one room's part of a sync costs a few reads of the batch, then it is
+    skipped and logged with the room's id; the other rooms are answered meanwhile."""
+    bot = await make_bot()
+    alice, mallory = await make_member("alice"), await make_member("mallory")
+    chapter = await room_with_bot(alice, bot.user_id)
+    broken = await room_with_bot(mallory, bot.user_id)
+    apply = RoomDirectory.apply
+
+    def buggy(self: RoomDirectory, room_id: str, event: Mapping[str, Any]) -> None:
+        if room_id == broken and event.get("type") == "m.room.topic":
+            raise RuntimeError("a bug that only this room's topic meets")
+        apply(self, room_id, event)
+
+    monkeypatch.setattr(RoomDirectory, "apply", buggy)
+    await mallory.send_state(broken, "m.room.topic", {"topic": "🧨"})
+    await alice.say(chapter, "!during")
+    await alice.wait_for(is_text_from(bot.user_id, chapter, "ok !during"))
+
+    def skipped() -> bool:
+        return any("skipped" in r.getMessage() and broken in r.getMessage()
+                   for r in caplog.records)
+
+    await alice.wait_until(skipped, within=30)
+    await mallory.say(broken, "!later")
+    await mallory.wait_for(is_text_from(bot.user_id, broken, "ok !later"))
+    await alice.say(chapter, "!still")
+    await alice.wait_for(is_text_from(bot.user_id, chapter, "ok !still"))
+    assert bot.core.texts().count("/during") == 1

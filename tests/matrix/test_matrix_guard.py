@@ -3,6 +3,7 @@ chapter, chatter, long answers and votes from outside, against the real Synapse.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Mapping
 from typing import Any
@@ -10,7 +11,11 @@ from typing import Any
 import pytest
 
 from bot.adapters.matrix.rooms import RoomDirectory
-from tests.matrix.conftest import MakeBot, MakeMember
+from bot.core.app import Core
+from bot.core.messages import ChatRef, Inbound, UserRef
+from bot.core.settings import CoreSettings
+from tests.fakes import RecordingMessenger
+from tests.matrix.conftest import MakeBot, MakeMember, RealCore
 from tests.matrix.mx_helpers import is_member_join, is_text_from, room_with_bot
 from tests.matrix.mx_members import Member
 
@@ -86,3 +91,50 @@ async def test_a_room_that_keeps_failing_is_skipped_after_a_few_tries(
     await alice.say(chapter, "!still")
     await alice.wait_for(is_text_from(bot.user_id, chapter, "ok !still"))
     assert bot.core.texts().count("/during") == 1
+
+
+def long_intro(i: int) -> str:
+    return f"Lid {i}, ik fiets 🚲 ".ljust(190, "🌷")
+
+
+async def seed_going(core: Core, room: str, members: int) -> list[str]:
+    """`members` people of the room write an intro in their DM and say yes; returns their
+    names. (They talk to a second core on the same database, which answers into a recorder:
+    a hundred accounts on Synapse would only make the test slow.)"""
+    names = []
+    for i in range(members):
+        person = UserRef("matrix", f"@member{i}:localhost", f"Member {i:03d}")
+        await core.handle_message(Inbound(ChatRef("matrix", f"!dm{i}:localhost"), person,
+                                          f"/intro {long_intro(i)}", is_private=True))
+        await core.handle_message(Inbound(ChatRef("matrix", room), person, "/rsvp yes"))
+        names.append(person.display_name)
+    return names
+
+
+async def test_a_big_who_comes_in_several_messages(
+    make_bot: MakeBot, make_member: MakeMember, real_core: RealCore
+) -> None:
+    bot = await make_bot(core_factory=real_core)
+    alice, bob = await make_member("alice"), await make_member("bob")
+    room = await room_with_bot(alice, bot.user_id, bob)
+    await alice.say(room, "!setup SMC Den Bosch; Den Bosch; Europe/Amsterdam; en")
+    await alice.wait_for(is_text_from(bot.user_id, room, "SMC Den Bosch"))
+    await alice.say(room, "!newmeetup Tweetup; 2026-12-10 19:30; Verkadefabriek")
+    await alice.wait_for(is_text_from(bot.user_id, room, "Tweetup"))
+    seeder = Core(real_core.db, {"matrix": RecordingMessenger(platform="matrix")},
+                  real_core.clock, CoreSettings())
+    names = await seed_going(seeder, room, 100)
+
+    mark = len(bob.timeline)
+    await bob.say(room, "!who")
+    await bob.wait_for(is_text_from(bot.user_id, room, names[-1]), after=mark, within=30)
+    replies = [e for r, e in bob.timeline[mark:]
+               if r == room and e.get("sender") == bot.user_id]
+    bodies = [e["content"]["body"] for e in replies]
+    assert len(bodies) >= 3
+    assert all(len(json.dumps(e, ensure_ascii=False).encode()) < 65_536 for e in replies)
+    whole = "\n".join(bodies)
+    assert len(whole.encode()) > 65_536
+    assert "Going (100):" in bodies[0]
+    for i, name in enumerate(names):  # every line whole, in order
+        assert f"• {name} — {long_intro(i)}" in whole.split("\n")

@@ -19,6 +19,7 @@ from bot.adapters.matrix.content import (
     poll_end_content,
     poll_start_content,
     render_buttons,
+    split_body,
 )
 from bot.adapters.matrix.direct import DirectRooms, NoDirectRoom, handling_events
 from bot.adapters.matrix.polls import PollBook, PollInfo
@@ -78,7 +79,13 @@ class MatrixMessenger:
         self, chat: ChatRef, text: str, buttons: Sequence[Button] = (), *, key: str | None = None
     ) -> SentMessage:
         body, keys = render_buttons(bang_commands(text), buttons)
-        event_id = await self.send_event(chat.id, "m.room.message", text_content(body),
+        # A long answer (a big chapter's !who) goes as several messages, cut at line ends:
+        # an event over the homeserver's limit would be refused and nobody answered.
+        *before, last = split_body(body)
+        for n, piece in enumerate(before):
+            await self.send_event(chat.id, "m.room.message", text_content(piece),
+                                  _txn(key, f"p{n}"))
+        event_id = await self.send_event(chat.id, "m.room.message", text_content(last),
                                          _txn(key))
         if keys:
             await self._rsvp_messages.add(event_id)
@@ -99,6 +106,7 @@ class MatrixMessenger:
         *, key: str | None = None,
     ) -> None:
         body, _ = render_buttons(bang_commands(text), buttons)
+        body = split_body(body)[0]  # an edit can't become two messages: the rest is cut
         new = text_content(body)
         await self.send_event(
             chat.id,
@@ -135,7 +143,7 @@ class MatrixMessenger:
         url = await self._upload(file)
         content: dict[str, Any] = {
             "msgtype": "m.file",
-            "body": bang_commands(caption) or file.filename,
+            "body": split_body(bang_commands(caption))[0] if caption else file.filename,
             "filename": file.filename,
             "url": url,
             "info": {"mimetype": file.mime_type, "size": len(file.content)},

@@ -160,6 +160,9 @@ class Core:
         spec = COMMANDS.get(command.name)
 
         async def body(w: Work, event: Event) -> None:
+            if (spec is None and not msg.is_private
+                    and await chapter_for_chat(w.s, msg.chat) is None):
+                return  # another bot's command in a chat that is no chapter: nothing to write
             if not await self._first_delivery(w, msg.chat.platform, msg.chat.id, msg.message_id):
                 return
             person, identity = await person_for(w.s, msg.sender, w.now)

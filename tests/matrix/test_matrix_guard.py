@@ -3,17 +3,21 @@ chapter, chatter, long answers and votes from outside, against the real Synapse.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Mapping
 from typing import Any
 
 import pytest
+from sqlalchemy import event
 
+from bot.adapters.matrix import DbStateStore, MatrixMessenger
 from bot.adapters.matrix.rooms import RoomDirectory
 from bot.core.app import Core
 from bot.core.messages import ChatRef, Inbound, UserRef
 from bot.core.settings import CoreSettings
+from bot.db.session import Database
 from tests.fakes import RecordingMessenger
 from tests.matrix.conftest import MakeBot, MakeMember, RealCore
 from tests.matrix.mx_helpers import is_member_join, is_text_from, room_with_bot
@@ -138,3 +142,48 @@ async def test_a_big_who_comes_in_several_messages(
     assert "Going (100):" in bodies[0]
     for i, name in enumerate(names):  # every line whole, in order
         assert f"• {name} — {long_intro(i)}" in whole.split("\n")
+
+
+def count_writes(db: Database) -> list[str]:
+    """Every INSERT, UPDATE and DELETE the database is sent from now on."""
+    writes: list[str] = []
+
+    def seen(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        if statement.lstrip().split(" ", 1)[0].upper() in ("INSERT", "UPDATE", "DELETE"):
+            writes.append(statement)
+
+    event.listen(db.engine.sync_engine, "before_cursor_execute", seen)
+    return writes
+
+
+async def test_chatter_costs_no_database_write(
+    make_bot: MakeBot, make_member: MakeMember, real_core: RealCore
+) -> None:
+    db = real_core.db
+    writes = count_writes(db)
+    at_marker: list[int] = []
+
+    class Marking(Core):
+        async def handle_message(self, msg: Inbound) -> None:
+            if msg.text == "/meetups":
+                at_marker.append(len(writes))
+            await super().handle_message(msg)
+
+    def build(messenger: MatrixMessenger) -> Core:
+        return Marking(db, {"matrix": messenger}, real_core.clock, CoreSettings())
+
+    bot = await make_bot(core_factory=build, store=DbStateStore(db))
+    alice, bob = await make_member("alice"), await make_member("bob")
+    room = await room_with_bot(alice, bot.user_id, bob)
+    await alice.say(room, "!setup SMC Den Bosch; Den Bosch; Europe/Amsterdam; en")
+    await alice.wait_for(is_text_from(bot.user_id, room, "SMC Den Bosch"))
+    await asyncio.sleep(1)  # the batch of the !setup is written down
+    before = len(writes)
+
+    chatter = await bob.say(room, "Hoi allemaal! Wie komt er donderdag?")
+    await alice.say(room, "Ik! ✅")
+    await alice.react(room, chatter, "✅")  # under chatter: no RSVP
+    await bob.say(room, "> Ik! ✅\n\nleuk")
+    await alice.say(room, "!meetups")  # read after the chatter, in order
+    await alice.wait_for(is_text_from(bot.user_id, room, "No meetups"))
+    assert at_marker == [before]

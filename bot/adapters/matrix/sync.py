@@ -23,6 +23,7 @@ import asyncio
 import json
 import logging
 import math
+import time
 from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -50,6 +51,10 @@ PAGE_ERRORS: tuple[type[BaseException], ...] = (MatrixCallError, *NETWORK_ERRORS
 PAGE_PATIENCE_S = 30.0
 HANDLE_ATTEMPTS = 5  # per event and batch: waits of 0.5, 1, 2, 4 s between them
 ROOM_ATTEMPTS = 3  # reads of one batch a room's bug may cost, then its part is skipped
+# A batch of nothing but chatter moves the token in memory only; it is written down with the
+# next batch that did something, or after this long. Read again after a restart, such a
+# batch changes nothing, so chatter costs no database write.
+IDLE_TOKEN_SAVE_S = 300.0
 
 
 class TokenRejected(Exception):
@@ -123,6 +128,8 @@ class SyncLoop:
         # Rooms whose part of the batch in hand failed, and how often; emptied when the
         # token moves on (so it holds at most the rooms of one batch).
         self._room_failures: dict[str, int] = {}
+        self._acted = False  # the batch in hand handed something over or joined a room
+        self._saved_at = -math.inf  # monotonic time the token was last written down
 
     @property
     def _me(self) -> str:
@@ -214,6 +221,7 @@ class SyncLoop:
         rooms = batch.get("rooms") or {}
         for room_id in rooms.get("leave") or {}:
             self._rooms.forget(room_id)
+            self._acted = True
         failed: list[BaseException] = []
         for room_id, room in (rooms.get("invite") or {}).items():
             try:
@@ -235,7 +243,10 @@ class SyncLoop:
                                              isinstance(r, BatchUnfinished) and r.at_once))
         self._token = str(batch["next_batch"])
         self._room_failures.clear()
-        await self._store.set(TOKEN_KEY, self._token)
+        if since is None or self._acted or time.monotonic() - self._saved_at > IDLE_TOKEN_SAVE_S:
+            await self._store.set(TOKEN_KEY, self._token)
+            self._saved_at = time.monotonic()
+            self._acted = False
 
     async def _isolated(self, what: str, room_id: str, work: Awaitable[None]) -> None:
         """Runs one room's part of the batch. A passing failure (database, homeserver) keeps
@@ -276,6 +287,7 @@ class SyncLoop:
             log.info("matrix: declining invite to %s from %s (not allowed)", room_id, inviter)
             await self._quietly("decline invite", lambda: self._client.room_leave(room_id))
             return
+        self._acted = True
         if not await self._quietly("join", lambda: self._client.join(room_id)):
             return
         log.info("matrix: joined %s on %s's invite", room_id, inviter)
@@ -316,6 +328,7 @@ class SyncLoop:
                 raise BatchUnfinished(f"the gap in {room_id} is not filled yet",
                                       at_once=gap.failed is None)
             if gap.resumed:
+                self._acted = True  # the token must move with the cleared position
                 await self._store.set(gap.key, "")
             joined_here = _last_own_join(older, self._me)
         for event in state:
@@ -359,15 +372,18 @@ class SyncLoop:
         if event.get("sender") == self._me or not isinstance(event_id, str):
             return
         if event.get("type") == "m.room.encryption":
+            self._acted = True
             await self._router.encrypted_room(room_id)
             return
         backoff = Backoff(first=0.5, cap=8.0)
         for attempt in range(1, HANDLE_ATTEMPTS + 1):
             try:
                 with handling_events.inside():
-                    await self._router.dispatch(room_id, event)
+                    if await self._router.dispatch(room_id, event):
+                        self._acted = True
                 return
             except Exception as exc:
+                self._acted = True
                 last = attempt == HANDLE_ATTEMPTS
                 if last and is_transient(exc):
                     raise BatchUnfinished(

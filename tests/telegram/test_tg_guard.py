@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
-from bot.adapters.telegram import TelegramAdapter
+import asyncio
+
+from sqlalchemy import event, select
+
+from bot.adapters.telegram import FloodLimits, TelegramAdapter
 from bot.clock import VirtualClock
 from bot.core.app import Core
 from bot.core.messages import ChatRef, Inbound, UserRef
 from bot.core.settings import CoreSettings
+from bot.db.models import InboxUpdate
+from bot.db.session import Database
 from tests.fakes import RecordingMessenger
 from tests.telegram.fake_bot_api import FakeBotAPI, FakeChat, FakeUser
 from tests.telegram.fake_bot_api.server import utf16_len
+from tests.telegram.tg_support import make_adapter
 
 
 def long_intro(i: int) -> str:
@@ -56,3 +63,50 @@ async def test_a_big_who_comes_in_several_messages(
     assert "Going (40):" in replies[0]
     for i, name in enumerate(names):  # every line whole, in order
         assert f"• {name} — {long_intro(i)}" in lines
+
+
+async def test_chatter_costs_no_database_write(
+    fake: FakeBotAPI, db: Database, clock: VirtualClock, client_limits: FloodLimits
+) -> None:
+    """The bot is an admin of the group, so Telegram sends it every message, not only
+    commands: the chatter is confirmed and dropped before the inbox."""
+    writes: list[str] = []
+
+    def seen(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        if statement.lstrip().split(" ", 1)[0].upper() in ("INSERT", "UPDATE", "DELETE"):
+            writes.append(statement)
+
+    event.listen(db.engine.sync_engine, "before_cursor_execute", seen)
+    at_marker: list[list[str]] = []
+
+    class Marking(Core):
+        async def handle_message(self, msg: Inbound) -> None:
+            if msg.text == "/meetups":
+                at_marker.append(list(writes))
+            await super().handle_message(msg)
+
+    adapter = make_adapter(fake, client_limits, db)
+    adapter.bind(Marking(db, {"telegram": adapter.messenger}, clock, CoreSettings()))
+    await adapter.start()
+    try:
+        alice = fake.add_user("Alice", language_code="en")
+        bob = fake.add_user("Bob", language_code="en")
+        group = fake.add_group("SMC Den Bosch", members=[bob], creator=alice, bot_admin=True)
+        fake.user_sends(alice, group, "/setup SMC Den Bosch; Den Bosch; Europe/Amsterdam; en")
+        await fake.wait_for(lambda: len(fake.texts(group)) == 1, what="setup answer")
+        await asyncio.sleep(0.5)  # its inbox row is marked handled
+        before = len(writes)
+
+        assert fake.user_sends(bob, group, "Hoi allemaal! Wie komt er donderdag?")
+        assert fake.user_sends(alice, group, "Ik! 🙋")
+        fake.user_sends(alice, group, "/meetups")
+        await fake.wait_for(lambda: len(fake.texts(group)) == 2, what="the /meetups answer")
+        (seen_then,) = at_marker
+        # Nothing but the command's own row in the inbox.
+        assert len(seen_then) == before + 1
+        assert seen_then[-1].startswith("INSERT INTO inbox ")
+        async with db.transaction() as s:
+            stored = (await s.scalars(select(InboxUpdate.update_id))).all()
+        assert len(stored) == 2
+    finally:
+        await adapter.stop()

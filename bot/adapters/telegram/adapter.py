@@ -171,6 +171,7 @@ class TelegramAdapter:
     async def _receive(self, updates: Sequence[tuple[Update, str]]) -> None:
         """Store a batch in the inbox (one transaction), then hand what is new to the
         Application. Raises when it could not be stored: then nothing is confirmed."""
+        updates = [(u, raw) for u, raw in updates if translate.worth_storing(u)]
         new = await self.inbox.store([(u.update_id, raw) for u, raw in updates])
         for update, _raw in updates:
             if update.update_id in new:

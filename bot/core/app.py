@@ -308,6 +308,11 @@ class Core:
         await self._handle(self._event("chat migration", old, None), body,
                            self._log_refusal, None)
 
+    async def is_chapter_chat(self, chat: ChatRef) -> bool:
+        """Whether a chapter is bound to this chat (an adapter leaves rooms that never are)."""
+        async with self.units() as w:
+            return await chapter_for_chat(w.s, chat) is not None
+
     # --- what is due -----------------------------------------------------------------------------
 
     async def next_due_at(self) -> datetime | None:

@@ -187,3 +187,27 @@ async def test_chatter_costs_no_database_write(
     await alice.say(room, "!meetups")  # read after the chatter, in order
     await alice.wait_for(is_text_from(bot.user_id, room, "No meetups"))
     assert at_marker == [before]
+
+
+async def test_rooms_that_never_become_a_chapter_are_left(
+    make_bot: MakeBot, make_member: MakeMember
+) -> None:
+    bot = await make_bot(leave_unbound_after_s=1.0, unbound_sweep_s=0.3)
+    alice, carol = await make_member("alice"), await make_member("carol")
+    idle = await room_with_bot(alice, bot.user_id)
+    chapter = await room_with_bot(alice, bot.user_id)
+    bot.core.chapter_rooms.add(chapter)  # someone ran !setup there
+    dm = await carol.create_room([bot.user_id], is_direct=True)
+    await carol.wait_for(lambda r, e: r == dm and is_member_join(bot.user_id)(r, e))
+
+    _, notice = await alice.wait_for(is_text_from(bot.user_id, idle, "leaving"), within=20)
+    assert "!setup" in notice["content"]["body"]
+    await alice.wait_for(lambda r, e: r == idle and e.get("type") == "m.room.member"
+                         and e.get("state_key") == bot.user_id
+                         and e["content"]["membership"] == "leave")
+    await asyncio.sleep(1.5)  # a few more sweeps
+    await alice.say(chapter, "!still-here")
+    await alice.wait_for(is_text_from(bot.user_id, chapter, "ok !still-here"))
+    await carol.say(dm, "!start")
+    await carol.wait_for(is_text_from(bot.user_id, dm, "ok !start"))
+    assert not [b for b in alice.bodies(chapter, bot.user_id) if "leaving" in b]

@@ -53,6 +53,8 @@ class CoreSink(Protocol):
 
     async def handle_poll_end(self, end: PollEnd) -> None: ...
 
+    async def is_chapter_chat(self, chat: ChatRef) -> bool: ...
+
 
 class EventRouter:
     def __init__(

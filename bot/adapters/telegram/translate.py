@@ -49,7 +49,7 @@ def worth_storing(update: Update) -> bool:
         return True
     if message.migrate_to_chat_id or message.migrate_from_chat_id:
         return True
-    return bool(message.text) and message.text.startswith("/")
+    return (message.text or "").startswith("/")
 
 
 def is_anonymous_admin(message: Message) -> bool:

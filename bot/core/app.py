@@ -20,7 +20,7 @@ from typing import TypeVar
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from bot.core import delivery, housekeeping, polls, rsvp
+from bot.core import delivery, housekeeping, polls, rsvp, voters
 from bot.core.commands import COMMANDS
 from bot.core.errors import UserError
 from bot.core.i18n import N_, format_when, gettext, translator
@@ -35,7 +35,7 @@ from bot.core.messages import (
     UserRef,
 )
 from bot.core.people import ensure_membership, home_language, person_for
-from bot.core.ports import Clock, Messenger
+from bot.core.ports import Clock, MemberCheck, Messenger
 from bot.core.queries import chapter_for_chat
 from bot.core.settings import CoreSettings
 from bot.core.syntax import MAX_COMMAND_TEXT, parse_command
@@ -211,6 +211,9 @@ class Core:
 
     async def handle_poll_answer(self, answer: PollAnswer) -> None:
         """A native poll vote (empty option_indexes = vote taken back)."""
+        if not await self._from_a_member(answer):
+            return
+
         async def body(w: Work, event: Event) -> None:
             if not await self._first_delivery(w, answer.platform,
                                               f"poll:{answer.platform_poll_id}", answer.event_id):
@@ -221,6 +224,23 @@ class Core:
 
         await self._handle(self._event("poll answer", None, answer.voter), body,
                            self._log_refusal, None)
+
+    async def _from_a_member(self, answer: PollAnswer) -> bool:
+        """Whether the voter may vote: known to the chapter, or a member of one of its chats
+        on the platform (asked outside any transaction). bot/core/voters.py says why."""
+        messenger = self.svc.messengers.get(answer.platform)
+        if not isinstance(messenger, MemberCheck):
+            return True  # a platform where only members can answer (the console)
+        async with self.units() as w:
+            chats = await voters.chats_to_ask(w.s, answer)
+        if chats is None:
+            return True
+        for chat in chats:
+            if await messenger.is_member(chat, answer.voter):
+                return True
+        log.info("poll answer from %s, who is in none of the poll's chats: not counted",
+                 answer.voter)
+        return False
 
     async def handle_poll_end(self, end: PollEnd) -> None:
         """An organiser ended the bot's poll in their client: close it now."""

@@ -11,7 +11,7 @@ from bot.clock import VirtualClock
 from bot.core.app import Core
 from bot.core.messages import ChatRef, Inbound, UserRef
 from bot.core.settings import CoreSettings
-from bot.db.models import InboxUpdate
+from bot.db.models import InboxUpdate, Person, Vote
 from bot.db.session import Database
 from tests.fakes import RecordingMessenger
 from tests.telegram.fake_bot_api import FakeBotAPI, FakeChat, FakeUser
@@ -110,3 +110,47 @@ async def test_chatter_costs_no_database_write(
         assert len(stored) == 2
     finally:
         await adapter.stop()
+
+
+async def voters(db: Database) -> list[str]:
+    async with db.transaction() as s:
+        names = await s.scalars(select(Person.display_name).join(Vote, Vote.person_id == Person.id)
+                                .distinct().order_by(Person.display_name))
+        return list(names)
+
+
+async def test_only_members_of_the_group_vote(
+    fake: FakeBotAPI, wired: tuple[TelegramAdapter, Core], clock: VirtualClock
+) -> None:
+    _adapter, core = wired
+    alice = fake.add_user("Alice", language_code="en")
+    bob, carol, dave, erin, frank, mallory = (
+        fake.add_user(n, language_code="en")
+        for n in ("Bob", "Carol", "Dave", "Erin", "Frank", "Mallory"))
+    group = fake.add_group("SMC Den Bosch", members=[bob, carol, dave, erin, frank],
+                           creator=alice)
+    fake.user_sends(alice, group, "/setup SMC Den Bosch; Den Bosch; Europe/Amsterdam; en")
+    await fake.wait_for(lambda: len(fake.texts(group)) == 1, what="setup answer")
+    fake.user_sends(alice, group, "/newmeetup Tweetup; 2026-12-10 19:30 | 2026-12-11 19:30")
+    await fake.wait_for(lambda: bool(fake.polls), what="the date poll")
+    (poll,) = fake.polls.values()
+
+    fake.set_status(group, carol, "left")  # left the group, kept the poll open
+    fake.set_status(group, dave, "kicked")
+    fake.set_status(group, erin, "restricted")  # muted, still in the group
+    fake.set_status(group, frank, "restricted", is_member=False)
+    # Mallory was never in the group: someone forwarded her the poll. She votes twice.
+    for voter in (bob, carol, dave, erin, frank, mallory, mallory):
+        fake.vote(voter, poll, [0])
+    await fake.wait_for(lambda: fake.pending_updates == 0, what="the votes delivered")
+    await fake.wait_for(lambda: len(fake.calls("getChatMember")) >= 5, what="lookups")
+    await asyncio.sleep(0.5)
+    assert await voters(core.db) == ["Bob", "Erin"]
+    asked = [int(c.params["user_id"]) for c in fake.calls("getChatMember")]
+    assert sorted(asked) == sorted([bob.id, carol.id, dave.id, erin.id, frank.id, mallory.id])
+
+    # Bob is known now: his next vote costs no lookup.
+    fake.vote(bob, poll, [1])
+    await fake.wait_for(lambda: fake.pending_updates == 0, what="Bob's second vote")
+    await asyncio.sleep(0.5)
+    assert len(fake.calls("getChatMember")) == 6

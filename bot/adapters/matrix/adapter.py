@@ -51,7 +51,8 @@ class MatrixAdapter:
         self.polls = PollBook(store)
         rsvp_messages = RsvpMessages(store)
         self.messenger = MatrixMessenger(
-            self.client, settings, self.direct, self.polls, rsvp_messages, self.ready
+            self.client, settings, self.direct, self.polls, rsvp_messages, self.ready,
+            rooms=self.rooms,
         )
         self.router = EventRouter(
             None, self.messenger, self.rooms, self.direct, self.polls, store, rsvp_messages

@@ -23,6 +23,7 @@ from bot.adapters.matrix.content import (
 )
 from bot.adapters.matrix.direct import DirectRooms, NoDirectRoom, handling_events
 from bot.adapters.matrix.polls import PollBook, PollInfo
+from bot.adapters.matrix.rooms import RoomDirectory
 from bot.adapters.matrix.rsvp import RsvpMessages
 from bot.adapters.matrix.settings import MatrixSettings
 from bot.core.i18n import N_, translator
@@ -51,6 +52,7 @@ class MatrixMessenger:
         polls: PollBook,
         rsvp_messages: RsvpMessages,
         ready: asyncio.Event | None = None,
+        rooms: RoomDirectory | None = None,
     ) -> None:
         self._client = client
         self._settings = settings
@@ -58,6 +60,7 @@ class MatrixMessenger:
         self._polls = polls
         self._rsvp_messages = rsvp_messages
         self._ready = ready
+        self._rooms = rooms
         self.translate = translator(settings.language)
 
     async def send_event(self, room_id: str, event_type: str, content: dict[str, Any],
@@ -193,6 +196,13 @@ class MatrixMessenger:
             log.info("matrix: can't DM %s: %s", user.id, exc)
             raise CannotDM(user, self.start_hint(user)) from exc
         return sent
+
+    async def is_member(self, chat: ChatRef, user: UserRef) -> bool:
+        """Whether `user` is joined to the room, from the room state the bot keeps (read
+        from the homeserver when it has none; bounded, kept current by sync)."""
+        if self._rooms is None:
+            return True
+        return (await self._rooms.get(chat.id)).membership(user.id) == "join"
 
     def start_hint(self, user: UserRef) -> str:
         return (

@@ -8,15 +8,19 @@ import json
 import logging
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import quote
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, select
 
 from bot.adapters.matrix import DbStateStore, MatrixMessenger
+from bot.adapters.matrix.calls import MatrixCallError
+from bot.adapters.matrix.content import POLL_START
 from bot.adapters.matrix.rooms import RoomDirectory
 from bot.core.app import Core
 from bot.core.messages import ChatRef, Inbound, UserRef
 from bot.core.settings import CoreSettings
+from bot.db.models import Person, Vote
 from bot.db.session import Database
 from tests.fakes import RecordingMessenger
 from tests.matrix.conftest import MakeBot, MakeMember, RealCore
@@ -211,3 +215,42 @@ async def test_rooms_that_never_become_a_chapter_are_left(
     await carol.say(dm, "!start")
     await carol.wait_for(is_text_from(bot.user_id, dm, "ok !start"))
     assert not [b for b in alice.bodies(chapter, bot.user_id) if "leaving" in b]
+
+
+async def test_only_members_of_the_room_vote(
+    make_bot: MakeBot, make_member: MakeMember, real_core: RealCore
+) -> None:
+    bot = await make_bot(core_factory=real_core)
+    alice, bob, carol, mallory = [await make_member(n)
+                                  for n in ("alice", "bob", "carol", "mallory")]
+    room = await room_with_bot(alice, bot.user_id, bob, carol)
+    await alice.say(room, "!setup SMC Den Bosch; Den Bosch; Europe/Amsterdam; en")
+    await alice.wait_for(is_text_from(bot.user_id, room, "SMC Den Bosch"))
+    await alice.say(room, "!newmeetup Tweetup; 2026-12-10 19:30 | 2026-12-11 19:30")
+    _, start = await bob.wait_for(lambda r, e: r == room and e.get("type") == POLL_START)
+    ref = {"rel_type": "m.reference", "event_id": start["event_id"]}
+
+    # Mallory, outside the room, can't answer at all: the homeserver takes events in a room
+    # only from its members, and refuses a response sent from another room.
+    elsewhere = await room_with_bot(mallory, bot.user_id)
+    with pytest.raises(MatrixCallError, match="same room"):
+        await mallory.send(elsewhere, "m.poll.response",
+                           {"m.relates_to": ref, "m.selections": ["1"]})
+    await bob.send(room, "m.poll.response", {"m.relates_to": ref, "m.selections": ["1"]})
+    await alice.say(room, "!meetups")  # handled after Bob's vote
+    await alice.wait_for(is_text_from(bot.user_id, room, "Tweetup"), after=len(alice.timeline))
+    async with real_core.db.transaction() as s:
+        names = list(await s.scalars(select(Person.display_name).join(
+            Vote, Vote.person_id == Person.id).distinct()))
+    assert names == ["Bob"]
+
+    # What the core asks the room, for a voter it doesn't know yet: the room's members.
+    await carol.raw("POST", f"/_matrix/client/v3/rooms/{quote(room, safe='')}/leave", {})
+    await alice.wait_for(lambda r, e: r == room and e.get("state_key") == carol.user_id
+                         and e["content"].get("membership") == "leave")
+    await asyncio.sleep(0.5)  # the bot's sync saw it too
+    messenger = bot.adapter.messenger
+    chat = ChatRef("matrix", room)
+    assert await messenger.is_member(chat, UserRef("matrix", bob.user_id))
+    assert not await messenger.is_member(chat, UserRef("matrix", carol.user_id))
+    assert not await messenger.is_member(chat, UserRef("matrix", mallory.user_id))

@@ -159,7 +159,8 @@ def load_config(path: str | Path | None) -> Config:
             "token", "base_url", "mode", "webhook_url", "listen", "port", "secret_token"})),
         matrix=_matrix(_Section(source, "matrix", raw.get("matrix", {}), {
             "homeserver", "user_id", "password", "access_token", "device_name",
-            "organiser_power_level", "dm_invite_timeout", "allowed_inviters"}),
+            "organiser_power_level", "dm_invite_timeout", "allowed_inviters",
+            "leave_unbound_after"}),
             core.default_language),
         database=_database(_Section(source, "database", raw.get("database", {}),
                                     {"url", "leader_poll_seconds"})),
@@ -252,6 +253,7 @@ def _matrix(s: _Section, language: str) -> MatrixSettings | None:
     power_level = s.integer("organiser_power_level", 50, 0, 100)
     dm_invite_timeout = s.duration("dm_invite_timeout", timedelta(minutes=2))
     inviters = s.strings("allowed_inviters", '["@alice:example.org", "example.org"]')
+    leave_after = s.duration("leave_unbound_after", timedelta(days=7))
     for inviter in inviters:
         if not (_MATRIX_USER.fullmatch(inviter) or _MATRIX_SERVER.fullmatch(inviter)):
             raise s.error("allowed_inviters", f"{inviter!r} is neither a user id like "
@@ -269,4 +271,4 @@ def _matrix(s: _Section, language: str) -> MatrixSettings | None:
         access_token=access_token or None, device_name=device_name,
         organiser_power_level=power_level,
         dm_invite_timeout_s=dm_invite_timeout.total_seconds(), allowed_inviters=inviters,
-        language=language)
+        leave_unbound_after_s=leave_after.total_seconds(), language=language)

@@ -21,7 +21,7 @@ from typing import TypeVar
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from bot.core import delivery, housekeeping, polls, rsvp
+from bot.core import delivery, housekeeping, polls, rsvp, voters
 from bot.core.commands import COMMANDS
 from bot.core.errors import UserError
 from bot.core.i18n import N_, format_when, gettext, translator
@@ -38,7 +38,7 @@ from bot.core.messages import (
 )
 from bot.core.outbox import chat_key
 from bot.core.people import ensure_membership, home_language, person_for
-from bot.core.ports import Clock, Messenger
+from bot.core.ports import Clock, MemberCheck, Messenger
 from bot.core.queries import chapter_for_chat
 from bot.core.settings import CoreSettings
 from bot.core.syntax import MAX_COMMAND_TEXT, parse_command
@@ -184,6 +184,9 @@ class Core:
         spec = COMMANDS.get(command.name)
 
         async def body(w: Work, event: Event) -> None:
+            if (spec is None and not msg.is_private
+                    and await chapter_for_chat(w.s, msg.chat) is None):
+                return  # another bot's command in a chat that is no chapter: nothing to write
             if not await self._first_delivery(w, msg.chat.platform, msg.chat.id, msg.message_id):
                 return
             person, identity = await person_for(w.s, msg.sender, w.now)
@@ -266,6 +269,8 @@ class Core:
         `handled_messages` per answer and the adapter marking the inbox afterwards."""
         if not answers:
             return
+        # An outsider's answer is marked handled with the rest, and not counted.
+        counted = {id(a) for a in await self._from_members(answers)}
 
         def key(a: PollAnswer) -> tuple[str, str, str]:
             chat = "" if inbox is not None else f"poll:{a.platform_poll_id}"[:255]
@@ -283,7 +288,8 @@ class Core:
             for a in answers:
                 if a.event_id is None or key(a) in fresh:
                     fresh.discard(key(a))  # the same event twice in one batch counts once
-                    todo.append(a)
+                    if id(a) in counted:
+                        todo.append(a)
             await polls.record_answers(w, todo)
 
         voter = answers[0].voter if len(answers) == 1 else None
@@ -323,6 +329,49 @@ class Core:
         if len(fresh) < len(rows):
             log.info("%d poll answer(s) were handled before", len(rows) - len(fresh))
         return fresh
+
+    async def _from_members(self, answers: Sequence[PollAnswer]) -> list[PollAnswer]:
+        """The answers whose voter may vote: known to the chapter, or a member of one of its
+        chats on the platform (asked outside any transaction). bot/core/voters.py says why."""
+        platforms = {a.platform for a in answers}
+        if not any(isinstance(self.svc.messengers.get(p), MemberCheck) for p in platforms):
+            return list(answers)  # platforms where only members can answer (the console)
+        async with self.units() as w:
+            to_ask = await voters.chats_to_ask(w.s, answers)
+        if not to_ask:
+            return list(answers)
+        gate = asyncio.Semaphore(8)  # platform lookups side by side, a few at a time
+        # One lookup a voter, however often they answered in this batch.
+        lookups: dict[tuple[str, str, tuple[ChatRef, ...]], UserRef] = {
+            (answers[i].platform, answers[i].voter.id, tuple(chats)): answers[i].voter
+            for i, chats in to_ask.items()}
+
+        async def may_vote(platform: str, chats: tuple[ChatRef, ...], voter: UserRef) -> bool:
+            messenger = self.svc.messengers.get(platform)
+            if not isinstance(messenger, MemberCheck):
+                return True
+            async with gate:
+                return await self._in_any(messenger, chats, voter)
+
+        verdicts = dict(zip(lookups, await asyncio.gather(
+            *(may_vote(p, chats, voter) for (p, _id, chats), voter in lookups.items())),
+            strict=True))
+        kept = []
+        for i, answer in enumerate(answers):
+            if i in to_ask and not verdicts[(answer.platform, answer.voter.id,
+                                             tuple(to_ask[i]))]:
+                log.info("poll answer from %s, who is in none of the poll's chats: not "
+                         "counted", answer.voter)
+                continue
+            kept.append(answer)
+        return kept
+
+    @staticmethod
+    async def _in_any(messenger: MemberCheck, chats: Sequence[ChatRef], voter: UserRef) -> bool:
+        for chat in chats:
+            if await messenger.is_member(chat, voter):
+                return True
+        return False
 
     async def handle_poll_end(self, end: PollEnd) -> None:
         """An organiser ended the bot's poll in their client: close it now."""
@@ -425,6 +474,11 @@ class Core:
             return None
         data = json.loads(payload)
         return data["text"], tuple(Button(label, value) for label, value in data["buttons"])
+
+    async def is_chapter_chat(self, chat: ChatRef) -> bool:
+        """Whether a chapter is bound to this chat (an adapter leaves rooms that never are)."""
+        async with self.units() as w:
+            return await chapter_for_chat(w.s, chat) is not None
 
     # --- what is due -----------------------------------------------------------------------------
 

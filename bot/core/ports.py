@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from bot.core.messages import Button, ChatRef, OutFile, SentMessage, SentPoll, UserRef
 
@@ -64,3 +64,12 @@ class Clock(Protocol):
     def now(self) -> datetime:
         """The current time, timezone-aware, UTC."""
         ...
+
+
+@runtime_checkable
+class MemberCheck(Protocol):
+    """What a messenger offers when its platform lets outsiders answer a poll: whether a
+    person is a member of a chat. Raises when the platform can't say now (the vote is then
+    tried again later, like any event that failed)."""
+
+    async def is_member(self, chat: ChatRef, user: UserRef) -> bool: ...

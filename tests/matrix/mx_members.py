@@ -185,3 +185,7 @@ class Member:
             f"/_matrix/client/v3/rooms/{quote(room_id, safe='')}/state/{event_type}/"
             f"{quote(state_key, safe='')}",
         )
+
+    async def raw(self, method: str, path: str, body: object = None) -> Any:
+        """Any client-server request, as this member."""
+        return await raw_call(self.client, method.lower(), method, path, body)

@@ -12,7 +12,7 @@ import contextlib
 import time
 from collections.abc import Callable
 
-from bot.core.messages import Inbound, PollAnswer, ReactionRsvp
+from bot.core.messages import ChatRef, Inbound, PollAnswer, ReactionRsvp
 from bot.core.ports import Messenger
 
 
@@ -24,6 +24,7 @@ class RecordingCore:
         self.reactions: list[ReactionRsvp] = []
         self.messenger: Messenger | None = None
         self.reply = reply
+        self.chapter_rooms: set[str] = set()  # what `is_chapter_chat` says yes to
         self._changed = asyncio.Event()
 
     def first_delivery(self, event_id: str | None) -> bool:
@@ -54,6 +55,9 @@ class RecordingCore:
             return
         self.reactions.append(reaction)
         self._changed.set()
+
+    async def is_chapter_chat(self, chat: ChatRef) -> bool:
+        return chat.id in self.chapter_rooms
 
     async def wait_until(self, condition: Callable[[], bool], within: float = 20.0) -> None:
         deadline = time.monotonic() + within

@@ -47,14 +47,15 @@ async def test_private_start_and_commands_for_other_bots(
     alice = fake.add_user("Alice")
     group = fake.add_group("Tweetup", members=[alice], bot_admin=True)  # admin: sees all
     fake.user_sends(alice, group, "/help@some_other_bot")
-    fake.user_sends(alice, group, "hello all")
+    fake.user_sends(alice, group, "hello all")  # chatter: dropped before the inbox
+    fake.user_sends(alice, group, "/who")
     fake.start_bot(alice)
     await fake.wait_for(lambda: len(core.messages) == 2)
 
     # Different chats are handled side by side, so only the order within a chat is fixed.
     (plain,) = [m for m in core.messages if m.chat == tg(group.id)]
     (start,) = [m for m in core.messages if m.is_private]
-    assert plain.text == "hello all"
+    assert plain.text == "/who"
     assert start.text == "/start" and start.is_private and start.chat == tg(alice.id)
 
 

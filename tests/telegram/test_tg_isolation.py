@@ -50,7 +50,8 @@ async def test_a_poll_answer_the_core_chokes_on_is_skipped_and_nobody_waits_for_
         clock: VirtualClock, caplog: pytest.LogCaptureFixture) -> None:
     alice = fake.add_user("Alice")
     bob, carol = fake.add_user("Bob"), fake.add_user("Carol", started=True)
-    group = fake.add_group("SMC Den Bosch", members=[bob, carol], creator=alice)
+    eve = fake.add_user("Eve")
+    group = fake.add_group("SMC Den Bosch", members=[bob, carol, eve], creator=alice)
     fake.user_sends(alice, group, "/setup SMC Den Bosch; Den Bosch; Europe/Amsterdam; en")
     await fake.wait_for(lambda: len(fake.texts(group)) == 1, what="the setup answer")
     dates = " | ".join(local_time(clock, timedelta(days=n)) for n in (5, 6))
@@ -65,9 +66,8 @@ async def test_a_poll_answer_the_core_chokes_on_is_skipped_and_nobody_waits_for_
         await s.execute(text("ALTER TABLE people ADD CONSTRAINT no_eve "
                              "CHECK (display_name <> 'Eve')"))
     caplog.set_level(logging.INFO)
-    poisoned = fake.push_update("poll_answer", {
-        "poll_id": poll.id, "option_ids": [0], "option_persistent_ids": [f"{poll.id}-0"],
-        "user": {"id": 66_000_001, "is_bot": False, "first_name": "Eve"}})
+    fake.vote(eve, poll, [0])
+    poisoned = fake.update_ids("poll_answer")[-1]
     fake.vote(bob, poll, [1])
     fake.user_sends(carol, fake.private_chat(carol), "/help")
     fake.user_sends(carol, group, "/meetups")
@@ -87,7 +87,7 @@ async def test_a_poll_answer_the_core_chokes_on_is_skipped_and_nobody_waits_for_
     assert row.failed_at is not None and row.handled_at is not None
     assert row.attempts == TRIES
     skipped = [r.getMessage() for r in caplog.records if "skipped" in r.getMessage()]
-    assert skipped == [f"telegram update {poisoned} (poll_answer from 66000001 poll {poll.id}) "
+    assert skipped == [f"telegram update {poisoned} (poll_answer from {eve.id} poll {poll.id}) "
                        f"failed {TRIES} times; skipped"]
     async with db.transaction() as s:
         voters = (await s.execute(select(Person.display_name).join(

@@ -24,8 +24,8 @@ async def test_a_burst_of_poll_answers_ends_in_the_right_tally(
     handle = core.handle_poll_answers
 
     async def recording(answers: Sequence[PollAnswer], inbox: str | None = None) -> None:
-        batches.append(list(answers))
         await handle(answers, inbox)
+        batches.append(list(answers))  # once recorded
 
     core.handle_poll_answers = recording  # type: ignore[method-assign]
 

@@ -18,6 +18,7 @@ from bot.adapters.matrix.rsvp import RsvpMessages
 from bot.adapters.matrix.settings import MatrixSettings
 from bot.adapters.matrix.state import StateStore
 from bot.adapters.matrix.sync import SyncLoop, TokenRejected
+from bot.adapters.matrix.unbound import UnboundRooms
 
 log = logging.getLogger(__name__)
 
@@ -51,13 +52,17 @@ class MatrixAdapter:
         self.polls = PollBook(store)
         rsvp_messages = RsvpMessages(store)
         self.messenger = MatrixMessenger(
-            self.client, settings, self.direct, self.polls, rsvp_messages, self.ready
+            self.client, settings, self.direct, self.polls, rsvp_messages, self.ready,
+            rooms=self.rooms,
         )
         self.router = EventRouter(
             None, self.messenger, self.rooms, self.direct, self.polls, store, rsvp_messages
         )
         self.sync = SyncLoop(self.client, settings, store, self.router, self.rooms, self.direct)
+        self.unbound = UnboundRooms(self.client, settings, store, self.direct, self.rooms,
+                                    self.messenger, lambda: self.router.core)
         self._task: asyncio.Task[None] | None = None
+        self._sweeper: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
 
     def bind(self, core: CoreSink) -> None:
@@ -80,6 +85,8 @@ class MatrixAdapter:
             log.warning("matrix: %s not reachable (%r); still trying in the background",
                         self.settings.homeserver, exc)
         self._task = asyncio.create_task(self._run(), name="matrix-sync")
+        self._sweeper = asyncio.create_task(self.unbound.run(self._stopping, self.ready),
+                                            name="matrix-unbound-rooms")
 
     async def stop(self, grace_s: float = 10.0) -> None:
         """Lets the batch in hand finish (then its token is saved), then closes. A batch
@@ -90,6 +97,13 @@ class MatrixAdapter:
     async def stop_input(self, grace_s: float = 10.0) -> None:
         """Stops syncing; the batch in hand finishes. Sends still go (shutting down)."""
         self._stopping.set()
+        sweeper, self._sweeper = self._sweeper, None
+        if sweeper is not None:
+            sweeper.cancel()
+            try:
+                await sweeper
+            except (asyncio.CancelledError, Exception):
+                pass
         task, self._task = self._task, None
         if task is not None:
             if self.sync.in_long_poll or not self.ready.is_set():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -34,6 +35,44 @@ _REACTION_ANSWERS: dict[str, RsvpAnswer] = {
     "🤔": RsvpAnswer.MAYBE, "❓": RsvpAnswer.MAYBE,
     "❌": RsvpAnswer.NO, "✖": RsvpAnswer.NO, "❎": RsvpAnswer.NO,
 }
+
+
+# A whole event may take 65,536 bytes (the spec's limit, counted on the event as sent over
+# federation, with its hashes and signatures): a message body is kept to half of that.
+MAX_BODY_BYTES = 32_000
+
+
+def _json_bytes(text: str) -> int:
+    """What `text` costs inside the event's JSON: UTF-8, with quotes and controls escaped."""
+    return len(json.dumps(text, ensure_ascii=False).encode()) - 2
+
+
+def split_body(text: str, limit: int = MAX_BODY_BYTES) -> list[str]:
+    """Messages of at most `limit` bytes each, cut at line ends; a longer line is cut where
+    it must (never inside a character)."""
+    if _json_bytes(text) <= limit:
+        return [text]
+    pieces: list[str] = []
+    current, used = "", 0
+    for line in text.splitlines(keepends=True):
+        cost = _json_bytes(line)
+        if used + cost > limit and current:
+            pieces.append(current)
+            current, used = "", 0
+        while cost > limit:
+            cut, spent = 0, 0
+            for ch in line:
+                spent += _json_bytes(ch)
+                if spent > limit:
+                    break
+                cut += 1
+            pieces.append(line[:cut])
+            line = line[cut:]
+            cost = _json_bytes(line)
+        current += line
+        used += cost
+    pieces.append(current)
+    return [p.rstrip("\n") for p in pieces if p.strip()] or [""]
 
 
 def command_text(body: str) -> str:

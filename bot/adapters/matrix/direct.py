@@ -68,7 +68,7 @@ class DirectRooms:
         self._timeout = invite_timeout_s
         self._direct: dict[str, list[str]] = {}
         self._changed: dict[tuple[str, str], asyncio.Event] = {}
-        self._locks: dict[str, asyncio.Lock] = {}
+        self._locks: dict[str, tuple[asyncio.Lock, list[int]]] = {}  # only while in use
 
     @property
     def _me(self) -> str:
@@ -115,13 +115,19 @@ class DirectRooms:
 
         Raises NoDirectRoom when no room can be had (unknown user, invites refused).
         """
-        lock = self._locks.setdefault(user_id, asyncio.Lock())
-        async with lock:
-            for room_id in reversed(self._direct.get(user_id, [])):
-                found = await self._try_existing(room_id, user_id)
-                if found is not None:
-                    return found
-            return await self._create(user_id)
+        lock, users = self._locks.setdefault(user_id, (asyncio.Lock(), [0]))
+        users[0] += 1
+        try:
+            async with lock:
+                for room_id in reversed(self._direct.get(user_id, [])):
+                    found = await self._try_existing(room_id, user_id)
+                    if found is not None:
+                        return found
+                return await self._create(user_id)
+        finally:
+            users[0] -= 1
+            if users[0] == 0:
+                del self._locks[user_id]
 
     async def wait_joined(self, room: DirectRoom) -> None:
         """Waits what is left of the invite's time; raises NoDirectRoom if they don't join."""

@@ -53,6 +53,8 @@ class CoreSink(Protocol):
 
     async def handle_poll_end(self, end: PollEnd) -> None: ...
 
+    async def is_chapter_chat(self, chat: ChatRef) -> bool: ...
+
 
 class EventRouter:
     def __init__(
@@ -82,39 +84,48 @@ class EventRouter:
     async def _user(self, room_id: str, user_id: str) -> UserRef:
         return UserRef(PLATFORM, user_id, await self._rooms.display_name(room_id, user_id))
 
-    async def dispatch(self, room_id: str, event: Event) -> None:
+    async def dispatch(self, room_id: str, event: Event) -> bool:
+        """Hands the event on; False when it was nothing for the bot (chatter, a reaction
+        under someone else's message), which then costs no database write."""
         etype = event.get("type")
         if etype == "m.room.message":
-            await self._message(room_id, event)
-        elif etype in POLL_RESPONSE_TYPES:
+            return await self._message(room_id, event)
+        if etype == "m.reaction":
+            return await self._reaction(room_id, event)
+        if etype in POLL_RESPONSE_TYPES:
             await self._poll_response(room_id, event)
         elif etype in POLL_END_TYPES:
             await self._poll_end(room_id, event)
-        elif etype == "m.reaction":
-            await self._reaction(room_id, event)
         elif etype == "m.room.redaction":
             await self._redaction(room_id, event)
         elif etype == "m.room.encrypted":
             await self.encrypted_room(room_id)
+        else:
+            return False
+        return True
 
-    async def _message(self, room_id: str, event: Event) -> None:
+    async def _message(self, room_id: str, event: Event) -> bool:
         content = event.get("content") or {}
         body = content.get("body")
         if content.get("msgtype") != "m.text" or not isinstance(body, str):
-            return
+            return False
         rel = relation(content)
         if rel is not None and rel[0] == "m.replace":
-            return  # an edit must not run a command a second time
+            return False  # an edit must not run a command a second time
+        text = command_text(strip_reply_fallback(body))
+        if not text.startswith("/"):
+            return False  # chatter: not even the room's state is needed
         sender = str(event["sender"])
         msg = Inbound(
             chat=ChatRef(PLATFORM, room_id),
             sender=await self._user(room_id, sender),
-            text=command_text(strip_reply_fallback(body)),
+            text=text,
             is_private=self._direct.is_direct(room_id),
             sender_is_admin=await self._rooms.is_organiser(room_id, sender),
             message_id=str(event.get("event_id")),
         )
         await self._core().handle_message(msg)
+        return True
 
     async def _poll_response(self, room_id: str, event: Event) -> None:
         content = event.get("content") or {}
@@ -151,25 +162,26 @@ class EventRouter:
             event_id=str(event["event_id"]),
         ))
 
-    async def _reaction(self, room_id: str, event: Event) -> None:
+    async def _reaction(self, room_id: str, event: Event) -> bool:
         rel = (event.get("content") or {}).get("m.relates_to") or {}
         key = rel.get("key")
         target = rel.get("event_id")
         if rel.get("rel_type") != "m.annotation" or not isinstance(key, str):
-            return
+            return False
         answer = reaction_answer(key)
         if answer is None or not isinstance(target, str):
-            return
+            return False
         if not await self._rsvp_messages.contains(target):
-            return  # a ✅ under chatter is not an RSVP
+            return False  # a ✅ under chatter is not an RSVP
         sender = str(event["sender"])
         event_id = str(event["event_id"])
         if not await self._reactions.added(event_id, target, sender, answer):
-            return  # read again after a crash, and taken away since: the removal stands
+            return True  # read again after a crash, and taken away since: the removal stands
         await self._core().handle_reaction(
             ReactionRsvp(ChatRef(PLATFORM, room_id), await self._user(room_id, sender),
                          target, answer, event_id=event_id)
         )
+        return True
 
     async def _redaction(self, room_id: str, event: Event) -> None:
         content = event.get("content") or {}

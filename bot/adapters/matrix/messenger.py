@@ -19,9 +19,11 @@ from bot.adapters.matrix.content import (
     poll_end_content,
     poll_start_content,
     render_buttons,
+    split_body,
 )
 from bot.adapters.matrix.direct import DirectRooms, NoDirectRoom, handling_events
 from bot.adapters.matrix.polls import PollBook, PollInfo
+from bot.adapters.matrix.rooms import RoomDirectory
 from bot.adapters.matrix.rsvp import RsvpMessages
 from bot.adapters.matrix.settings import MatrixSettings
 from bot.core.i18n import N_, translator
@@ -55,6 +57,7 @@ class MatrixMessenger:
         polls: PollBook,
         rsvp_messages: RsvpMessages,
         ready: asyncio.Event | None = None,
+        rooms: RoomDirectory | None = None,
     ) -> None:
         self._client = client
         self._settings = settings
@@ -62,6 +65,7 @@ class MatrixMessenger:
         self._polls = polls
         self._rsvp_messages = rsvp_messages
         self._ready = ready
+        self._rooms = rooms
         self.translate = translator(settings.language)
 
     async def send_event(self, room_id: str, event_type: str, content: dict[str, Any],
@@ -83,7 +87,13 @@ class MatrixMessenger:
         self, chat: ChatRef, text: str, buttons: Sequence[Button] = (), *, key: str | None = None
     ) -> SentMessage:
         body, keys = render_buttons(bang_commands(text), buttons)
-        event_id = await self.send_event(chat.id, "m.room.message", text_content(body),
+        # A long answer (a big chapter's !who) goes as several messages, cut at line ends:
+        # an event over the homeserver's limit would be refused and nobody answered.
+        *before, last = split_body(body)
+        for n, piece in enumerate(before):
+            await self.send_event(chat.id, "m.room.message", text_content(piece),
+                                  _txn(key, f"p{n}"))
+        event_id = await self.send_event(chat.id, "m.room.message", text_content(last),
                                          _txn(key))
         if keys:
             await self._rsvp_messages.add(event_id)
@@ -104,6 +114,7 @@ class MatrixMessenger:
         *, key: str | None = None,
     ) -> None:
         body, _ = render_buttons(bang_commands(text), buttons)
+        body = split_body(body)[0]  # an edit can't become two messages: the rest is cut
         new = text_content(body)
         await self.send_event(
             chat.id,
@@ -140,7 +151,7 @@ class MatrixMessenger:
         url = await self._upload(file)
         content: dict[str, Any] = {
             "msgtype": "m.file",
-            "body": bang_commands(caption) or file.filename,
+            "body": split_body(bang_commands(caption))[0] if caption else file.filename,
             "filename": file.filename,
             "url": url,
             "info": {"mimetype": file.mime_type, "size": len(file.content)},
@@ -190,6 +201,13 @@ class MatrixMessenger:
             log.info("matrix: can't DM %s: %s", user.id, exc)
             raise CannotDM(user, self.start_hint(user)) from exc
         return sent
+
+    async def is_member(self, chat: ChatRef, user: UserRef) -> bool:
+        """Whether `user` is joined to the room, from the room state the bot keeps (read
+        from the homeserver when it has none; bounded, kept current by sync)."""
+        if self._rooms is None:
+            return True
+        return (await self._rooms.get(chat.id)).membership(user.id) == "join"
 
     def start_hint(self, user: UserRef) -> str:
         return (

@@ -9,7 +9,10 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from bot.adapters.cache import BoundedCache
 from bot.adapters.matrix.state import StateStore, state_key
+
+CACHED_POLLS = 1_000  # a response to an unknown id is remembered too: bounded
 
 
 @dataclass(frozen=True)
@@ -23,7 +26,7 @@ class PollInfo:
 class PollBook:
     def __init__(self, store: StateStore) -> None:
         self._store = store
-        self._cache: dict[str, PollInfo | None] = {}
+        self._cache: BoundedCache[str, PollInfo | None] = BoundedCache(CACHED_POLLS)
 
     @staticmethod
     def _key(poll_id: str) -> str:
@@ -33,7 +36,7 @@ class PollBook:
         if poll_id not in self._cache:
             raw = await self._store.get(self._key(poll_id))
             self._cache[poll_id] = PollInfo(**json.loads(raw)) if raw else None
-        return self._cache[poll_id]
+        return self._cache.get(poll_id)
 
     async def _put(self, poll_id: str, info: PollInfo) -> None:
         self._cache[poll_id] = info

@@ -14,6 +14,7 @@ from typing import Any
 
 from nio import AsyncClient
 
+from bot.adapters.cache import BoundedCache
 from bot.adapters.matrix.calls import call
 
 CREATOR_LEVEL = 1 << 62  # stands for "above every power level" (room version 12 creators)
@@ -38,13 +39,16 @@ class RoomState:
     def apply(self, event: Mapping[str, Any]) -> None:
         etype, content = event.get("type"), event.get("content") or {}
         if etype == "m.room.create":
-            extra = content.get("additional_creators") or []
+            # Anything may stand in a field the room version does not check: Synapse checks
+            # `additional_creators` only from version 12, so a v11 room can carry a 5 there.
+            extra = content.get("additional_creators")
+            extra = extra if isinstance(extra, list) else []
             self.room_version = str(content.get("room_version", "1"))
             self.creators = frozenset(
                 [str(event.get("sender", ""))] + [c for c in extra if isinstance(c, str)]
             )
         elif etype == "m.room.power_levels":
-            self.power_levels = content
+            self.power_levels = content if isinstance(content, Mapping) else {}
         elif etype == "m.room.encryption":
             self.encrypted = True
         elif etype == "m.room.member" and isinstance(event.get("state_key"), str):
@@ -58,11 +62,12 @@ class RoomState:
         if self.power_levels is None:
             # No power_levels event yet: the spec gives the creator 100, everyone else 0.
             return 100 if user_id in self.creators else 0
-        users = self.power_levels.get("users") or {}
+        users = self.power_levels.get("users")
+        users = users if isinstance(users, Mapping) else {}
         level = users.get(user_id, self.power_levels.get("users_default", 0))
         try:
             return int(level)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             return 0
 
     def membership(self, user_id: str) -> str | None:
@@ -71,22 +76,27 @@ class RoomState:
 
 
 class RoomDirectory:
-    def __init__(self, client: AsyncClient, organiser_level: int) -> None:
+    def __init__(self, client: AsyncClient, organiser_level: int, max_rooms: int = 2_000) -> None:
         self._client = client
         self._organiser_level = organiser_level
-        self._rooms: dict[str, RoomState] = {}
-        self._loading: dict[str, asyncio.Lock] = {}
+        # The rooms used most lately; one dropped is read again from the homeserver on use.
+        self._rooms: BoundedCache[str, RoomState] = BoundedCache(max_rooms)
+        self._loading: dict[str, asyncio.Lock] = {}  # only while a room is being read
 
     async def get(self, room_id: str) -> RoomState:
         room = self._rooms.get(room_id)
         if room is not None:
             return room
         lock = self._loading.setdefault(room_id, asyncio.Lock())
-        async with lock:
-            room = self._rooms.get(room_id)
-            if room is None:
-                room = await self.load(room_id)
-                self._rooms[room_id] = room
+        try:
+            async with lock:
+                room = self._rooms.get(room_id)
+                if room is None:
+                    room = await self.load(room_id)
+                    self._rooms[room_id] = room
+        finally:
+            if not lock.locked() and self._loading.get(room_id) is lock:
+                del self._loading[room_id]
         return room
 
     async def load(self, room_id: str) -> RoomState:
@@ -107,7 +117,10 @@ class RoomDirectory:
             room.apply(event)
 
     def forget(self, room_id: str) -> None:
-        self._rooms.pop(room_id, None)
+        self._rooms.pop(room_id)
+
+    def __len__(self) -> int:
+        return len(self._rooms)
 
     async def is_organiser(self, room_id: str, user_id: str) -> bool:
         room = await self.get(room_id)

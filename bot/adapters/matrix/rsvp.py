@@ -6,6 +6,7 @@ import hashlib
 import json
 from typing import Any
 
+from bot.adapters.cache import BoundedCache
 from bot.adapters.matrix.state import StateStore, state_key
 from bot.core.messages import RsvpAnswer
 
@@ -15,18 +16,18 @@ class RsvpMessages:
 
     def __init__(self, store: StateStore) -> None:
         self._store = store
-        self._known: dict[str, bool] = {}
+        self._known: BoundedCache[str, bool] = BoundedCache(10_000)
 
     async def add(self, event_id: str) -> None:
         self._known[event_id] = True
         await self._store.set(state_key("rsvp_msg:", event_id), "1")
 
     async def contains(self, event_id: str) -> bool:
-        if event_id not in self._known:
-            if len(self._known) > 10_000:
-                self._known.clear()
-            self._known[event_id] = bool(await self._store.get(state_key("rsvp_msg:", event_id)))
-        return self._known[event_id]
+        known = self._known.get(event_id)
+        if known is None:
+            known = bool(await self._store.get(state_key("rsvp_msg:", event_id)))
+            self._known[event_id] = known
+        return known
 
 
 class Reactions:

@@ -23,6 +23,11 @@ class MatrixSettings:
     dm_invite_timeout_s: float = 60.0
     # Whose invites the bot accepts: "@user:server" or a server name; empty = everyone.
     allowed_inviters: tuple[str, ...] = ()
+    # A room that is no chapter (no /setup, no /link) this long after the bot first saw it
+    # there is left; direct rooms never are.
+    leave_unbound_after_s: float = 7 * 86_400.0
+    # How often the bot looks for such rooms.
+    unbound_sweep_s: float = 3_600.0
     sync_timeout_ms: int = 30_000
     # Events per room in one sync; more than this is back-filled from /messages.
     timeline_limit: int = 50

@@ -11,6 +11,10 @@ What "exactly once" rests on:
   it was: the next sync resumes the fill there, so the gap is never skipped;
 - an event the core could not handle for a passing reason (the database or the homeserver
   unreachable) is tried again, and if that keeps failing the token stays before it.
+
+One room can't stall the others: an error in one room's part of the batch (or in an
+invite) that is no passing failure is logged with the room's id, and the batch is read again
+at most ROOM_ATTEMPTS times for it; then that room's part is skipped and the token moves on.
 """
 
 from __future__ import annotations
@@ -19,7 +23,8 @@ import asyncio
 import json
 import logging
 import math
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -45,6 +50,11 @@ GAP_PREFIX = "gap:"
 PAGE_ERRORS: tuple[type[BaseException], ...] = (MatrixCallError, *NETWORK_ERRORS)
 PAGE_PATIENCE_S = 30.0
 HANDLE_ATTEMPTS = 5  # per event and batch: waits of 0.5, 1, 2, 4 s between them
+ROOM_ATTEMPTS = 3  # reads of one batch a room's bug may cost, then its part is skipped
+# A batch of nothing but chatter moves the token in memory only; it is written down with the
+# next batch that did something, or after this long. Read again after a restart, such a
+# batch changes nothing, so chatter costs no database write.
+IDLE_TOKEN_SAVE_S = 300.0
 
 
 class TokenRejected(Exception):
@@ -115,6 +125,11 @@ class SyncLoop:
         self._token: str | None = None
         self.in_long_poll = False
         self._filter_ids: dict[int, str] = {}
+        # Rooms whose part of the batch in hand failed, and how often; emptied when the
+        # token moves on (so it holds at most the rooms of one batch).
+        self._room_failures: dict[str, int] = {}
+        self._acted = False  # the batch in hand handed something over or joined a room
+        self._saved_at = -math.inf  # monotonic time the token was last written down
 
     @property
     def _me(self) -> str:
@@ -206,22 +221,51 @@ class SyncLoop:
         rooms = batch.get("rooms") or {}
         for room_id in rooms.get("leave") or {}:
             self._rooms.forget(room_id)
+            self._acted = True
+        failed: list[BaseException] = []
         for room_id, room in (rooms.get("invite") or {}).items():
-            await self._invited(room_id, room)
+            try:
+                await self._isolated("invite", room_id, self._invited(room_id, room))
+            except BatchUnfinished as exc:
+                failed.append(exc)
         joined = (rooms.get("join") or {}).items()
         # Rooms side by side, each room's events in order. All rooms finish before a failure
         # is raised, so a retry of the batch never runs beside a room still in progress.
         results = await asyncio.gather(
-            *(self._joined(rid, room, since) for rid, room in joined), return_exceptions=True
+            *(self._isolated("room", rid, self._joined(rid, room, since)) for rid, room in joined),
+            return_exceptions=True,
         )
-        failed = [r for r in results if isinstance(r, BaseException)]
+        failed += [r for r in results if isinstance(r, BaseException)]
         if failed:
             # The failure that asks for the longest wait: an error, then a room that must
             # wait, then a gap that can go on at once.
             raise min(failed, key=lambda r: (isinstance(r, BatchUnfinished),
                                              isinstance(r, BatchUnfinished) and r.at_once))
         self._token = str(batch["next_batch"])
-        await self._store.set(TOKEN_KEY, self._token)
+        self._room_failures.clear()
+        if since is None or self._acted or time.monotonic() - self._saved_at > IDLE_TOKEN_SAVE_S:
+            await self._store.set(TOKEN_KEY, self._token)
+            self._saved_at = time.monotonic()
+            self._acted = False
+
+    async def _isolated(self, what: str, room_id: str, work: Awaitable[None]) -> None:
+        """Runs one room's part of the batch. A passing failure (database, homeserver) keeps
+        the batch unfinished for as long as it lasts; any other error is logged with the
+        room's id and costs the batch at most ROOM_ATTEMPTS reads, then the part is skipped."""
+        try:
+            await work
+        except BatchUnfinished:
+            raise
+        except Exception as exc:
+            if is_transient(exc):
+                raise BatchUnfinished(f"the {what} {room_id} failed ({exc!r})") from exc
+            tries = self._room_failures[room_id] = self._room_failures.get(room_id, 0) + 1
+            if tries < ROOM_ATTEMPTS:
+                log.warning("matrix: the %s %s failed (%r), try %d of %d", what, room_id, exc,
+                            tries, ROOM_ATTEMPTS)
+                raise BatchUnfinished(f"the {what} {room_id} failed") from exc
+            log.exception("matrix: the %s %s failed %d times; its part of the batch is "
+                          "skipped", what, room_id, tries)
 
     # -- invites ---------------------------------------------------------------------
 
@@ -243,6 +287,7 @@ class SyncLoop:
             log.info("matrix: declining invite to %s from %s (not allowed)", room_id, inviter)
             await self._quietly("decline invite", lambda: self._client.room_leave(room_id))
             return
+        self._acted = True
         if not await self._quietly("join", lambda: self._client.join(room_id)):
             return
         log.info("matrix: joined %s on %s's invite", room_id, inviter)
@@ -283,6 +328,7 @@ class SyncLoop:
                 raise BatchUnfinished(f"the gap in {room_id} is not filled yet",
                                       at_once=gap.failed is None)
             if gap.resumed:
+                self._acted = True  # the token must move with the cleared position
                 await self._store.set(gap.key, "")
             joined_here = _last_own_join(older, self._me)
         for event in state:
@@ -326,15 +372,18 @@ class SyncLoop:
         if event.get("sender") == self._me or not isinstance(event_id, str):
             return
         if event.get("type") == "m.room.encryption":
+            self._acted = True
             await self._router.encrypted_room(room_id)
             return
         backoff = Backoff(first=0.5, cap=8.0)
         for attempt in range(1, HANDLE_ATTEMPTS + 1):
             try:
                 with handling_events.inside():
-                    await self._router.dispatch(room_id, event)
+                    if await self._router.dispatch(room_id, event):
+                        self._acted = True
                 return
             except Exception as exc:
+                self._acted = True
                 last = attempt == HANDLE_ATTEMPTS
                 if last and is_transient(exc):
                     raise BatchUnfinished(

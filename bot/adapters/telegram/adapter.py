@@ -237,6 +237,8 @@ class TelegramAdapter:
         """Store a batch in the inbox (one transaction), then hand what is new to the
         Application; one that can't be read is marked failed. Raises when it could not be
         stored: then nothing is confirmed."""
+        updates = [(update_id, u, raw) for update_id, u, raw in updates
+                   if u is None or translate.worth_storing(u)]
         new = await self.inbox.store([(update_id, raw) for update_id, _u, raw in updates])
         for update_id, update, _raw in updates:
             if update_id in new:

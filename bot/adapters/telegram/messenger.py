@@ -7,9 +7,10 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import TypeVar
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Message
-from telegram.constants import MessageLimit, PollLimit
+from telegram.constants import ChatMemberStatus, MessageLimit, PollLimit
 from telegram.error import BadRequest, ChatMigrated, Forbidden
 
+from bot.adapters.cache import BoundedCache
 from bot.adapters.telegram.edits import EditCoalescer
 from bot.adapters.telegram.translate import PLATFORM, chat_ref, is_dm_able
 from bot.core.messages import Button, ChatRef, OutFile, SentMessage, SentPoll, UserRef
@@ -27,6 +28,9 @@ _EditContent = tuple[str, InlineKeyboardMarkup | None]
 BUTTONS_PER_ROW = 3
 MAX_TEXT = MessageLimit.MAX_TEXT_LENGTH
 MAX_CAPTION = MessageLimit.CAPTION_LENGTH
+MEMBER_CACHE = 10_000  # (chat, user) answers of getChatMember kept
+MEMBER_TTL_S = 600.0
+_IN_CHAT = {ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.MEMBER}
 
 
 class PollTooLarge(ValueError):
@@ -97,6 +101,8 @@ class TelegramMessenger:
         self._start_payload = start_payload
         self._edits: EditCoalescer[_EditKey, _EditContent] = EditCoalescer(self._apply_edit, edit_interval)
         self._migrated: dict[int, int] = {}
+        self._members: BoundedCache[tuple[int, str], bool] = BoundedCache(MEMBER_CACHE,
+                                                                           MEMBER_TTL_S)
         self.on_migrate: MigrationHook | None = None
         self.latest_edit: LatestEdit | None = None
 
@@ -193,6 +199,29 @@ class TelegramMessenger:
 
     def start_hint(self, user: UserRef) -> str:
         return f"https://t.me/{self._bot.username}?start={self._start_payload}"
+
+    async def is_member(self, chat: ChatRef, user: UserRef) -> bool:
+        """Whether `user` is in the group now (getChatMember), cached for a while. A poll
+        that is not anonymous can be forwarded out of its group and answered elsewhere."""
+        chat_id = self._chat_id(chat)
+        if user.id == str(chat_id):
+            return True  # an anonymous admin, voting as the group itself
+        key = (chat_id, user.id)
+        known = self._members.get(key)
+        if known is not None:
+            return known
+        try:
+            member = await self._bot.get_chat_member(chat_id, int(user.id))
+        except ValueError:
+            inside = False  # not a person's id (a channel voting as itself)
+        except BadRequest as exc:
+            log.info("getChatMember %s in %s: %s", user.id, chat_id, exc.message)
+            inside = False  # "user not found", "PARTICIPANT_ID_INVALID"
+        else:
+            inside = member.status in _IN_CHAT or (
+                member.status == ChatMemberStatus.RESTRICTED and bool(getattr(member, "is_member", False)))
+        self._members[key] = inside
+        return inside
 
     # -- for the adapter and tests
 

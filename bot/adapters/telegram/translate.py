@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from telegram import Chat, Message, User
+from telegram import Chat, Message, Update, User
 from telegram import PollAnswer as TgPollAnswer
 
 from bot.core.messages import ChatRef, PollAnswer, UserRef
@@ -37,6 +37,19 @@ def command_text(text: str, bot_username: str) -> str | None:
     if match.group(2).lower() != bot_username.lower():
         return None
     return match.group(1) + text[match.end() :]
+
+
+def worth_storing(update: Update) -> bool:
+    """False for a group message that can't be a command (chatter the bot sees as a group
+    admin, or with privacy mode off): it is confirmed to Telegram and dropped, costing no
+    database write. Commands, private messages, group migrations and every other kind of
+    update are kept."""
+    message = update.message
+    if message is None or message.chat.type == Chat.PRIVATE:
+        return True
+    if message.migrate_to_chat_id or message.migrate_from_chat_id:
+        return True
+    return (message.text or "").startswith("/")
 
 
 def is_anonymous_admin(message: Message) -> bool:

@@ -45,7 +45,9 @@ class FakeChat:
     type: str  # "private", "group", "supergroup"
     title: str = ""
     user: FakeUser | None = None  # the other side of a private chat
-    members: dict[int, str] = field(default_factory=dict)  # user id -> status
+    # user id -> status: creator, administrator, member, restricted, left or kicked
+    members: dict[int, str] = field(default_factory=dict)
+    restricted_outside: set[int] = field(default_factory=set)  # restricted, not in the chat
     migrated_to: int | None = None
 
     @property
@@ -69,8 +71,9 @@ class FakeChat:
         return {"id": self.id, "type": self.type, "title": self.title}
 
 
-def member_json(user: FakeUser, status: str) -> JSON:
-    """A ChatMember object as getChatMember / getChatAdministrators return it."""
+def member_json(user: FakeUser, status: str, is_member: bool = True) -> JSON:
+    """A ChatMember object as getChatMember / getChatAdministrators return it. A restricted
+    user may be in the chat or not (`is_member`)."""
     out: JSON = {"status": status, "user": user.to_api()}
     if status == "creator":
         out["is_anonymous"] = False
@@ -92,6 +95,27 @@ def member_json(user: FakeUser, status: str) -> JSON:
         )
     elif status == "kicked":
         out["until_date"] = 0
+    elif status == "restricted":
+        out.update(
+            is_member=is_member,
+            can_send_messages=False,
+            can_send_audios=False,
+            can_send_documents=False,
+            can_send_photos=False,
+            can_send_videos=False,
+            can_send_video_notes=False,
+            can_send_voice_notes=False,
+            can_send_polls=False,
+            can_send_other_messages=False,
+            can_add_web_page_previews=False,
+            can_change_info=False,
+            can_invite_users=False,
+            can_pin_messages=False,
+            can_manage_topics=False,
+            can_edit_tag=False,
+            can_react_to_messages=False,
+            until_date=0,
+        )
     return out
 
 

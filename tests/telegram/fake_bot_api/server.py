@@ -426,6 +426,17 @@ class FakeBotAPI:
         if chat.is_admin(self.bot.id):
             self.push_update("chat_member", self._member_update(chat, user, old, new))
 
+    def set_status(self, chat: FakeChat, user: FakeUser, status: str,
+                   is_member: bool = True) -> None:
+        """`user` leaves, is banned ("kicked"), restricted (in the chat or not) or comes back;
+        getChatMember answers accordingly."""
+        if status not in ("creator", "administrator", "member", "restricted", "left", "kicked"):
+            raise ValueError(f"no chat member status {status!r}")
+        chat.members[user.id] = status
+        chat.restricted_outside.discard(user.id)
+        if status == "restricted" and not is_member:
+            chat.restricted_outside.add(user.id)
+
     def set_bot_admin(self, chat: FakeChat, admin: bool = True) -> None:
         old = chat.status(self.bot.id)
         new = "administrator" if admin else "member"
@@ -958,7 +969,8 @@ class FakeBotAPI:
             raise bad_request("user not found")
         if chat.type == "private":
             return member_json(user, "member" if user_id in (chat.id, self.bot.id) else "left")
-        return member_json(user, chat.status(user_id))
+        return member_json(user, chat.status(user_id),
+                           is_member=user_id not in chat.restricted_outside)
 
     def _commands_key(self, p: Params) -> tuple[str, str]:
         scope = p.json("scope") or {"type": "default"}

@@ -66,7 +66,7 @@ class TelegramAdapter:
         *,
         limits: FloodLimits | None = None,
         edit_interval: float = 5.0,
-        admin_ttl: float = 600.0,
+        admin_ttl: float = 60.0,  # how stale rights from a group may be (docs/security.md)
         poll_timeout: int = 30,
     ) -> None:
         # httpx logs every request URL at INFO, and Bot API URLs carry the token.

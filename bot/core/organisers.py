@@ -255,9 +255,9 @@ async def _listing(ctx: Ctx, chapter: Chapter) -> str:
     lines += [f"• {names[pid]}: {'; '.join(why)}" for pid, why in reasons.items()]
     if not reasons:
         lines.append(_("(none seen yet)"))
-    lines.append(_("Chats:"))
+    lines.append(_("Chats of the chapter:"))
     for number, chat in enumerate(chats, 1):
-        here = _(" (this one)") if chat == ctx.chat else ""
+        here = " " + _("(this one)") if chat == ctx.chat else ""
         lines.append(f"{number}. {chat_label(_, chat)}{here}")
     lines.append(_("Admins of a chat organise there while they are its admins. Organisers add "
                    "or remove others with /organisers add <name> or /organisers remove <name>, "

@@ -84,7 +84,8 @@ async def test_the_code_goes_by_dm_and_links_a_matrix_room_through_its_admin(db,
     listing = (await group.say("bob", "/organisers"))[0].text
     assert "• Alice: set up the chapter; admin of the Telegram group -100" in listing
     assert "• Mia: admin of the Matrix room !room:localhost" in listing
-    assert "1. the Telegram group -100 (this one)\n2. the Matrix room !room:localhost" in listing
+    assert ("Chats of the chapter:\n1. the Telegram group -100 (this one)\n"
+            "2. the Matrix room !room:localhost") in listing
     out = await room.say("mia", f"/newmeetup Borrel; {local(room, timedelta(days=3))}")
     assert "Borrel" in out[0].text
     assert texts(await group.say("mia", "/cancel")) == ["Only organisers can do that."]
@@ -297,14 +298,14 @@ async def test_cancel_by_the_button_only_for_whoever_asked(chat: Chat, db) -> No
     await chat.say("alice", "/setup SMC; Den Bosch; Europe/Amsterdam; nl")
     await chat.say("alice", f"/newmeetup Borrel; {local(chat, timedelta(days=3))}")
     out = await chat.say("alice", "/cancel")
-    assert out[0].text.endswith("stuur /cancel ja binnen een minuut.")
+    assert out[0].text.endswith("stuur binnen een minuut /cancel ja.")
     payload = out[0].buttons[0].payload
     assert not (await chat.press("bob", payload)).accepted
     chat.admins.add("bob")  # even another organiser: it is Alice's question
     assert (await chat.press("bob", "confirm:forged")).text == (
         "Die vraag is verlopen. Stuur de opdracht opnieuw.")
     assert (await chat.press("alice", payload)).accepted
-    assert any("Borrel is geannuleerd" in t for t in chat.messenger.group_texts())
+    assert any("Borrel gaat niet door" in t for t in chat.messenger.group_texts())
     assert not (await chat.press("alice", payload)).accepted  # used up
 
 

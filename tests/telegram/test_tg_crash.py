@@ -172,7 +172,8 @@ async def test_cancel_fan_out_killed_a_quarter_in_reaches_everyone(
     await wait_until(lambda: _count_yes(database, members_n), 40, "60 members saying yes")
 
     hold = fake.hold(lambda r: sent_to_private_chat(r, cancelled), nth=members_n // 4, after=True)
-    fake.user_sends(alice, group, "/cancel")
+    fake.user_sends(alice, group, "/cancel")  # asks first
+    fake.user_sends(alice, group, "/cancel yes")
     await asyncio.wait_for(hold.reached.wait(), 30)
     await bot.kill()
 
@@ -349,7 +350,8 @@ async def test_announcement_edit_killed_before_it_went_out_is_applied_after_the_
     cancelled = "❌ Cancelled"
     hold = fake.hold(lambda r: r.method.lower() == "editmessagetext"
                      and cancelled in str(r.params.get("text", "")))
-    fake.user_sends(alice, group, "/cancel")
+    fake.user_sends(alice, group, "/cancel")  # asks first
+    fake.user_sends(alice, group, "/cancel yes")
     await fake.wait_for(lambda: bool(private_texts(fake, bob, "is cancelled")),
                         within=30, what="the cancellation DM")
     with contextlib.suppress(AssertionError):  # a bot that records the edit once applied

@@ -129,7 +129,8 @@ class Chat:
         return self._new(start)
 
     async def press(self, name: str, payload: str) -> Reply:
-        return await self.core.handle_rsvp_action(RsvpAction(self.chat, self.user(name), payload))
+        return await self.core.handle_rsvp_action(RsvpAction(self.chat, self.user(name), payload,
+                                                             name in self.admins))
 
     async def answer_poll(self, name: str, platform_poll_id: str, indexes: Sequence[int]) -> None:
         await self.core.handle_poll_answer(PollAnswer(self.messenger.platform, platform_poll_id,

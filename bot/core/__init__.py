@@ -11,7 +11,8 @@ with the contracts in pyproject.toml):
 | | `housekeeping.py` | `Core.prune`: old outbox, inbox, handled ids and posts deleted in batches |
 | features | `meetups.py` | `/newmeetup`, `/meetups`, `/who`, `/cancel`, `/ics` |
 | | `unit.py` | `Units`: a transaction and its outbox, sent after the commit; the shutdown deadline |
-| | `chapters.py` | `/start`, `/setup`, `/link`, `/intro`, `/remind`, `/language`, `/next` |
+| | `chapters.py` | `/start`, `/setup`, `/intro`, `/remind`, `/language`, `/next` |
+| | `organisers.py` | `/link` (the code by DM), `/unlink`, `/organisers` and co-organisers |
 | | `polls.py` | `/poll`, `/vote`, `/closepoll`, date polls, native poll votes, closing a poll |
 | | `rsvp.py` | `/rsvp`, buttons and reactions as one `RsvpRequest`; seats, waitlist, promotion |
 | | `recurring.py` | `/recurring`: the rule, its dates, opening the next meetup |
@@ -19,8 +20,9 @@ with the contracts in pyproject.toml):
 | shared | `announce.py` | describing and announcing a meetup, its calendar file, opening one |
 | | `notify.py` | posting to a chapter's chats, DMs, naming who can't be DM'd |
 | | `reminders.py` | planning reminder rows and their text |
+| | `confirm.py` | "really?" before `/cancel`, `/recurring off`, `/unlink`: a button or `yes` |
 | reads | `queries.py` | a chat's chapter, its chats, the next meetup, seats, DM targets |
-| | `people.py` | the person behind an account, memberships, their language and timezone |
+| | `people.py` | the person behind an account, memberships, chat admins seen, language, timezone |
 | plumbing | `work.py` | `Services` (ports, settings), `Work` (session, outbox, services, now), `Ctx` |
 | | `outbox.py` | what a unit of work sends: a reply lane first, then the rest in order |
 | | `details.py`, `syntax.py` | reading a meetup's title, venue and `max N`; a command and its `;` args |

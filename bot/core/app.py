@@ -21,7 +21,7 @@ from typing import TypeVar
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from bot.core import delivery, housekeeping, polls, rsvp, voters
+from bot.core import confirm, delivery, housekeeping, polls, rsvp, voters
 from bot.core.commands import COMMANDS
 from bot.core.errors import UserError
 from bot.core.i18n import N_, format_when, gettext, translator
@@ -37,7 +37,7 @@ from bot.core.messages import (
     UserRef,
 )
 from bot.core.outbox import chat_key
-from bot.core.people import ensure_membership, home_language, person_for
+from bot.core.people import ensure_membership, home_language, note_admin, person_for
 from bot.core.ports import Clock, MemberCheck, Messenger
 from bot.core.queries import chapter_for_chat
 from bot.core.settings import CoreSettings
@@ -198,6 +198,8 @@ class Core:
                 event.language = await home_language(w.s, person, self.settings)
             elif chapter is not None:
                 event.language = chapter.language
+                if spec is not None:
+                    await note_admin(w.s, msg.chat, person, msg.sender_is_admin, w.now)
             if spec is None:
                 if msg.is_private or chapter is not None:
                     raise UserError("I don't know /{name}. /help lists what I can do.",
@@ -398,6 +400,9 @@ class Core:
 
     async def handle_rsvp_action(self, action: RsvpAction) -> Reply:
         """A button press; the Reply is the short toast the platform shows."""
+        if action.payload.startswith(confirm.PAYLOAD):
+            return await self._confirm_press(action)
+
         async def body(w: Work, event: Event) -> Reply:
             if not await self._first_delivery(w, action.chat.platform, action.chat.id,
                                               action.event_id):
@@ -416,6 +421,33 @@ class Core:
 
         return await self._handle(self._event("button", action.chat, action.sender), body,
                                   refused, refused)
+
+    async def _confirm_press(self, action: RsvpAction) -> Reply:
+        """The button under a "really?" question (bot/core/confirm.py): the command runs as if
+        the person who asked had sent it again with `yes`."""
+        async def body(w: Work, event: Event) -> Reply:
+            if not await self._first_delivery(w, action.chat.platform, action.chat.id,
+                                              action.event_id):
+                return Reply("", True)
+            person, _identity = await person_for(w.s, action.sender, w.now)
+            chapter = await chapter_for_chat(w.s, action.chat)
+            if chapter is None:
+                raise UserError("That button isn't valid.")
+            event.language = chapter.language
+            membership = await ensure_membership(w.s, chapter, person, w.now)
+            ctx = Ctx(s=w.s, out=w.out, svc=w.svc, now=w.now, chat=action.chat,
+                      sender=action.sender, is_private=False, is_admin=action.sender_is_admin,
+                      person=person, chapter=chapter, membership=membership,
+                      lang=chapter.language, _=translator(chapter.language))
+            pending = await confirm.pending_by_token(ctx, action.payload[len(confirm.PAYLOAD):])
+            await COMMANDS[pending.command].handler(ctx, f"{pending.args} yes")
+            return Reply(ctx._("Done."), True)
+
+        async def refused(text: str) -> Reply:
+            return Reply(text, False)
+
+        return await self._handle(self._event("confirmation", action.chat, action.sender),
+                                  body, refused, refused)
 
     async def handle_reaction(self, reaction: ReactionRsvp) -> None:
         """A reaction added/removed on a message the bot posted (Matrix RSVP)."""

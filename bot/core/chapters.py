@@ -1,10 +1,8 @@
-"""Chapters and people: /start, /setup, /link, /intro, /remind, /language, /next."""
+"""Chapters and people: /start, /setup, /intro, /remind, /language, /next."""
 
 from __future__ import annotations
 
 import functools
-import secrets
-from datetime import timedelta
 from zoneinfo import available_timezones
 
 from sqlalchemy import select
@@ -12,13 +10,22 @@ from sqlalchemy import select
 from bot.core.dates import parse_offsets
 from bot.core.errors import UserError
 from bot.core.i18n import SUPPORTED_LANGUAGES, format_durations, translator
-from bot.core.people import ensure_membership
-from bot.core.queries import chapter_ids_of
+from bot.core.people import ensure_membership, note_admin
+from bot.core.queries import chapter_chats, chapter_ids_of
 from bot.core.reminders import schedule_person
 from bot.core.syntax import split_args
 from bot.core.text import one_line, visible
 from bot.core.work import Ctx
-from bot.db.models import Chapter, ChatBinding, Interest, Meetup, MeetupStatus, Rsvp, RsvpStatus
+from bot.db.models import (
+    Chapter,
+    ChatBinding,
+    Interest,
+    Meetup,
+    MeetupStatus,
+    OrganiserReason,
+    Rsvp,
+    RsvpStatus,
+)
 
 MAX_NAME = 120
 MAX_INTRO = 200
@@ -37,9 +44,20 @@ async def start(ctx: Ctx, args: str) -> None:
 
 
 async def setup(ctx: Ctx, args: str) -> None:
+    """`/setup` makes a group a chapter (its admins), or changes the chapter's name, city,
+    timezone and language: only for its named organisers (/organisers), or an admin of the chat
+    where it was set up. Admins of a chat linked later can't take the chapter over with it."""
     ctx.require_group()
-    if not ctx.is_admin:
+    chapter = ctx.chapter
+    named = ctx.membership is not None and ctx.membership.is_organiser
+    if not ctx.is_admin and not named:
         raise UserError("Only the group's admins can set up a chapter.")
+    if chapter is not None and not named:
+        home = (await chapter_chats(ctx.s, chapter.id))[0]
+        if not (ctx.is_admin and home == ctx.chat):
+            raise UserError("This chat belongs to the chapter {name}. Only its organisers (see "
+                            "/organisers) or the admins of the chat where it was set up can "
+                            "change it.", name=chapter.name)
     parts = split_args(args)
     name, city, timezone, language = (one_line(p) for p in [*parts, "", "", "", ""][:4])
     if len(parts) != 4 or not all(visible(p) for p in (name, city, timezone, language)):
@@ -52,7 +70,6 @@ async def setup(ctx: Ctx, args: str) -> None:
     language = language.lower()
     if language not in SUPPORTED_LANGUAGES:
         raise UserError("The language must be one of: {langs}.", langs=", ".join(SUPPORTED_LANGUAGES))
-    chapter = ctx.chapter
     if chapter is None:
         chapter = Chapter(name=name, city=city, timezone=timezone, language=language,
                           created_at=ctx.now)
@@ -60,12 +77,16 @@ async def setup(ctx: Ctx, args: str) -> None:
         await ctx.s.flush()
         ctx.s.add(ChatBinding(chapter_id=chapter.id, platform=ctx.chat.platform,
                               chat_id=ctx.chat.id))
+        await ctx.s.flush()
+        membership = await ensure_membership(ctx.s, chapter, ctx.person, ctx.now)
+        membership.is_organiser = True
+        membership.organiser_reason = OrganiserReason.SETUP
+        membership.organiser_since = ctx.now
+        await note_admin(ctx.s, ctx.chat, ctx.person, True, ctx.now)
     else:
         chapter.name, chapter.city, chapter.timezone, chapter.language = (
             name, city, timezone, language)
     await ctx.s.flush()
-    membership = await ensure_membership(ctx.s, chapter, ctx.person, ctx.now)
-    membership.is_organiser = True
     _ = translator(language)
     ctx.reply(_("This chat is now the chapter {name} ({city}, {tz}). Organisers can start "
                       "with /newmeetup; everyone can send me /start in a private chat to get "
@@ -76,42 +97,6 @@ async def setup(ctx: Ctx, args: str) -> None:
 def _timezones() -> frozenset[str]:
     """The IANA names: a set lookup, so no odd text reaches the zoneinfo loader and cache."""
     return frozenset(available_timezones())
-
-
-LINK_VALID = timedelta(hours=1)
-
-
-async def link(ctx: Ctx, args: str) -> None:
-    """Run one chapter in several chats: `/link` in the chapter's chat gives a code, `/link
-    CODE` in another group or room (Telegram or Matrix) binds that chat to the chapter."""
-    ctx.require_group()
-    _ = ctx._
-    code = args.strip().upper()
-    if not code:
-        chapter = ctx.require_organiser()
-        chapter.link_code = secrets.token_hex(4).upper()
-        chapter.link_expires_at = ctx.now + LINK_VALID
-        ctx.reply(_("To run {name} in another group or room too (Telegram or Matrix), "
-                          "an admin there sends this within an hour:\n/link {code}",
-                          name=chapter.name, code=chapter.link_code))
-        return
-    if not ctx.is_admin:
-        raise UserError("Only the group's admins can link it to a chapter.")
-    if ctx.chapter is not None:
-        raise UserError("This chat already belongs to the chapter {name}.", name=ctx.chapter.name)
-    found = await ctx.s.scalar(select(Chapter).where(Chapter.link_code == code[:32]))
-    if found is None or found.link_expires_at is None or found.link_expires_at < ctx.now:
-        raise UserError("That link code is unknown or has expired. Ask for a new one with /link "
-                        "in the chapter's chat.")
-    chapter = found
-    chapter.link_code, chapter.link_expires_at = None, None
-    ctx.s.add(ChatBinding(chapter_id=chapter.id, platform=ctx.chat.platform, chat_id=ctx.chat.id))
-    await ctx.s.flush()
-    membership = await ensure_membership(ctx.s, chapter, ctx.person, ctx.now)
-    membership.is_organiser = True
-    _ = translator(chapter.language)
-    ctx.reply(_("This chat is now part of {name}: polls, announcements and the head count "
-                      "are shared with its other chats.", name=chapter.name))
 
 
 async def intro(ctx: Ctx, args: str) -> None:

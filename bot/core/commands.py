@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from bot.core import attendance, chapters, meetups, polls, recurring, rsvp
+from bot.core import attendance, chapters, meetups, organisers, polls, recurring, rsvp
 from bot.core.i18n import N_, translator
 from bot.core.work import Ctx
 
@@ -102,9 +102,17 @@ _TABLE = (
     CommandSpec("stats", Role.ORGANISER, attendance.stats, "/stats",
                 N_("(organisers) meetups held, sign-ups, attendance, growth"),
                 N_("Chapter statistics (organisers)")),
-    CommandSpec("link", Role.ORGANISER, chapters.link, "/link",
-                N_("(organisers) run this chapter in another group or room too"),
+    CommandSpec("link", Role.ORGANISER, organisers.link, "/link",
+                N_("(organisers) I DM you a code; an admin of another group or room sends "
+                   "/link CODE there to join this chapter"),
                 N_("Run this chapter in another group too (organisers)")),
+    CommandSpec("unlink", Role.ORGANISER, organisers.unlink, "/unlink",
+                N_("(organisers) removes this chat from the chapter; /unlink 2 the chat "
+                   "numbered 2 in /organisers"),
+                N_("Remove a chat from the chapter (organisers)")),
+    CommandSpec("organisers", Role.ANYONE, organisers.organisers, "/organisers",
+                N_("who organises and why; organisers can /organisers add or remove a name"),
+                N_("Who organises this chapter")),
 )
 
 COMMANDS: dict[str, CommandSpec] = {spec.name: spec for spec in _TABLE}

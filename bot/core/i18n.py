@@ -20,7 +20,7 @@ from babel.lists import format_list
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
-from bot.core.text import defuse
+from bot.core.text import Tappable, defuse
 
 LOCALES = Path(__file__).resolve().parents[1] / "locales"
 DOMAIN = "messages"
@@ -59,7 +59,8 @@ def _fill(text: str, values: dict[str, object]) -> str:
     "/cancel@bot" in a value becomes a command to tap (bot/core/text.py)."""
     if not values:
         return text
-    return text.format(**{k: defuse(v) if isinstance(v, str) else v for k, v in values.items()})
+    return text.format(**{k: defuse(v) if isinstance(v, str) and not isinstance(v, Tappable)
+                          else v for k, v in values.items()})
 
 
 class PluralMsgid(str):

@@ -13,6 +13,7 @@ from bot.core.announce import (
     refresh_announcements,
 )
 from bot.core.calendar import calendar_file
+from bot.core.confirm import confirmed, split_yes
 from bot.core.dates import parse_when
 from bot.core.details import check_title, venue_and_capacity
 from bot.core.errors import UserError
@@ -137,6 +138,11 @@ async def cancel(ctx: Ctx, args: str) -> None:
     meetup = await next_meetup(ctx.s, chapter.id, ctx.now, include_polling=True)
     if meetup is None:
         raise UserError("There is no upcoming meetup to cancel.")
+    _rest, yes = split_yes(args)
+    if not await confirmed(ctx, "cancel", "", yes, ctx._(
+            "Cancel {title}? Everyone who answered hears it by private message.",
+            title=meetup.title)):
+        return
     was_polling = meetup.status == MeetupStatus.POLLING
     meetup.status = MeetupStatus.CANCELLED
     await clear_meetup(ctx, meetup.id)

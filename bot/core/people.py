@@ -10,11 +10,11 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.core.messages import UserRef
+from bot.core.messages import ChatRef, UserRef
 from bot.core.settings import CoreSettings
 from bot.core.text import shown_name
 from bot.db.bulk import chunks, insert_skipping
-from bot.db.models import Chapter, Identity, Membership, Person
+from bot.db.models import Chapter, ChatAdmin, ChatBinding, Identity, Membership, Person
 
 Account = tuple[str, str]  # (platform, platform user id)
 _IN_LIST = 1000  # ids in one IN (...)
@@ -162,3 +162,24 @@ async def home_language(s: AsyncSession, person: Person, settings: CoreSettings)
                                                   == Chapter.id)
                              .where(Membership.person_id == person.id).limit(1))
     return chapter.language if chapter else settings.default_language
+
+
+async def note_admin(s: AsyncSession, chat: ChatRef, person: Person, is_admin: bool,
+                     now: datetime) -> None:
+    """Keep the /organisers list of a chat's admins in step with what the adapter just said
+    about the sender (a command in a chapter's chat)."""
+    binding_id = await s.scalar(select(ChatBinding.id).where(
+        ChatBinding.platform == chat.platform, ChatBinding.chat_id == chat.id))
+    if binding_id is None:
+        return
+    row = await s.scalar(select(ChatAdmin).where(ChatAdmin.binding_id == binding_id,
+                                                 ChatAdmin.person_id == person.id))
+    if is_admin and row is None:
+        try:
+            async with s.begin_nested():
+                s.add(ChatAdmin(binding_id=binding_id, person_id=person.id, seen_at=now))
+                await s.flush()
+        except IntegrityError:
+            pass  # two commands of one admin at once: the other one wrote it
+    elif not is_admin and row is not None:
+        await s.delete(row)

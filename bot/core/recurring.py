@@ -23,6 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.announce import open_meetup
+from bot.core.confirm import confirmed, split_yes
 from bot.core.details import check_title, is_capacity, venue_and_capacity
 from bot.core.errors import UserError
 from bot.core.i18n import format_when, translator
@@ -312,9 +313,14 @@ async def recurring(ctx: Ctx, args: str) -> None:
         upcoming = await next_meetup(ctx.s, chapter.id, ctx.now, include_polling=True)
         ctx.reply(await _summary(ctx, chapter, upcoming, opened=False, changed=False))
         return
-    if text.lower() in _OFF:
+    rest, yes = split_yes(text)
+    if rest.lower() in _OFF:
         if chapter.recurring_rule is None:
             ctx.reply(_("There is no recurring meetup to stop."))
+            return
+        if not await confirmed(ctx, "recurring", "off", yes, _(
+                "Stop the recurring meetups of {name}? No next meetup opens by itself.",
+                name=chapter.name)):
             return
         chapter.recurring_rule = chapter.recurring_since = None
         chapter.recurring_title = chapter.recurring_venue = chapter.recurring_capacity = None

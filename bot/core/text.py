@@ -61,6 +61,18 @@ def one_line(text: str) -> str:
     return " ".join(_BIDI_CONTROLS.sub("", scrub(text)).split())
 
 
+class Tappable(str):
+    """A command the bot itself offers ("send /cancel yes"): filled into a message as it is,
+    not defused. Whatever part of it a member wrote is defused when it is made."""
+
+    __slots__ = ()
+
+
+def tappable(command: str, args: str = "") -> Tappable:
+    """`/command args`, the args defused."""
+    return Tappable(" ".join(part for part in (f"/{command}", defuse(args)) if part))
+
+
 def defuse(text: str) -> str:
     """Text from a member, shown back by the bot: no "/name" in it can be tapped as a
     command on Telegram (a zero-width WORD JOINER follows each "/" that would start one;

@@ -100,6 +100,14 @@ class OutboxStatus(StrEnum):
     PASSED_ON = "passed_on"  # a DM whose next account is on a platform another copy serves
 
 
+class OrganiserReason(StrEnum):
+    """Why someone organises the whole chapter (admins of a chat organise in that chat, checked
+    live, and need no row)."""
+
+    SETUP = "setup"  # set up the chapter
+    ADDED = "added"  # named by another organiser
+
+
 class PostKind(StrEnum):
     ANNOUNCEMENT = "announcement"  # a meetup with its RSVP buttons
     POLL = "poll"
@@ -192,7 +200,9 @@ class Identity(Base):
 
 
 class Membership(Base):
-    """Someone seen in a chapter's chat; organisers named by an organiser have the flag."""
+    """Someone seen in a chapter's chat. `is_organiser`: an organiser of the whole chapter, who
+    set it up or was named by an organiser (`organiser_reason`, `organiser_added_by`), until an
+    organiser removes them. Admins of a chat organise in that chat without the flag."""
 
     __tablename__ = "memberships"
     __table_args__ = (UniqueConstraint("chapter_id", "person_id"),)
@@ -201,7 +211,42 @@ class Membership(Base):
     chapter_id: Mapped[int] = mapped_column(ForeignKey("chapters.id", ondelete="CASCADE"))
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
     is_organiser: Mapped[bool] = mapped_column(Boolean, default=False)
+    organiser_reason: Mapped[OrganiserReason | None] = mapped_column(EnumText(OrganiserReason, 16))
+    organiser_added_by: Mapped[int | None] = mapped_column(
+        ForeignKey("people.id", ondelete="SET NULL"))
+    organiser_since: Mapped[datetime | None] = mapped_column(UTCDateTime())
     joined_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ChatAdmin(Base):
+    """Someone the bot last saw as an admin of one of a chapter's chats, for /organisers. Their
+    rights there are checked live with every command; this row only names them, and goes when
+    they write there as a non-admin or the chat is unlinked."""
+
+    __tablename__ = "chat_admins"
+    __table_args__ = (UniqueConstraint("binding_id", "person_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    binding_id: Mapped[int] = mapped_column(ForeignKey("chat_bindings.id", ondelete="CASCADE"))
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Confirmation(Base):
+    """A destructive command (/cancel, /recurring off, /unlink) asked about and waiting for its
+    "yes" from the same person: the button (`token`) or the same command again with `yes`,
+    until `expires_at`. One per person, chapter and command: asking again replaces it."""
+
+    __tablename__ = "confirmations"
+    __table_args__ = (UniqueConstraint("chapter_id", "person_id", "command"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token: Mapped[str] = mapped_column(String(32), unique=True)
+    chapter_id: Mapped[int] = mapped_column(ForeignKey("chapters.id", ondelete="CASCADE"))
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    command: Mapped[str] = mapped_column(String(32))
+    args: Mapped[str] = mapped_column(String(200))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class Meetup(Base):

@@ -41,5 +41,6 @@ async def test_a_cancelled_meetup_gets_no_follow_up(chat: Chat, messenger: Recor
     await chat.say("alice", "/setup SMC; Den Bosch; Europe/Amsterdam; en")
     await chat.say("alice", f"/newmeetup Borrel; {local(chat, timedelta(days=2))}")
     await chat.say("alice", "/cancel")
+    await chat.say("alice", "/cancel yes")
     out = await chat.advance(timedelta(days=3))
     assert [s for s in out if s.kind == "text"] == []

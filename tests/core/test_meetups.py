@@ -61,7 +61,8 @@ async def test_cancel_tells_everyone_by_dm(chat: Chat, messenger: RecordingMesse
     await chat.say("bob", "/rsvp yes")
     await chat.say("carol", "/rsvp maybe")
     await chat.say("dave", "/rsvp no")
-    out = await chat.say("alice", "/cancel")
+    await chat.say("alice", "/cancel")
+    out = await chat.say("alice", "/cancel yes")
     assert sorted(s.to for s in out if s.kind == "dm") == ["bob", "carol"]
     assert "cancelled" in next(s for s in out if s.kind == "text").text
     assert [s for s in await chat.advance(timedelta(days=4)) if s.kind in ("dm", "text")] == []

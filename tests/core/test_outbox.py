@@ -52,8 +52,9 @@ async def test_a_cancellation_reaches_everyone_though_the_process_died_mid_send(
     core = Core(db, {first.platform: first}, clock, CoreSettings())
     chat = Chat(core, first, clock)
     await sixty_going(chat)
+    await chat.say("alice", "/cancel")  # "really?"
     first.take()
-    cancel = asyncio.create_task(chat.say("alice", "/cancel"))
+    cancel = asyncio.create_task(chat.say("alice", "/cancel yes"))
     await first.dead.wait()
     cancel.cancel()  # SIGKILL: the rest of the fan-out never happens in this process
     await asyncio.gather(cancel, return_exceptions=True)

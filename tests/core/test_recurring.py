@@ -102,10 +102,12 @@ async def test_cancel_opens_the_date_after_it(chat: Chat, db: Database) -> None:
     assert await meetups(db) == [("SMC Den Bosch", "scheduled",
                                   datetime(2026, 12, 3, 18, 30, tzinfo=UTC))]
 
-    out = await chat.say("alice", "/cancel")
+    await chat.say("alice", "/cancel")
+    out = await chat.say("alice", "/cancel yes")
     assert texts(out)[0] == "❌ SMC Den Bosch is cancelled."
     assert announced(out) == ["📅 SMC Den Bosch — Thu 7 Jan 2027, 19:30"]
-    out = await chat.say("alice", "/cancel")
+    await chat.say("alice", "/cancel")
+    out = await chat.say("alice", "/cancel yes")
     assert announced(out) == ["📅 SMC Den Bosch — Thu 4 Feb 2027, 19:30"]
     assert [(r[1], r[2].month) for r in await meetups(db) if r[2]] == [
         ("cancelled", 12), ("cancelled", 1), ("scheduled", 2)]
@@ -139,7 +141,8 @@ async def test_an_upcoming_meetup_keeps_its_place(chat: Chat, db: Database) -> N
 async def test_off_stops_the_rule_and_keeps_what_is_planned(chat: Chat, db: Database) -> None:
     await chat.say("alice", SETUP)
     await chat.say("alice", MONTHLY)
-    out = await chat.say("alice", "/recurring off")
+    await chat.say("alice", "/recurring off")
+    out = await chat.say("alice", "/recurring off yes")
     assert texts(out) == ["Recurring meetups are off. Meetups already planned stay; /cancel "
                           "cancels the next one."]
     assert texts(await chat.say("bob", "/meetups")) == [
@@ -270,7 +273,8 @@ async def test_a_dutch_chapter(chat: Chat, db: Database) -> None:
         "donderdag 19:30"]
     assert texts(await chat.say("alice", "/recurring eerste donderdag 25.00")) == [
         "“25.00” kan ik niet als tijd lezen. Schrijf het zo: 19:30, 19.30 of 19u30."]
-    assert texts(await chat.say("alice", "/recurring uit")) == [
+    assert "/recurring off ja" in texts(await chat.say("alice", "/recurring uit"))[0]
+    assert texts(await chat.say("alice", "/recurring uit ja")) == [
         "Terugkerende meetups staan uit. Meetups die al gepland zijn blijven staan; met /cancel "
         "zeg je de volgende af."]
     assert "/recurring eerste donderdag 19:30 — " in texts(await chat.say("bob", "/help"))[0]

@@ -74,6 +74,7 @@ async def test_cancel_and_create_again_reminds_only_the_new_answers(
     await chat.say("bob", "/rsvp yes")
     await chat.say("carol", "/rsvp yes")
     await chat.say("alice", "/cancel")
+    await chat.say("alice", "/cancel yes")
     await chat.say("alice", f"/newmeetup T; {when}")
     await chat.say("carol", "/rsvp yes")
     messenger.take()

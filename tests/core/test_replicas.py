@@ -92,7 +92,8 @@ async def test_a_long_fan_out_keeps_its_claim_so_the_other_copy_sends_nothing_tw
         for name in members:
             await chat.say(name, "/rsvp yes")
         slow.clock, slow.other = clock, second
-        await chat.say("alice", "/cancel")  # 30 DMs: 150 s, five times the lease
+        await chat.say("alice", "/cancel")
+        await chat.say("alice", "/cancel yes")  # 30 DMs: 150 s, five times the lease
     finally:
         await other_db.dispose()
     told = [s.to for s in slow.sent + helper.sent if s.kind == "dm"]
@@ -114,8 +115,9 @@ async def test_a_telegram_copy_and_a_matrix_copy_serve_one_chapter_across_both(
 
     try:
         await group.say("alice", "/setup SMC Den Bosch; Den Bosch; Europe/Amsterdam; en")
-        code_line = (await group.say("alice", "/link"))[0].text.splitlines()[-1]
-        await room.say("mia", code_line)
+        await group.dm("alice", "/start")
+        await group.say("alice", "/link")
+        await room.say("mia", tg.dms("alice")[-1].text.splitlines()[1])
         await room.dm("carol", "/start")  # carol is on Matrix only
         await group.dm("bob", "/start")  # bob on Telegram only
         await room.say("mia", "/newmeetup Tweetup; 2027-01-15 19:30 | 2027-01-16 19:30")
@@ -136,6 +138,7 @@ async def test_a_telegram_copy_and_a_matrix_copy_serve_one_chapter_across_both(
         for messenger in (tg, mx):
             assert len([s for s in messenger.sent if s.text.startswith("Tomorrow")]) == 1
         await group.say("alice", "/cancel")
+        await group.say("alice", "/cancel yes")
         await both_sweep()
         assert [s.to for s in mx.sent if s.kind == "dm" and "cancelled" in s.text] == ["carol"]
         assert [s.to for s in tg.sent if s.kind == "dm" and "cancelled" in s.text] == ["bob"]

@@ -46,8 +46,9 @@ async def test_drain_stops_at_the_deadline_and_the_next_start_sends_the_rest_at_
     for name in MEMBERS:
         await chat.dm(name, "/start")
         await chat.say(name, "/rsvp yes")
+    await chat.say("alice", "/cancel")  # "really?"
     slow.take()
-    cancel = asyncio.create_task(chat.say("alice", "/cancel"))
+    cancel = asyncio.create_task(chat.say("alice", "/cancel yes"))
     await slow.signalled.wait()  # SIGTERM: the adapters stop reading; the fan-out goes on
     deadline = clock.now() + timedelta(seconds=10)
     left = await core.drain(deadline)

@@ -340,7 +340,8 @@ async def test_a_dutch_chapter_hears_dutch(chat: Chat, messenger: RecordingMesse
                         "do 3 dec 2026, 19:30, Verkadefabriek. Kun je toch niet? "
                         "Stuur /rsvp nee in de groep."]
 
-    out = await chat.say("alice", "/cancel")
+    await chat.say("alice", "/cancel")
+    out = await chat.say("alice", "/cancel ja")
     assert "❌ Borrel gaat niet door." in texts(out)
     assert "Helaas: Borrel (SMC Den Bosch) gaat niet door." in [
         s.text for s in out if s.kind == "dm" and s.to == "dave"]

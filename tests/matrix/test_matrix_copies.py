@@ -88,10 +88,11 @@ async def test_telegram_only_and_matrix_only_copies_serve_a_chapter_linked_acros
         fake.user_sends(alice, group, "/setup SMC Den Bosch; Den Bosch; Europe/Amsterdam; en")
         await fake.wait_for(lambda: any("now the chapter" in t for t in fake.texts(group)),
                             within=30, what="the /setup answer")
+        fake.start_bot(alice)  # the code comes by DM
         fake.user_sends(alice, group, "/link")
-        await fake.wait_for(lambda: any("/link " in t for t in fake.texts(group)),
+        await fake.wait_for(lambda: any("/link " in t for t in fake.texts(alice.id)),
                             within=30, what="the link code")
-        code = re.search(r"/link (\w+)", next(t for t in fake.texts(group) if "/link " in t))
+        code = re.search(r"/link (\w+)", next(t for t in fake.texts(alice.id) if "/link " in t))
         assert code is not None
         await command(carol, room, bot_id, f"!link {code.group(1)}", "is now part of")
         at(f"linked with code {code.group(1)}")

@@ -90,7 +90,8 @@ async def test_sigterm_during_a_30_dm_fan_out_then_restart_every_dm_arrives_once
 
         # 4 messages a second from here: the fan-out takes about 8 s.
         set_message_rate(synapse, bot_id, 4, 1)
-        await command(alice, room, bot_id, "!cancel", "", within=30)
+        await command(alice, room, bot_id, "!cancel", "Cancel", within=30)  # asks first
+        await command(alice, room, bot_id, "!cancel yes", "", within=30)
         await alice.wait_until(lambda: sum(arrived().values()) >= 3, within=30)
         at_signal = sum(arrived().values())
         signalled = time.monotonic()

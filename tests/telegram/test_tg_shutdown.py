@@ -134,7 +134,8 @@ async def test_sigterm_during_a_fan_out_exits_0_in_time_and_the_rest_goes_out_on
     try:
         alice, group, members = await forty_going(fake, bot)
         fake.latency = latency
-        fake.user_sends(alice, group, "/cancel")
+        fake.user_sends(alice, group, "/cancel")  # asks first
+        fake.user_sends(alice, group, "/cancel yes")
         await fake.wait_for(lambda: told(fake, members) >= 5, within=60,
                             what="the first cancellation DMs")
         signalled = time.monotonic()
@@ -181,7 +182,8 @@ async def test_a_second_sigterm_exits_at_once(slow_fake: FakeBotAPI, tmp_path: P
     try:
         alice, group, members = await forty_going(fake, bot)
         fake.latency = 0.25
-        fake.user_sends(alice, group, "/cancel")
+        fake.user_sends(alice, group, "/cancel")  # asks first
+        fake.user_sends(alice, group, "/cancel yes")
         await fake.wait_for(lambda: told(fake, members) >= 5, within=60,
                             what="the first cancellation DMs")
         bot.proc.send_signal(signal.SIGTERM)

@@ -203,6 +203,8 @@ def render_buttons(text: str, buttons: Sequence[Button]) -> tuple[str, list[str]
     keys: list[str] = []
     others: list[str] = []
     for button in buttons:
+        if button.payload.startswith("confirm:"):
+            continue  # "really?": its text says which command to send again with yes
         answer = rsvp_button_answer(button)
         if answer is None:
             others.append(button.label)

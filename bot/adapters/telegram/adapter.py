@@ -74,7 +74,7 @@ class TelegramAdapter:
         *,
         limits: FloodLimits | None = None,
         edit_interval: float = 5.0,
-        admin_ttl: float = 600.0,
+        admin_ttl: float = 60.0,  # how stale rights from a group may be (docs/security.md)
         poll_timeout: int = 30,
         slots: int = 1024,
         max_tries: int = MAX_TRIES,

@@ -29,6 +29,7 @@ from bot.leadership import MAX_PAUSE, Leadership, NotAlone
 from bot.readiness import Readiness
 from bot.redact import install as redact_logs
 from bot.redact import mask_url
+from bot.waiting import wait_set
 
 if TYPE_CHECKING:
     from bot.schedule import Wakeups
@@ -224,9 +225,7 @@ async def migrate_or_stop(db: Database, readiness: Readiness, stop: asyncio.Even
 
 async def wait_or_stop(stop: asyncio.Event, seconds: float) -> bool:
     """Sleep; True when told to stop meanwhile."""
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stop.wait(), seconds)
-    return stop.is_set()
+    return await wait_set(stop, seconds)
 
 
 async def keep_the_lead(leadership: Leadership, led: Mapping[str, Adapter],

@@ -29,6 +29,7 @@ async def meetup_with_two_going(chat: Chat, days: int = 3) -> None:
 async def test_a_restarted_bot_rebuilds_its_schedule_from_the_database(
         chat: Chat, db: Database, clock: VirtualClock) -> None:
     await meetup_with_two_going(chat)
+    await chat.core.drain()  # the first process stops
     # A new process: a new core and scheduler on the same database, nothing carried over.
     messenger = RecordingMessenger(started={"bob", "carol"})
     wakeups = Wakeups(clock)

@@ -9,7 +9,6 @@ hears that nothing was changed.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import time
@@ -562,8 +561,11 @@ class Core:
         async def wait_idle(until: datetime) -> None:
             left = (until - clock.now()).total_seconds()
             if units.in_flight and left > 0:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(units.idle(), left)
+                try:  # asyncio.timeout: wait_for may swallow a cancellation (bot/waiting.py)
+                    async with asyncio.timeout(left):
+                        await units.idle()
+                except TimeoutError:
+                    pass
 
         await wait_idle(deadline)
         while not units.past_deadline():

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -18,6 +19,7 @@ from bot.core.i18n import format_when, translator
 from bot.core.messages import ChatRef, OutFile, UserRef
 from bot.core.people import person_language, person_timezone
 from bot.core.polls import close_poll
+from bot.core.ports import Messenger, Paced
 from bot.core.queries import chapter_chats, dm_targets
 from bot.core.recurring import after_meetup
 from bot.core.reminders import DAY_BEFORE, reminder_text
@@ -297,12 +299,26 @@ async def send_pending(units: Units) -> int:
         lanes.setdefault(key, []).append(row_id)
     gate = asyncio.Semaphore(svc.settings.send_concurrency)
 
-    async def lane(ids: list[int]) -> int:
+    async def lane(key: str, ids: list[int]) -> int:
+        await chat_turn(svc.messengers, key)  # a group's limit waited out outside the pool
         async with gate:
             # Rows left behind (a crash, a restart): recorded at once, not deferred.
             return await units.send(await units.claim(ids), defer=False)
 
-    return sum(await asyncio.gather(*(lane(ids) for ids in lanes.values())))
+    return sum(await asyncio.gather(*(lane(key, ids) for key, ids in lanes.items())))
+
+
+async def chat_turn(messengers: Mapping[str, Messenger], key: str) -> None:
+    """Wait until the chat of an outbox lane (`platform:chat id`) may take a message without
+    waiting for its own limit (ports.Paced); looked at again each second, as other senders
+    may fill the chat's window meanwhile."""
+    platform, _, chat_id = key.partition(":")
+    messenger = messengers.get(platform)
+    if not chat_id or not isinstance(messenger, Paced):
+        return
+    chat = ChatRef(platform, chat_id)
+    while (wait := messenger.ready_in(chat)) > 0:  # noqa: ASYNC110 (time frees it, no event)
+        await asyncio.sleep(min(wait, 1.0))
 
 
 async def prepare(w: Work, reminder: Reminder) -> Outgoing | ReminderStatus:

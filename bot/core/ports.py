@@ -67,6 +67,16 @@ class Clock(Protocol):
 
 
 @runtime_checkable
+class Paced(Protocol):
+    """What a messenger offers when its platform limits the messages a chat takes: how long
+    until a message to `chat` would go out without waiting for that chat's own limit. The
+    core waits that out before it takes a place among its senders, so a group's limit never
+    holds a place that other chats need."""
+
+    def ready_in(self, chat: ChatRef) -> float: ...
+
+
+@runtime_checkable
 class MemberCheck(Protocol):
     """What a messenger offers when its platform lets outsiders answer a poll: whether a
     person is a member of a chat. Raises when the platform can't say now (the vote is then

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from sqlalchemy import func, select
@@ -154,3 +155,45 @@ async def test_a_dm_to_someone_on_two_platforms_is_one_row(db: Database,
 
 def serves_all(_platform: str) -> bool:
     return True
+
+
+@dataclass
+class GroupLimits(RecordingMessenger):
+    """Groups whose rate limit is used up until `lifted`; a send to one waits inside, as the
+    Telegram limiter makes it wait. Other chats take a message at once."""
+
+    busy: set[str] = field(default_factory=set)
+    lifted: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def ready_in(self, chat: ChatRef) -> float:
+        return 0.0 if self.lifted.is_set() or chat.id not in self.busy else 30.0
+
+    async def send_text(self, chat, text, buttons=(), *, key=None):  # type: ignore[no-untyped-def]
+        if chat.id in self.busy:
+            await self.lifted.wait()
+        return await super().send_text(chat, text, buttons, key=key)
+
+
+async def test_groups_waiting_for_their_limit_leave_the_senders_to_other_chats(
+        db: Database, clock: VirtualClock) -> None:
+    messenger = GroupLimits(busy={"g1", "g2", "g3"})
+    core = Core(db, {messenger.platform: messenger}, clock, CoreSettings(send_concurrency=2))
+    async with db.transaction() as s:  # left behind by a restart: the sweep sends them
+        box = Outbox()
+        for group in ("g1", "g2", "g3", "quiet"):
+            box.text(ChatRef(messenger.platform, group), f"hello {group}")
+        await box.store(s, clock.now(), clock.now(), serves_all)
+    sweep = asyncio.create_task(core.run_due())
+    try:
+        for _ in range(500):
+            if messenger.group_texts("quiet"):
+                break
+            await asyncio.sleep(0.01)
+        # Two senders, three groups at their limit: the quiet chat still got its message.
+        assert messenger.group_texts("quiet") == ["hello quiet"]
+        assert not [s for s in messenger.sent if s.to in messenger.busy]
+        messenger.lifted.set()
+        await asyncio.wait_for(sweep, 10)
+    finally:
+        sweep.cancel()
+    assert sorted(s.to for s in messenger.sent) == ["g1", "g2", "g3", "quiet"]

@@ -43,7 +43,10 @@ async def test_the_rsvp_path_votes_and_housekeeping_use_indexes(
     def grab(conn: object, cursor: object, statement: str, parameters: Any, context: object,
              executemany: bool) -> None:
         if statement.lstrip().split()[0].upper() in ("SELECT", "UPDATE", "DELETE"):
-            statements.setdefault(statement, parameters)
+            # An executemany (outbox rows marked sent together) is explained for its first row;
+            # asyncpg reports one with executemany false and the rows as a list.
+            many = executemany or isinstance(parameters, list)
+            statements.setdefault(statement, parameters[0] if many else parameters)
 
     event.listen(db.engine.sync_engine, "before_cursor_execute", grab)
     try:

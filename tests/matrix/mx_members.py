@@ -14,6 +14,7 @@ from uuid import uuid4
 from nio import AsyncClient, AsyncClientConfig, RoomCreateResponse, RoomPreset
 
 from bot.adapters.matrix.calls import call, raw_call
+from bot.waiting import wait_set
 from tests.matrix.mx_synapse import Account, SynapseServer
 
 Event = dict[str, Any]
@@ -93,8 +94,7 @@ class Member:
             if remaining <= 0:
                 raise TimeoutError(f"{self.user_id}: no matching event within {within}s")
             self._arrived.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._arrived.wait(), remaining)
+            await wait_set(self._arrived, remaining)
 
     async def wait_until(self, condition: Callable[[], bool], within: float = 20.0) -> None:
         """Waits, sync by sync, until `condition()` holds."""
@@ -104,8 +104,7 @@ class Member:
             if remaining <= 0:
                 raise TimeoutError(f"{self.user_id}: condition not met within {within}s")
             self._arrived.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._arrived.wait(), remaining)
+            await wait_set(self._arrived, remaining)
 
     async def wait_for_invite(self, within: float = 20.0) -> tuple[str, Event]:
         deadline = time.monotonic() + within
@@ -113,8 +112,7 @@ class Member:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{self.user_id}: no invite")
             self._arrived.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._arrived.wait(), 1)
+            await wait_set(self._arrived, 1)
         return self.invites.pop(0)
 
     def bodies(self, room_id: str, sender: str) -> list[str]:

@@ -8,12 +8,12 @@ record, as a restarted process shares its database: see `make_bot`.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import Callable
 
 from bot.core.messages import ChatRef, Inbound, PollAnswer, ReactionRsvp
 from bot.core.ports import Messenger
+from bot.waiting import wait_set
 
 
 class RecordingCore:
@@ -66,8 +66,7 @@ class RecordingCore:
             if remaining <= 0:
                 raise TimeoutError("the adapter did not deliver in time")
             self._changed.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._changed.wait(), remaining)
+            await wait_set(self._changed, remaining)
 
     def texts(self) -> list[str]:
         return [m.text for m in self.messages]

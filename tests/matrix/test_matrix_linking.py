@@ -15,7 +15,7 @@ from tests.matrix.mx_members import Member
 
 async def accept_invites(member: Member) -> None:
     while True:
-        room_id, _ = await member.wait_for_invite(within=3600)
+        room_id, _ = await member.wait_for_invite(within=60)
         await member.join(room_id)
 
 

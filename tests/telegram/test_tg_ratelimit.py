@@ -108,3 +108,15 @@ async def test_overall_requests_are_spread_evenly() -> None:
     await asyncio.gather(*(send(limiter, rec, chat) for chat in range(1, 11)))
     times = sorted(t for t, _ in rec.sent)
     assert all(b - a >= 0.039 for a, b in itertools.pairwise(times))
+
+
+async def test_the_limiter_says_how_long_a_chat_is_at_its_limit() -> None:
+    limiter = TelegramRateLimiter(
+        FloodLimits(overall=None, per_chat=Rate(1, 0.05), per_group=Rate(3, 1.0), slack=0.0))
+    rec = Recorder()
+    assert limiter.chat_ready_in(-100) == 0.0  # never written to
+    await asyncio.gather(*(send(limiter, rec, -100) for _ in range(3)))
+    assert 0.5 < limiter.chat_ready_in(-100) <= 1.0  # its three a second are used up
+    assert limiter.chat_ready_in(-200) == 0.0  # another group is free
+    await send(limiter, rec, 42)
+    assert 0.0 < limiter.chat_ready_in(42) <= 0.05  # a private chat: one a 0.05 s

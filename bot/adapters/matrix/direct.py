@@ -15,6 +15,7 @@ from nio import AsyncClient, RoomPreset
 
 from bot.adapters.matrix.calls import MatrixCallError, call, raw_call
 from bot.adapters.matrix.rooms import RoomDirectory, RoomState
+from bot.waiting import wait_set
 
 log = logging.getLogger(__name__)
 
@@ -192,10 +193,7 @@ class DirectRooms:
                 if remaining <= 0:
                     raise NoDirectRoom(f"{user_id} did not join {room_id} in time")
                 # Sync wakes us; the periodic look also covers a stalled or stopped sync.
-                try:
-                    await asyncio.wait_for(waiter.wait(), min(remaining, 2.0))
-                except TimeoutError:
-                    pass
+                await wait_set(waiter, min(remaining, 2.0))
                 waiter.clear()
         finally:
             self._changed.pop((room_id, user_id), None)

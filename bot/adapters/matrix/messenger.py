@@ -29,6 +29,7 @@ from bot.adapters.matrix.settings import MatrixSettings
 from bot.core.i18n import N_, translator
 from bot.core.messages import Button, ChatRef, OutFile, SentMessage, SentPoll, UserRef
 from bot.core.ports import CannotDM
+from bot.waiting import wait_set
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +75,8 @@ class MatrixMessenger:
         outbox gives one, so the homeserver posts the event once."""
         if self._ready is not None and not self._ready.is_set():
             # Not logged in yet (homeserver unreachable at start): wait, as for a lost line.
-            await asyncio.wait_for(self._ready.wait(), self._settings.send_retry_s)
+            if not await wait_set(self._ready, self._settings.send_retry_s):
+                raise TimeoutError("not logged in to the homeserver yet")
         txn = txn or uuid4().hex
         resp: Any = await call(
             f"send {event_type}",

@@ -38,6 +38,7 @@ from bot.adapters.matrix.rooms import RoomDirectory
 from bot.adapters.matrix.settings import MatrixSettings
 from bot.adapters.matrix.state import StateStore, state_key
 from bot.db.session import database_unreachable
+from bot.waiting import wait_set
 
 log = logging.getLogger(__name__)
 
@@ -185,10 +186,7 @@ class SyncLoop:
 
     @staticmethod
     async def _pause(stopping: asyncio.Event, seconds: float) -> None:
-        try:
-            await asyncio.wait_for(stopping.wait(), seconds)
-        except TimeoutError:
-            pass
+        await wait_set(stopping, seconds)
 
     async def _sync(self) -> dict[str, Any]:
         first = self._token is None

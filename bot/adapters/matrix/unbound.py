@@ -25,6 +25,7 @@ from bot.adapters.matrix.settings import MatrixSettings
 from bot.adapters.matrix.state import StateStore, state_key
 from bot.core.i18n import N_
 from bot.core.messages import ChatRef
+from bot.waiting import wait_set
 
 log = logging.getLogger(__name__)
 
@@ -57,11 +58,8 @@ class UnboundRooms:
     async def run(self, stopping: asyncio.Event, ready: asyncio.Event) -> None:
         """Looks every `unbound_sweep_s`; never ends on its own (errors are logged)."""
         while not stopping.is_set():
-            try:
-                await asyncio.wait_for(stopping.wait(), self._settings.unbound_sweep_s)
+            if await wait_set(stopping, self._settings.unbound_sweep_s):
                 return
-            except TimeoutError:
-                pass
             if not ready.is_set():
                 continue
             try:

@@ -107,6 +107,7 @@ class TelegramAdapter:
         self._in_hand: set[int] = set()  # update ids handed to the Application, not yet done
         self.messenger = TelegramMessenger(self.application.bot, edit_interval=edit_interval)
         self.messenger.on_migrate = self._migrate
+        self.messenger.chat_ready_in = self.rate_limiter.chat_ready_in
         self.admins = AdminCache(self._fetch_admins, ttl=admin_ttl)
         # With a durable inbox the core marks the answers' rows handled in their unit of work.
         self.poll_answers = PollAnswerBatches(

@@ -8,11 +8,12 @@ an edit per tap.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
 from typing import Generic, TypeVar
+
+from bot.waiting import wait_set
 
 log = logging.getLogger(__name__)
 
@@ -57,8 +58,7 @@ class EditCoalescer(Generic[K, C]):
             while key in self._pending:
                 delay = self._last.get(key, float("-inf")) + self.interval - time.monotonic()
                 if delay > 0 and not self._hurry.is_set():
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._hurry.wait(), delay)
+                    await wait_set(self._hurry, delay)
                 content = self._pending.pop(key)
                 self._last[key] = time.monotonic()
                 try:

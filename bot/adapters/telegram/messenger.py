@@ -105,6 +105,7 @@ class TelegramMessenger:
                                                                            MEMBER_TTL_S)
         self.on_migrate: MigrationHook | None = None
         self.latest_edit: LatestEdit | None = None
+        self.chat_ready_in: Callable[[int], float] | None = None  # the adapter's rate limiter
 
     # -- the port
 
@@ -223,6 +224,12 @@ class TelegramMessenger:
         self._members[key] = inside
         return inside
 
+    def ready_in(self, chat: ChatRef) -> float:
+        """ports.Paced: how long a message to `chat` would wait for the chat's own limit."""
+        if self.chat_ready_in is None or not chat.id.lstrip("-").isdigit():
+            return 0.0
+        return self.chat_ready_in(self._chat_id(chat))
+
     # -- for the adapter and tests
 
     async def drain(self) -> None:
@@ -276,8 +283,9 @@ class TelegramMessenger:
             return None
         try:
             found = await self.latest_edit(chat_ref(key[0]), str(key[1]))
-        except Exception:
-            log.exception("could not read the newest edit of message %s", key)
+        except Exception as exc:  # the database away: the edit at hand goes out
+            log.warning("could not read the newest edit of message %s (%s: %s)",
+                        key, type(exc).__name__, exc)
             return None
         return None if found is None else (_clip(found[0], MAX_TEXT), keyboard(found[1]))
 

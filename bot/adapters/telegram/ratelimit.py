@@ -211,6 +211,17 @@ class TelegramRateLimiter(BaseRateLimiter[int]):
         if len(self._windows) > 2048:
             self._forget_idle_windows()
 
+    def chat_ready_in(self, chat_id: int | str) -> float:
+        """Seconds until a message to `chat_id` would keep the chat's own windows (0: now);
+        a message already waiting for the chat counts as one more ahead."""
+        windows = [self._windows.get((kind, chat_id)) for kind in ("chat", "group")]
+        free_at = max((w.free_at() for w in windows if w is not None), default=0.0)
+        entry = self._chat_locks.get(chat_id)
+        if entry is not None and entry.users:
+            gaps = [w.gap or w.period / (w.stamps.maxlen or 1) for w in windows if w is not None]
+            free_at = max(free_at, time.monotonic()) + entry.users * max(gaps, default=0.0)
+        return max(0.0, free_at - time.monotonic())
+
     def _gate_free_at(self) -> float:
         overall = self._overall.free_at() if self._overall else 0.0
         return max(overall, self._paused_until)

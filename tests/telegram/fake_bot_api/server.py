@@ -23,6 +23,8 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from bot.waiting import wait_set
+
 from .limits import MESSAGE_METHODS, FakeLimits, FloodControl, RetryWindow
 from .model import (
     JSON,
@@ -277,8 +279,7 @@ class FakeBotAPI:
             remaining = deadline - self.clock()
             if remaining <= 0:
                 raise AssertionError(f"timed out after {within} s waiting for {what}")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._changed.wait(), min(remaining, 0.05))
+            await wait_set(self._changed, min(remaining, 0.05))
 
     # ------------------------------------------------------------------ world: test side
 
@@ -737,8 +738,7 @@ class FakeBotAPI:
             remaining = deadline - self.clock()
             if batch or remaining <= 0:
                 return batch
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._changed.wait(), remaining)
+            await wait_set(self._changed, remaining)
 
     async def _m_setWebhook(self, p: Params, record: RequestRecord) -> bool:
         url = p.str("url") or ""

@@ -52,6 +52,8 @@ def test_poll_start_content_single_and_multiple() -> None:
     assert multi["org.matrix.msc1767.text"] == "When?\n1. Thu\n2. Fri\n3. Sat"
     single = poll_start_content("Where?", ["A", "B"], multiple=False)
     assert single["org.matrix.msc3381.poll.start"]["max_selections"] == 1
+    # A title with "@room" in it pings nobody (intentional mentions: the poll mentions no one).
+    assert poll_start_content("@room party?", ["A"], multiple=False)["m.mentions"] == {}
 
 
 def test_poll_responses_in_both_forms() -> None:

@@ -133,6 +133,8 @@ def poll_start_content(question: str, options: Sequence[str], multiple: bool) ->
         MSC1767_TEXT: poll_fallback_text(question, options),
         # For clients without polls, which show an event by its body if at all.
         "body": poll_fallback_text(question, options),
+        # An "@room" in a title pings nobody: the event mentions no one on purpose.
+        "m.mentions": {},
     }
 
 
@@ -141,6 +143,7 @@ def poll_end_content(start_event_id: str, text: str) -> dict[str, Any]:
         "m.relates_to": {"rel_type": "m.reference", "event_id": start_event_id},
         POLL_END: {},
         MSC1767_TEXT: text,
+        "m.mentions": {},
     }
 
 

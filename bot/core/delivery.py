@@ -17,6 +17,7 @@ from sqlalchemy import and_, case, func, or_, select, update
 from bot.core.announce import meetup_calendar
 from bot.core.i18n import format_when, translator
 from bot.core.messages import ChatRef, OutFile, UserRef
+from bot.core.outbox import chat_of_key
 from bot.core.people import person_language, person_timezone
 from bot.core.polls import close_poll
 from bot.core.ports import Messenger, Paced
@@ -312,11 +313,10 @@ async def chat_turn(messengers: Mapping[str, Messenger], key: str) -> None:
     """Wait until the chat of an outbox lane (`platform:chat id`) may take a message without
     waiting for its own limit (ports.Paced); looked at again each second, as other senders
     may fill the chat's window meanwhile."""
-    platform, _, chat_id = key.partition(":")
-    messenger = messengers.get(platform)
-    if not chat_id or not isinstance(messenger, Paced):
+    chat = chat_of_key(key)
+    messenger = messengers.get(chat.platform) if chat is not None else None
+    if chat is None or not isinstance(messenger, Paced):
         return
-    chat = ChatRef(platform, chat_id)
     while (wait := messenger.ready_in(chat)) > 0:  # noqa: ASYNC110 (time frees it, no event)
         await asyncio.sleep(min(wait, 1.0))
 

@@ -57,6 +57,12 @@ def chat_key(chat: ChatRef) -> str:
     return f"{chat.platform}:{chat.id}"
 
 
+def chat_of_key(key: str) -> ChatRef | None:
+    """The chat a `chat_key` names; None for a DM row's key (`dm:<person id>`)."""
+    platform, _, chat_id = key.partition(":")
+    return None if platform == "dm" or not chat_id else ChatRef(platform, chat_id)
+
+
 class Outbox:
     def __init__(self) -> None:
         self._replies: list[Entry] = []

@@ -74,6 +74,7 @@ class ReminderKind(StrEnum):
     PERSON = "person"  # a DM before the meetup
     GROUP = "group"  # the chapter's chats, the day before
     FOLLOW_UP = "follow_up"  # the chapter's chats, after the meetup: "thanks, /next"
+    POLL_NUDGE = "poll_nudge"  # 12 h before a date poll closes: the group, and yes-sayers by DM
 
 
 class ReminderStatus(StrEnum):
@@ -182,6 +183,7 @@ class Person(Base):
     timezone: Mapped[str | None] = mapped_column(String(64))
     intro: Mapped[str | None] = mapped_column(String(300))
     reminder_offsets: Mapped[str | None] = mapped_column(String(120))  # "off", "1d 2h", None
+    remind_via: Mapped[str | None] = mapped_column(String(16))  # a platform; None: last spoken
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
@@ -197,6 +199,20 @@ class Identity(Base):
     platform_user_id: Mapped[str] = mapped_column(String(255))
     display_name: Mapped[str] = mapped_column(String(120))
     dm_started: Mapped[bool] = mapped_column(Boolean, default=False)
+    last_spoke_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class AccountCode(Base):
+    """A one-time code from /whoami: sent from another platform's account within its time, it
+    joins that account to this person."""
+
+    __tablename__ = "account_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    platform: Mapped[str] = mapped_column(String(16))  # where it was asked for
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class Membership(Base):
@@ -259,6 +275,12 @@ class Meetup(Base):
     venue: Mapped[str | None] = mapped_column(String(200))
     starts_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     capacity: Mapped[int | None] = mapped_column(Integer)
+    about: Mapped[str | None] = mapped_column(String(1000))
+    ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    online_link: Mapped[str | None] = mapped_column(String(500))
+    hashtag: Mapped[str | None] = mapped_column(String(100))
+    # Raised by every /edit: a calendar file carries it as SEQUENCE (RFC 5545).
+    sequence: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     status: Mapped[MeetupStatus] = mapped_column(EnumText(MeetupStatus, 16))
     created_by: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -381,6 +403,33 @@ class Interest(Base):
     chapter_id: Mapped[int] = mapped_column(ForeignKey("chapters.id", ondelete="CASCADE"))
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Follow(Base):
+    """/follow: a DM for every new meetup of the chapter, until /unfollow."""
+
+    __tablename__ = "follows"
+    __table_args__ = (UniqueConstraint("chapter_id", "person_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    chapter_id: Mapped[int] = mapped_column(ForeignKey("chapters.id", ondelete="CASCADE"))
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class CalendarSent(Base):
+    """The calendar file a person has of a meetup: sent once, again only after a change
+    (a higher `Meetup.sequence`)."""
+
+    __tablename__ = "calendar_sends"
+    __table_args__ = (UniqueConstraint("person_id", "meetup_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    meetup_id: Mapped[int] = mapped_column(ForeignKey("meetups.id", ondelete="CASCADE"),
+                                           index=True)
+    sequence: Mapped[int] = mapped_column(Integer)
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class DmHint(Base):

@@ -26,6 +26,9 @@ from sqlalchemy.ext.asyncio import (
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent.parent / "migrations"
 MIGRATION_LOCK = 0x4952_4C01  # "IRL" and 1: PostgreSQL's advisory lock for migrations
+# SQLSTATEs besides class 08 (connection exception) that mean "try again later": the server is
+# shutting down, crashed, or still starting.
+_SERVER_GOING = frozenset({"57P01", "57P02", "57P03"})
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
@@ -96,7 +99,20 @@ def database_unreachable(exc: BaseException) -> bool:
     if isinstance(exc, OperationalError | InterfaceError | DisconnectionError | OSError
                   | TimeoutError | sa_exc.TimeoutError):
         return True
-    return isinstance(exc, DBAPIError) and exc.connection_invalidated
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    # asyncpg's "connection was closed in the middle of operation" reaches SQLAlchemy as a
+    # plain DBAPIError, and is flagged invalidated only when the driver has already noticed
+    # the closed socket: under load it sometimes hasn't. Its SQLSTATE says what it is.
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        state = getattr(cause, "sqlstate", None)
+        if isinstance(state, str) and (state.startswith("08") or state in _SERVER_GOING):
+            return True
+        cause = getattr(cause, "orig", None) or cause.__cause__
+    return False
 
 
 def changed_one_row(result: object) -> bool:

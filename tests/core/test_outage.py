@@ -82,3 +82,26 @@ async def test_a_new_members_first_two_actions_at_once_make_one_person(
             Person.display_name == "Newbie"))
     assert (people, named) == (1, 1)
     assert any("Newbie is going to Borrel" in s.text for s in chat.messenger.sent)
+
+
+def test_a_connection_closed_mid_statement_counts_as_the_database_being_away() -> None:
+    """asyncpg reports a socket closed during a statement as a plain DBAPIError that is not
+    always flagged invalidated (it depends on whether the driver noticed first). A member's
+    answer caught by one must wait for the database like any other, not be refused."""
+    import asyncpg
+    from sqlalchemy.exc import DBAPIError, IntegrityError
+
+    from bot.db.session import database_unreachable
+
+    class DriverError(Exception):  # what SQLAlchemy's asyncpg adapter wraps the error in
+        pass
+
+    lost = DriverError("connection was closed in the middle of operation")
+    lost.__cause__ = asyncpg.exceptions.ConnectionDoesNotExistError(
+        "connection was closed in the middle of operation")
+    assert database_unreachable(DBAPIError("COMMIT", None, lost, connection_invalidated=False))
+    shutting_down = asyncpg.exceptions.AdminShutdownError("terminating connection")
+    assert database_unreachable(DBAPIError("SELECT 1", None, shutting_down))
+    duplicate = asyncpg.exceptions.UniqueViolationError("duplicate key")
+    assert not database_unreachable(IntegrityError("INSERT", None, duplicate))
+    assert not database_unreachable(ValueError("a bug"))

@@ -11,7 +11,8 @@ from icalendar import Event
 from sqlalchemy import delete, select
 
 from bot.core.calendar import calendar_file, meetup_event
-from bot.core.i18n import format_when, translator
+from bot.core.details import Details, end_after
+from bot.core.i18n import format_span, translator
 from bot.core.messages import Button, ChatRef, OutFile
 from bot.core.notify import post_to_chapter, send_dm
 from bot.core.outbox import Posted
@@ -47,8 +48,20 @@ def rsvp_buttons(meetup_id: int, language: str) -> list[Button]:
 
 def describe(meetup: Meetup, chapter: Chapter, language: str) -> str:
     assert meetup.starts_at is not None
-    when = format_when(meetup.starts_at, chapter.timezone, language)
+    when = format_span(meetup.starts_at, meetup.ends_at, chapter.timezone, language)
     return defuse(f"{meetup.title} — {when}" + (f", {meetup.venue}" if meetup.venue else ""))
+
+
+def detail_lines(meetup: Meetup) -> list[str]:
+    """The description, the online link and the hashtag, a line each, where there are."""
+    lines = []
+    if meetup.about:
+        lines.append(defuse(f"📝 {meetup.about}"))
+    if meetup.online_link:
+        lines.append(f"🔗 {meetup.online_link}")
+    if meetup.hashtag:
+        lines.append(f"🏷 {meetup.hashtag}")
+    return lines
 
 
 async def counts_line(w: Work, meetup: Meetup, language: str) -> str:
@@ -69,6 +82,7 @@ async def announcement_text(w: Work, meetup: Meetup, chapter: Chapter) -> str:
     _ = translator(chapter.language)
     return "\n".join([
         _("📅 {what}", what=describe(meetup, chapter, chapter.language)),
+        *detail_lines(meetup),
         await counts_line(w, meetup, chapter.language),
         _("Coming? Answer with ✅ 🤔 ❌ below, or send /rsvp yes (with guests: /rsvp yes +1)."),
     ])
@@ -100,7 +114,9 @@ def calendar_event(meetup: Meetup, chapter: Chapter, now: datetime) -> Event:
     assert meetup.starts_at is not None
     return meetup_event(uid=f"meetup-{meetup.id}@irlbot", title=meetup.title,
                         starts_at=meetup.starts_at, venue=meetup.venue, chapter=chapter.name,
-                        stamp=now, cancelled=meetup.status == MeetupStatus.CANCELLED)
+                        stamp=now, cancelled=meetup.status == MeetupStatus.CANCELLED,
+                        ends_at=meetup.ends_at, about=meetup.about, link=meetup.online_link,
+                        hashtag=meetup.hashtag, sequence=meetup.sequence)
 
 
 def meetup_calendar(meetup: Meetup, chapter: Chapter, now: datetime) -> OutFile:
@@ -125,13 +141,24 @@ async def notify_interest(w: Work, meetup: Meetup, chapter: Chapter, what: str) 
                                                  Interest.person_id.in_([p.id for p in people])))
 
 
+def new_meetup_row(chapter: Chapter, title: str, starts_at: datetime | None, details: Details,
+                   created_by: int | None, now: datetime) -> Meetup:
+    """A meetup as organisers describe it; without `starts_at` its date is being voted on
+    (the end time is then kept against the first option until the poll sets the date)."""
+    return Meetup(chapter_id=chapter.id, title=title, venue=details.venue,
+                  capacity=details.capacity, about=details.about, online_link=details.link,
+                  hashtag=details.hashtag,
+                  ends_at=(end_after(starts_at, details.ends, chapter.timezone)
+                           if starts_at is not None and details.ends is not None else None),
+                  status=MeetupStatus.SCHEDULED if starts_at else MeetupStatus.POLLING,
+                  starts_at=starts_at, created_by=created_by, created_at=now)
+
+
 async def open_meetup(w: Work, chapter: Chapter, title: str, starts_at: datetime,
-                      venue: str | None, capacity: int | None, created_by: int | None) -> Meetup:
+                      details: Details, created_by: int | None) -> Meetup:
     """A meetup with its date set (a one-date /newmeetup, or /recurring): the group's
     reminder and follow-up rows, the announcement with RSVP buttons, the interest list told."""
-    meetup = Meetup(chapter_id=chapter.id, title=title, venue=venue, capacity=capacity,
-                    status=MeetupStatus.SCHEDULED, starts_at=starts_at, created_by=created_by,
-                    created_at=w.now)
+    meetup = new_meetup_row(chapter, title, starts_at, details, created_by, w.now)
     w.s.add(meetup)
     await w.s.flush()
     await schedule_group(w, meetup)

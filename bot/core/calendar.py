@@ -14,17 +14,24 @@ MEETUP_LENGTH = timedelta(hours=3)
 
 def meetup_event(
     *, uid: str, title: str, starts_at: datetime, venue: str | None, chapter: str,
-    stamp: datetime, cancelled: bool = False,
+    stamp: datetime, cancelled: bool = False, ends_at: datetime | None = None,
+    about: str | None = None, link: str | None = None, hashtag: str | None = None,
+    sequence: int = 0,
 ) -> Event:
+    """One meetup. A changed meetup keeps its `uid` and gets a higher `sequence`, so a
+    calendar that imported it before updates the entry instead of adding a second one."""
     event = Event()
     event.add("uid", uid)
+    event.add("sequence", sequence)
     event.add("summary", title)
     event.add("dtstart", starts_at)
-    event.add("dtend", starts_at + MEETUP_LENGTH)
+    event.add("dtend", ends_at or starts_at + MEETUP_LENGTH)
     event.add("dtstamp", stamp)
-    event.add("description", chapter)
-    if venue:
-        event.add("location", venue)
+    event.add("description", "\n\n".join(part for part in (about, hashtag, chapter) if part))
+    if venue or link:
+        event.add("location", venue or link)
+    if link:
+        event.add("url", link)
     if cancelled:
         event.add("status", "CANCELLED")
     return event

@@ -9,7 +9,16 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from bot.core import attendance, chapters, meetups, organisers, polls, recurring, rsvp
+from bot.core import (
+    attendance,
+    changes,
+    chapters,
+    meetups,
+    organisers,
+    polls,
+    recurring,
+    rsvp,
+)
 from bot.core.i18n import N_, translator
 from bot.core.work import Ctx
 
@@ -93,6 +102,10 @@ _TABLE = (
     CommandSpec("cancel", Role.ORGANISER, meetups.cancel, "/cancel",
                 N_("(organisers) cancels the next meetup and tells everyone"),
                 N_("Cancel the meetup (organisers)")),
+    CommandSpec("edit", Role.ORGANISER, changes.edit, N_("/edit when friday 20:00"),
+                N_("(organisers) changes the next meetup: when, venue, title, max, about, "
+                   "ends, link or hashtag; everyone who answered hears it"),
+                N_("Change the meetup (organisers)")),
     CommandSpec("recurring", Role.ORGANISER, recurring.recurring,
                 N_("/recurring first thursday 19:30"),
                 N_("(organisers) the next meetup opens by itself; /recurring off stops it"),

@@ -27,6 +27,7 @@ from bot.core.reminders import DAY_BEFORE, reminder_text
 from bot.core.unit import Units
 from bot.core.work import Work
 from bot.db.models import (
+    CalendarSent,
     Chapter,
     Meetup,
     MeetupStatus,
@@ -362,9 +363,27 @@ async def prepare(w: Work, reminder: Reminder) -> Outgoing | ReminderStatus:
     out.text = reminder_text(meetup, chapter, language,
                              person_timezone(person, chapter, svc.settings),
                              reminder.offset_minutes)
-    out.file = meetup_calendar(meetup, chapter, w.now)
     out.users = await dm_targets(s, person.id)
-    return out if out.users else ReminderStatus.FAILED
+    if not out.users:
+        return ReminderStatus.FAILED
+    out.file = await calendar_once(w, meetup, chapter, person.id)
+    return out
+
+
+async def calendar_once(w: Work, meetup: Meetup, chapter: Chapter,
+                        person_id: int) -> OutFile | None:
+    """The meetup's calendar file for a person who doesn't have this version of it yet
+    (the first reminder brings it; after an /edit, the new version); None when they do."""
+    sent = await w.s.scalar(select(CalendarSent).where(CalendarSent.person_id == person_id,
+                                                       CalendarSent.meetup_id == meetup.id))
+    if sent is not None and sent.sequence >= meetup.sequence:
+        return None
+    if sent is None:
+        w.s.add(CalendarSent(person_id=person_id, meetup_id=meetup.id,
+                             sequence=meetup.sequence, sent_at=w.now))
+    else:
+        sent.sequence, sent.sent_at = meetup.sequence, w.now
+    return meetup_calendar(meetup, chapter, w.now)
 
 
 async def pending_count(w: Work) -> int:

@@ -1,8 +1,13 @@
-"""A meetup's details as organisers type them: the title, the venue and `max N` seats."""
+"""A meetup's details as organisers type them: the title, then after the date, in any order,
+the venue, `max N` seats, `about …`, `ends 22:00`, an online link and a #hashtag."""
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, time, timedelta
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 from bot.core.errors import UserError
 from bot.core.text import one_line, visible
@@ -10,6 +15,26 @@ from bot.core.text import one_line, visible
 MAX_TITLE = 200
 MAX_VENUE = 200
 MAX_CAPACITY = 100_000
+MAX_ABOUT = 1000
+MAX_LINK = 500
+MAX_HASHTAG = 100
+# `about …` / `over …`, `ends 22:00` / `tot 22:00` / `eindigt 22u`: the word, then the value.
+_ABOUT = re.compile(r"^(?:about|over)\s*[:]?\s+(?P<text>.+)$", re.I | re.S)
+_ENDS = re.compile(r"^(?:ends?|until|tot|eindigt)\s*[:]?\s+(?P<text>.+)$", re.I)
+_CLOCK = re.compile(r"^(?P<h>\d{1,2})(?:(?:[:.]|u|h)(?P<m>\d{2}))?\s*(?:u|uur|h)?$", re.I | re.A)
+_HASHTAG = re.compile(r"^#(?=\w*[^\W\d_])\w+$")
+
+
+@dataclass(frozen=True)
+class Details:
+    """What an organiser said about a meetup besides its title and date."""
+
+    venue: str | None = None
+    capacity: int | None = None
+    about: str | None = None
+    ends: time | None = None  # a wall-clock time in the chapter's timezone
+    link: str | None = None
+    hashtag: str | None = None
 _MAX = re.compile(r"^max\s*(\d{1,9})$", re.I | re.A)
 # "max ²", "max ９", "max 1111…": meant as seats, not a venue ("Max Euwe Centrum" is one).
 _MAX_LIKE = re.compile(r"^max\s*(\S+)$", re.I)
@@ -35,6 +60,104 @@ def check_title(title: str) -> str:
     return title
 
 
+def check_venue(text: str) -> str:
+    venue = one_line(text)
+    if not visible(venue):
+        raise UserError("The venue has no letters or digits I can show. Write it like: "
+                        "Verkadefabriek")
+    if len(venue) > MAX_VENUE:
+        raise UserError("The venue is {n} characters long; keep it under {max}.",
+                        n=len(venue), max=MAX_VENUE)
+    return venue
+
+
+def read_capacity(text: str) -> int:
+    """`40`: a number of seats from 1 to MAX_CAPACITY."""
+    text = text.strip()
+    if not text.isascii() or not text.isdigit() or len(text) > 9:
+        raise UserError("After max, write a number of seats from 1 to {max}.", max=MAX_CAPACITY)
+    capacity = int(text)
+    if not 1 <= capacity <= MAX_CAPACITY:
+        raise UserError("After max, write a number of seats from 1 to {max}.", max=MAX_CAPACITY)
+    return capacity
+
+
+def check_about(text: str) -> str:
+    about = one_line(text)
+    if not visible(about):
+        raise UserError("Write what the meetup is about after the word, e.g. about Short talks "
+                        "and drinks")
+    if len(about) > MAX_ABOUT:
+        raise UserError("The description is {n} characters long; keep it under {max}.",
+                        n=len(about), max=MAX_ABOUT)
+    return about
+
+
+def read_end(text: str) -> time:
+    """`22:00`, `22.30`, `22u`, `23 uur`: the time the meetup ends."""
+    found = _CLOCK.match(text.strip())
+    hour = int(found.group("h")) if found else 99
+    minute = int(found.group("m") or 0) if found else 99
+    if hour > 23 or minute > 59:
+        raise UserError("Write the end time like: ends 22:00")
+    return time(hour, minute)
+
+
+def check_link(text: str) -> str:
+    link = text.strip()
+    parts = urlsplit(link) if link.isascii() else None
+    if (parts is None or parts.scheme not in ("http", "https") or not parts.netloc
+            or any(ch.isspace() for ch in link)):
+        raise UserError("Write the online link in full, like https://meet.jit.si/tweetup")
+    if len(link) > MAX_LINK:
+        raise UserError("That link is {n} characters long; keep it under {max}.",
+                        n=len(link), max=MAX_LINK)
+    return link
+
+
+def check_hashtag(text: str) -> str:
+    tag = text.strip()
+    if not _HASHTAG.match(tag):
+        raise UserError("Write the hashtag like #tweetupdb: a # and letters or digits.")
+    if len(tag) > MAX_HASHTAG:
+        raise UserError("That hashtag is {n} characters long; keep it under {max}.",
+                        n=len(tag), max=MAX_HASHTAG)
+    return tag
+
+
+def is_link(text: str) -> bool:
+    return text.strip().lower().startswith(("http://", "https://"))
+
+
+def read_details(extras: list[str]) -> tuple[Details, str | None]:
+    """The parts after the date, in any order: (the details, the first part that is none of
+    them, for the caller's "write it like" reply). The first plain part is the venue."""
+    details = Details()
+    for extra in extras:
+        extra = extra.strip()
+        if not extra:
+            continue
+        found = _MAX.match(extra)
+        if found is None and _bad_capacity(extra):
+            raise UserError("After max, write a number of seats from 1 to {max}.",
+                            max=MAX_CAPACITY)
+        if found:
+            details = replace(details, capacity=read_capacity(found.group(1)))
+        elif (about := _ABOUT.match(extra)) is not None:
+            details = replace(details, about=check_about(about.group("text")))
+        elif (ends := _ENDS.match(extra)) is not None:
+            details = replace(details, ends=read_end(ends.group("text")))
+        elif is_link(extra):
+            details = replace(details, link=check_link(extra))
+        elif extra.startswith("#") and details.hashtag is None and " " not in extra:
+            details = replace(details, hashtag=check_hashtag(extra))
+        elif details.venue is None:
+            details = replace(details, venue=check_venue(extra))
+        else:
+            return details, extra
+    return details, None
+
+
 def venue_and_capacity(extras: list[str]) -> tuple[str | None, int | None, str | None]:
     """`Verkadefabriek`, `max 40`, in either order: (venue, capacity, the first part that is
     neither, for the caller's "write it like" reply)."""
@@ -48,18 +171,20 @@ def venue_and_capacity(extras: list[str]) -> tuple[str | None, int | None, str |
             raise UserError("After max, write a number of seats from 1 to {max}.",
                             max=MAX_CAPACITY)
         if found:
-            capacity = int(found.group(1))
-            if not 1 <= capacity <= MAX_CAPACITY:
-                raise UserError("After max, write a number of seats from 1 to {max}.",
-                                max=MAX_CAPACITY)
+            capacity = read_capacity(found.group(1))
         elif venue is None:
-            venue = one_line(extra)
-            if not visible(venue):
-                raise UserError("The venue has no letters or digits I can show. Write it like: "
-                                "Verkadefabriek")
-            if len(venue) > MAX_VENUE:
-                raise UserError("The venue is {n} characters long; keep it under {max}.",
-                                n=len(venue), max=MAX_VENUE)
+            venue = check_venue(extra)
         else:
             return venue, capacity, extra
     return venue, capacity, None
+
+
+def end_after(starts_at: datetime, ends: time, timezone: str) -> datetime:
+    """The moment a meetup starting at `starts_at` ends at the wall-clock time `ends`: the
+    same evening, or after midnight when that time is not after the start."""
+    tz = ZoneInfo(timezone)
+    local = starts_at.astimezone(tz)
+    end = datetime.combine(local.date(), ends, tzinfo=tz)
+    if end.astimezone(UTC) <= starts_at:
+        end = datetime.combine(local.date() + timedelta(days=1), ends, tzinfo=tz)
+    return end.astimezone(UTC)

@@ -141,6 +141,15 @@ def format_when(moment: datetime, timezone: str, language: str) -> str:
     return format_datetime(local, "EEE d MMM y, HH:mm", locale=language)
 
 
+def format_span(start: datetime, end: datetime | None, timezone: str, language: str) -> str:
+    """`format_when`, with the end's time when there is one: 'Thu 3 Dec 2026, 19:30–22:00'."""
+    text = format_when(start, timezone, language)
+    if end is None:
+        return text
+    return text + "–" + format_datetime(end.astimezone(ZoneInfo(timezone)), "HH:mm",
+                                        locale=language)
+
+
 def format_durations(minutes: list[int] | tuple[int, ...], language: str) -> str:
     """E.g. '1 day and 2 hours' / '1 dag en 2 uur'."""
     return format_list([format_duration(m, language) for m in minutes], locale=language)

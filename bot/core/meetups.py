@@ -7,7 +7,9 @@ from sqlalchemy import or_, select
 from bot.core.announce import (
     calendar_event,
     describe,
+    detail_lines,
     meetup_calendar,
+    new_meetup_row,
     notify_interest,
     open_meetup,
     refresh_announcements,
@@ -15,7 +17,7 @@ from bot.core.announce import (
 from bot.core.calendar import calendar_file
 from bot.core.confirm import confirmed, split_yes
 from bot.core.dates import parse_when
-from bot.core.details import check_title, venue_and_capacity
+from bot.core.details import check_title, end_after, read_details
 from bot.core.errors import UserError
 from bot.core.i18n import translator
 from bot.core.notify import post_to_chapter, send_dm
@@ -44,11 +46,12 @@ async def new_meetup(ctx: Ctx, args: str) -> None:
         raise UserError("Write it like: /newmeetup Tweetup #1; thursday 19:30 | friday 20:00; "
                         "Verkadefabriek; max 40")
     title = check_title(parts[0])
-    venue, capacity, unknown = venue_and_capacity(parts[2:])
+    details, unknown = read_details(parts[2:])
     if unknown is not None:
         raise UserError("I don't know what “{text}” means here. Write it like: "
-                        "/newmeetup Tweetup #1; thursday 19:30; Verkadefabriek; max 40",
-                        text=unknown[:40])
+                        "/newmeetup Tweetup #1; thursday 19:30; Verkadefabriek; max 40; "
+                        "ends 22:00; about Short talks, then drinks; https://meet.jit.si/x; "
+                        "#tweetup", text=unknown[:40])
     whens = [w.strip() for w in parts[1].split("|")]
     if len(whens) > MAX_OPTIONS:
         raise UserError("At most {max} dates in one poll.", max=MAX_OPTIONS)
@@ -60,11 +63,11 @@ async def new_meetup(ctx: Ctx, args: str) -> None:
         raise UserError("A poll is still open. Close it first with /closepoll.")
 
     if len(moments) == 1:
-        await open_meetup(ctx, chapter, title, moments[0].at, venue, capacity, ctx.person.id)
+        await open_meetup(ctx, chapter, title, moments[0].at, details, ctx.person.id)
         return
-    meetup = Meetup(chapter_id=chapter.id, title=title, venue=venue, capacity=capacity,
-                    status=MeetupStatus.POLLING, starts_at=None, created_by=ctx.person.id,
-                    created_at=ctx.now)
+    meetup = new_meetup_row(chapter, title, None, details, ctx.person.id, ctx.now)
+    if details.ends is not None:  # against the first option; the poll's close moves it
+        meetup.ends_at = end_after(min(m.at for m in moments), details.ends, chapter.timezone)
     ctx.s.add(meetup)
     await ctx.s.flush()
     await open_date_poll(ctx, chapter, meetup, sorted(moments, key=lambda m: m.at))
@@ -90,7 +93,7 @@ async def who(ctx: Ctx, args: str) -> None:
     waiting = sorted(((r.waitlist_seq or 0, label(r, p)) for r, p in rows
                       if r.status == RsvpStatus.WAITLIST))
     taken = await seats_taken(ctx.s, meetup.id)
-    lines = [describe(meetup, chapter, ctx.lang)]
+    lines = [describe(meetup, chapter, ctx.lang), *detail_lines(meetup)]
     head = (_.n("Going ({n}/{max}):", "Going ({n}/{max}):", taken, max=meetup.capacity)
             if meetup.capacity else _.n("Going ({n}):", "Going ({n}):", taken))
     lines.append(head + ("" if going else " " + _.p("who heading", "nobody yet")))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -13,6 +14,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from bot.core.announce import announce
 from bot.core.dates import When
+from bot.core.details import end_after
 from bot.core.errors import UserError
 from bot.core.i18n import format_when, translator
 from bot.core.messages import ChatRef, PollAnswer, SentPoll
@@ -307,6 +309,10 @@ async def close_poll(w: Work, poll: Poll) -> None:
     if meetup.status != MeetupStatus.POLLING:
         return
     assert winner.starts_at is not None
+    if meetup.ends_at is not None:  # kept against the first option until now
+        meetup.ends_at = end_after(winner.starts_at,
+                                   meetup.ends_at.astimezone(ZoneInfo(chapter.timezone)).time(),
+                                   chapter.timezone)
     meetup.starts_at = winner.starts_at
     meetup.status = MeetupStatus.SCHEDULED
     voters = await w.s.scalars(select(Vote.person_id).where(Vote.option_id == winner.id))

@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.announce import open_meetup
 from bot.core.confirm import confirmed, split_yes
-from bot.core.details import check_title, is_capacity, venue_and_capacity
+from bot.core.details import Details, check_title, is_capacity, venue_and_capacity
 from bot.core.errors import UserError
 from bot.core.i18n import format_when, translator
 from bot.core.queries import next_meetup
@@ -283,7 +283,8 @@ async def open_next(w: Work, chapter: Chapter, created_by: int | None = None) ->
     if not dates:
         return None
     return await open_meetup(w, locked, locked.recurring_title or locked.name, dates[0],
-                             locked.recurring_venue, locked.recurring_capacity, created_by)
+                             Details(venue=locked.recurring_venue,
+                                     capacity=locked.recurring_capacity), created_by)
 
 
 async def after_meetup(w: Work, meetup_id: int) -> None:

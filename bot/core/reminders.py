@@ -6,9 +6,10 @@ from __future__ import annotations
 from sqlalchemy import delete, select
 
 from bot.core.dates import parse_offsets
-from bot.core.i18n import format_duration, format_when, translator
+from bot.core.i18n import format_duration, format_span, translator
 from bot.core.rules import reminder_times
 from bot.core.settings import CoreSettings
+from bot.core.text import defuse
 from bot.core.work import Work
 from bot.db.models import Chapter, Meetup, Person, Reminder, ReminderKind, ReminderStatus
 
@@ -74,10 +75,17 @@ def reminder_text(meetup: Meetup, chapter: Chapter, language: str, timezone: str
     lines = [
         _("Reminder: {title} starts in {left}.", title=meetup.title,
           left=format_duration(offset_minutes, language)),
-        _("When: {when}", when=format_when(meetup.starts_at, timezone, language)),
+        _("When: {when}", when=format_span(meetup.starts_at, meetup.ends_at, timezone,
+                                           language)),
     ]
     if meetup.venue:
         lines.append(_("Where: {venue}", venue=meetup.venue))
+    if meetup.online_link:
+        lines.append(_("Online: {link}", link=meetup.online_link))
+    if meetup.about:
+        lines.append(defuse(f"📝 {meetup.about}"))
+    if meetup.hashtag:
+        lines.append(f"🏷 {meetup.hashtag}")
     lines.append(_("Chapter: {name}", name=chapter.name))
     lines.append(_("Can't make it? Send /rsvp no in the group, so someone on the waitlist "
                    "gets your seat."))

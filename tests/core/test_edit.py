@@ -105,7 +105,7 @@ async def test_details_in_the_announcement_who_reminders_and_calendar(
     who = (await chat.say("bob", "/who"))[0].text
     assert "📝 Short talks, then drinks" in who and "–23:30" in who
     await chat.advance(timedelta(days=1, hours=1))
-    reminder = [s for s in messenger.dms("bob") if s.text.startswith("Reminder")][0]
+    reminder = next(s for s in messenger.dms("bob") if s.text.startswith("Reminder"))
     assert "Online: https://meet.jit.si/borrel" in reminder.text
     event = calendar_of(reminder).walk("VEVENT")[0]
     assert event["URL"] == "https://meet.jit.si/borrel"

@@ -85,6 +85,9 @@ class Event:
     chat: ChatRef | None
     sender: UserRef | None
     language: str
+    # Tried again after losing the database: an earlier try's commit may have gone through
+    # with its answer lost on the way back.
+    retried: bool = False
 
 
 class Core:
@@ -137,6 +140,7 @@ class Core:
                             exc.__class__.__name__, self.settings.db_retry.total_seconds())
                     await asyncio.sleep(pause)
                     pause = min(pause * 2, 2.0)
+                    event.retried = True
                     continue
                 log.exception("%s from %s in %s failed", event.kind, event.sender, event.chat)
                 if failed is None:
@@ -405,7 +409,7 @@ class Core:
         async def body(w: Work, event: Event) -> Reply:
             if not await self._first_delivery(w, action.chat.platform, action.chat.id,
                                               action.event_id):
-                return Reply("", True)  # answered the first time
+                return await self._answer_given(w, action, event)
             person, _identity = await person_for(w.s, action.sender, w.now)
             chapter = await chapter_for_chat(w.s, action.chat)
             if chapter is not None:
@@ -413,6 +417,7 @@ class Core:
             line = await rsvp.answer(w, chapter, person, rsvp.parse_payload(action.payload))
             if chapter is not None:
                 await ensure_membership(w.s, chapter, person, w.now)
+            await self._keep_answer(w, action, line)
             return Reply(line, True)
 
         async def refused(text: str) -> Reply:
@@ -427,7 +432,7 @@ class Core:
         async def body(w: Work, event: Event) -> Reply:
             if not await self._first_delivery(w, action.chat.platform, action.chat.id,
                                               action.event_id):
-                return Reply("", True)
+                return await self._answer_given(w, action, event)
             person, _identity = await person_for(w.s, action.sender, w.now)
             chapter = await chapter_for_chat(w.s, action.chat)
             if chapter is None:
@@ -440,6 +445,7 @@ class Core:
                       lang=chapter.language, _=translator(chapter.language))
             pending = await confirm.pending_by_token(ctx, action.payload[len(confirm.PAYLOAD):])
             await COMMANDS[pending.command].handler(ctx, f"{pending.args} yes")
+            await self._keep_answer(w, action, ctx._("Done."))
             return Reply(ctx._("Done."), True)
 
         async def refused(text: str) -> Reply:
@@ -447,6 +453,33 @@ class Core:
 
         return await self._handle(self._event("confirmation", action.chat, action.sender),
                                   body, refused, refused)
+
+    @staticmethod
+    async def _keep_answer(w: Work, action: RsvpAction, text: str) -> None:
+        """Keep a press's toast with its record, for `_answer_given`."""
+        if action.event_id is None:
+            return
+        await w.s.execute(
+            update(HandledMessage)
+            .where(HandledMessage.platform == action.chat.platform,
+                   HandledMessage.chat_id == action.chat.id[:255],
+                   HandledMessage.message_id == action.event_id[:255])
+            .values(answer=text[:255]).execution_options(synchronize_session=False))
+
+    @staticmethod
+    async def _answer_given(w: Work, action: RsvpAction, event: Event) -> Reply:
+        """A press handled before: answered the first time (an empty accepted Reply), unless
+        this is a try again after losing the database, whose first commit went through with
+        the answer lost: then that try's toast is shown now, or the press would never be
+        answered."""
+        assert action.event_id is not None
+        if not event.retried:
+            return Reply("", True)
+        kept = await w.s.scalar(select(HandledMessage.answer).where(
+            HandledMessage.platform == action.chat.platform,
+            HandledMessage.chat_id == action.chat.id[:255],
+            HandledMessage.message_id == action.event_id[:255]))
+        return Reply(kept or "", True)
 
     async def handle_reaction(self, reaction: ReactionRsvp) -> None:
         """A reaction added/removed on a message the bot posted (Matrix RSVP)."""

@@ -456,6 +456,9 @@ class HandledMessage(Base):
     chat_id: Mapped[str] = mapped_column(String(255))
     message_id: Mapped[str] = mapped_column(String(255))
     handled_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    # A button press's toast: shown again when the press is handled a second time because
+    # the database's answer to the first commit was lost.
+    answer: Mapped[str | None] = mapped_column(String(255))
 
 
 class OutboxMessage(Base):

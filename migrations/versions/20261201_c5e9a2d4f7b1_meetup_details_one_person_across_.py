@@ -72,9 +72,15 @@ def upgrade() -> None:
     with op.batch_alter_table('people', schema=None) as batch_op:
         batch_op.add_column(sa.Column('remind_via', sa.String(length=16), nullable=True))
 
+    with op.batch_alter_table('handled_messages', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('answer', sa.String(length=255), nullable=True))
+
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('handled_messages', schema=None) as batch_op:
+        batch_op.drop_column('answer')
+
     with op.batch_alter_table('people', schema=None) as batch_op:
         batch_op.drop_column('remind_via')
 

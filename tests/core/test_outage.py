@@ -105,3 +105,44 @@ def test_a_connection_closed_mid_statement_counts_as_the_database_being_away() -
     duplicate = asyncpg.exceptions.UniqueViolationError("duplicate key")
     assert not database_unreachable(IntegrityError("INSERT", None, duplicate))
     assert not database_unreachable(ValueError("a bug"))
+
+
+async def test_a_press_whose_commit_answer_was_lost_is_answered_once_with_its_toast(
+        chat: Chat, messenger: RecordingMessenger, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The commit of a button press went through, but the database's answer was lost on the
+    way back. The core tries again, finds the press handled, and still shows the toast the
+    first try made (the press was never answered). A platform delivering the same press
+    again later gets no second answer: the first was given."""
+    import contextlib
+    from collections.abc import AsyncIterator
+
+    from sqlalchemy.exc import OperationalError
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from bot.core.messages import RsvpAction
+    from bot.db.models import Meetup
+
+    await chapter(chat)
+    await chat.say("alice", f"/newmeetup Borrel; {local(chat, timedelta(days=3))}")
+    async with chat.core.db.transaction() as s:
+        meetup_id = await s.scalar(select(Meetup.id))
+    db = chat.core.db
+    real = db.transaction
+    lose_next = [True]
+
+    @contextlib.asynccontextmanager
+    async def answer_lost() -> AsyncIterator[AsyncSession]:
+        async with real() as s:
+            yield s
+        if lose_next and lose_next.pop():
+            raise OperationalError("COMMIT", None, ConnectionResetError("answer lost"))
+
+    monkeypatch.setattr(db, "transaction", answer_lost)
+    press = RsvpAction(chat.chat, chat.user("bob"), f"rsvp:{meetup_id}:yes", False,
+                       event_id="query-1")
+    reply = await chat.core.handle_rsvp_action(press)
+    assert (reply.text, reply.accepted) == ("Bob is going to Borrel.", True)
+    async with real() as s:
+        assert await s.scalar(select(func.count()).select_from(Rsvp)) == 1
+    again = await chat.core.handle_rsvp_action(press)  # delivered again after a restart
+    assert (again.text, again.accepted) == ("", True)

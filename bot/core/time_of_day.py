@@ -98,8 +98,9 @@ def unreadable_time(text: str) -> UserError:
 def missing_hour(text: str, part: str) -> UserError:
     """`vrijdagavond`, `friday evening`: the part of the day without its hour."""
     said = _BARE_NUMBER_AT_END.sub("", text[:60])  # "saturday afternoon 3": not an hour
+    example = said + " " + EXAMPLE_HOUR[part]
     return UserError("“{text}” needs an hour too. Write it like: {example}", text=text[:60],
-                     example=f"{said} {EXAMPLE_HOUR[part]}")
+                     example=example)
 
 
 def read_time_of_day(text: str) -> Reading:
@@ -145,6 +146,7 @@ def read_time_of_day(text: str) -> Reading:
                             "Write the time alone, like 20:00.", text=said[:60])
         hour = fitting[0]
     elif spoken and 1 <= hour <= 11:
+        morning, evening = TimeOfDay(hour, minute), TimeOfDay(hour + 12, minute)
         raise UserError("Is “{text}” {morning} or {evening}? Write {evening} or {morning}.",
-                        text=written, morning=f"{hour:02d}:00", evening=f"{hour + 12:02d}:00")
+                        text=written, morning=str(morning), evening=str(evening))
     return Reading(TimeOfDay(hour, minute), part, rest)

@@ -174,7 +174,7 @@ def parse_rule(text: str) -> Rule:
                         text=raw[:MAX_RULE_TEXT])
     said = read_time_of_day(rest)
     if said.time is None and said.part is not None and not said.rest:
-        raise missing_hour(f"/recurring {raw}"[:MAX_RULE_TEXT], said.part)
+        raise missing_hour(raw, said.part)
     hour, minute = parse_time(rest)
     return Rule(weekday=day, hour=hour, minute=minute, nth=nth, interval=interval)
 

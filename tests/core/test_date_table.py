@@ -9,13 +9,19 @@ docs/decisions.md ("Dates").
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import select
 
 from bot.core.dates import parse_when
 from bot.core.errors import UserError
+from bot.db.models import Meetup
+from bot.db.session import Database
+from tests.fakes import Chat
+from tests.helpers import snapshot
 
 TZ = "Europe/Amsterdam"
 
@@ -39,6 +45,7 @@ GAP = ("“{text}” doesn't exist: the clocks go forward that night. I read it 
 PAST = "“{text}” is in the past: I read it as {shown}."
 DAY_OR_MONTH = ("“{text}” is ambiguous (day/month or month/day?); I read it as {shown}. Write "
                 "the month as a word or use 2027-03-12 19:00.")
+SHOWN = re.compile(r"(Mon|Tue|Wed|Thu|Fri|Sat|Sun) \d{4}-\d\d-\d\d \d\d:\d\d CES?T")
 REFUSALS = {NO_HOUR, NO_TIME, MORNING_OR_EVENING, PART_MISMATCH, TWO_TIMES, BAD_TIME,
             UNREADABLE, GAP, PAST, DAY_OR_MONTH}
 
@@ -243,7 +250,7 @@ def read(language: str, now: datetime, text: str) -> str:
 def test_the_table_has_sixty_phrases_a_language_and_every_refusal_is_one_the_bot_gives() -> None:
     for table in (DUTCH, ENGLISH):
         assert len({text for _now, text, _expected in table}) >= 60
-        assert all(expected[0].isupper() and expected[3] == " " or expected in REFUSALS
+        assert all(expected in REFUSALS or SHOWN.fullmatch(expected)
                    for _now, _text, expected in table)
 
 
@@ -255,3 +262,67 @@ def test_dutch(now: datetime, text: str, expected: str) -> None:
 @pytest.mark.parametrize(("now", "text", "expected"), ENGLISH, ids=[t for _n, t, _e in ENGLISH])
 def test_english(now: datetime, text: str, expected: str) -> None:
     assert read("en", now, text) == expected
+
+
+# --- through the chat -------------------------------------------------------------------------
+# The chat's clock starts on Thursday 26 November 2026, 13:00 in Amsterdam (NOV).
+
+SETUP_NL = "/setup SMC Den Bosch; Den Bosch; Europe/Amsterdam; nl"
+
+
+async def test_a_dutch_chapter_announces_vrijdag_20_uur_on_friday_at_eight(
+        chat: Chat, db: Database) -> None:
+    await chat.say("alice", SETUP_NL)
+    out = await chat.say("alice", "/newmeetup Borrel; vrijdag 20 uur; Verkadefabriek")
+    assert out[0].text.splitlines()[:2] == ["Nieuwe meetup!",
+                                            "📅 Borrel — vr 27 nov 2026, 20:00, Verkadefabriek"]
+    async with db.transaction() as s:
+        assert await s.scalar(select(Meetup.starts_at)) == datetime(2026, 11, 27, 19, 0,
+                                                                     tzinfo=UTC)
+
+
+async def test_a_dutch_date_poll_reads_each_option_by_the_same_rule(chat: Chat) -> None:
+    await chat.say("alice", SETUP_NL)
+    await chat.say("alice", "/newmeetup Borrel; vrijdagavond 8 uur | zaterdagmiddag 15u30")
+    assert [s.options for s in chat.messenger.sent if s.kind == "poll"] == [
+        ("vr 27 nov 2026, 20:00", "za 28 nov 2026, 15:30")]
+
+
+async def test_a_part_of_the_day_without_an_hour_is_refused_with_an_example(
+        chat: Chat, db: Database) -> None:
+    await chat.say("alice", SETUP_NL)
+    before = await snapshot(db)
+    out = await chat.say("alice", "/newmeetup Borrel; vrijdagavond")
+    assert [s.text for s in out] == [
+        "Bij “vrijdagavond” hoort ook een uur. Schrijf het zo: vrijdagavond 20:00"]
+    out = await chat.say("alice", "/newmeetup Borrel; vrijdag 8 uur")
+    assert [s.text for s in out] == ["Is “8 uur” 08:00 of 20:00? Schrijf 20:00 of 08:00 (of zet "
+                                     "er 's avonds of 's ochtends achter)."]
+    assert await snapshot(db) == before
+
+
+async def test_an_english_chapter_reads_tomorrow_evening_7_30_as_half_past_seven_at_night(
+        chat: Chat) -> None:
+    await chat.say("alice", "/setup SMC Den Bosch; Den Bosch; Europe/Amsterdam; en")
+    out = await chat.say("alice", "/newmeetup Drinks; friday evening")
+    assert [s.text for s in out] == [
+        "“friday evening” needs an hour too. Write it like: friday evening 20:00"]
+    out = await chat.say("alice", "/newmeetup Drinks; tomorrow evening 7:30")
+    assert out[0].text.splitlines()[1] == "📅 Drinks — Fri 27 Nov 2026, 19:30"
+
+
+async def test_recurring_reads_the_time_of_day_as_newmeetup_does(chat: Chat) -> None:
+    await chat.say("alice", SETUP_NL)
+    out = await chat.say("alice", "/recurring elke donderdag 19 uur; Borrel")
+    assert out[0].text.splitlines()[0] == ("Terugkerende meetup ingesteld: Borrel, elke "
+                                           "donderdag om 19:00.")
+    out = await chat.say("alice", "/recurring elke vrijdagavond 8 uur; Borrel")
+    assert out[0].text.splitlines()[0] == ("Terugkerende meetup ingesteld: Borrel, elke "
+                                           "vrijdag om 20:00.")
+    for refused, reply in [
+            ("elke vrijdagavond", "Bij “elke vrijdagavond” hoort ook een uur. Schrijf het zo: "
+                                  "elke vrijdagavond 20:00"),
+            ("elke vrijdag 8 uur", "Is “8 uur” 08:00 of 20:00? Schrijf 20:00 of 08:00 (of zet "
+                                   "er 's avonds of 's ochtends achter).")]:
+        out = await chat.say("alice", f"/recurring {refused}; Borrel")
+        assert [s.text for s in out] == [reply]

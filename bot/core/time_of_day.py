@@ -42,17 +42,19 @@ _PART = re.compile(
     r"|(?<!\w)(avond|middag|ochtend)s?\b"
     r"|(?<!\w)(?:in\s+the\s+)?(morning|afternoon|evening|night)\b", re.I)
 
-_HALF = r"(?:\s*(am|pm|a\.m\.?|p\.m\.?)(?!\w))?"
-_CLOCK = re.compile(
-    # 19:30, 19.30, 7:30pm, 20.00 uur (not 12.03 of 12.03.2027)
-    r"(?<![\w.:/-])(\d{1,2})[:.](\d{2})(?![\d.:])" + _HALF + r"(?:\s*uur\b)?"
-    # 19u, 19u30, 19h30
-    r"|(?<![\w.:/-])(\d{1,2})[uh](\d{2})?\b"
-    # 7pm, 7 p.m.
-    r"|(?<![\w.:/-])(\d{1,2})\s*(am|pm|a\.m\.?|p\.m\.?)(?!\w)"
-    # 20 uur, 8 uur: spoken
-    r"|(?<![\w.:/-])(\d{1,2})\s+uur\b|(?<![\w.:/-])(\d{1,2})uur\b"
-    r"|\b(noon|midday)\b", re.I | re.A)
+# The clocks, by how they are written. None matches inside another (12.03 of 12.03.2027 isn't
+# a clock, nor 30pm of 7:30pm).
+_NOT_AFTER = r"(?<![\w.:/-])"
+_AM_PM = r"(?P<half>[ap])\.?m\b\.?"
+_CLOCKS = {
+    "24h": re.compile(_NOT_AFTER + r"(?P<hour>\d{1,2})[:.](?P<minute>\d{2})(?![\d.:])"
+                      r"(?:\s*" + _AM_PM + r")?(?:\s*uur\b)?", re.I | re.A),  # 19:30, 20.00 uur
+    "24h short": re.compile(_NOT_AFTER + r"(?P<hour>\d{1,2})[uh](?P<minute>\d{2})?\b",
+                            re.I | re.A),  # 19u, 19u30, 19h30
+    "12h": re.compile(_NOT_AFTER + r"(?P<hour>\d{1,2})\s*" + _AM_PM, re.I | re.A),  # 7pm, 7 p.m.
+    "spoken": re.compile(_NOT_AFTER + r"(?P<hour>\d{1,2})\s*uur\b", re.I | re.A),  # 8 uur
+    "noon": re.compile(r"\b(?:noon|midday)\b", re.I),
+}
 
 _BARE_NUMBER_AT_END = re.compile(r"\s+\d{1,2}$", re.A)
 
@@ -113,25 +115,22 @@ def read_time_of_day(text: str) -> Reading:
         raise UserError("“{text}” names two parts of the day. Write one, like: friday 20:00",
                         text=said[:60])
     part = next(iter(parts), None)
-    clocks = list(_CLOCK.finditer(text))
-    rest = " ".join(_CLOCK.sub(" ", _PART.sub(" ", text)).split())
+    clocks = [(kind, found) for kind, clock in _CLOCKS.items() for found in clock.finditer(text)]
+    for _kind, found in sorted(clocks, key=lambda clock: clock[1].start(), reverse=True):
+        text = text[:found.start()] + " " + text[found.end():]
+    rest = " ".join(_PART.sub(" ", text).split())
     if not clocks:
         return Reading(None, part, rest)
     if len(clocks) > 1:
         raise UserError("“{text}” has two times of day. Write one, like: friday 20:00",
                         text=said[:60])
-    found = clocks[0]
-    g = found.groups()
-    written = found.group(0).strip()
-    if g[9]:  # noon, midday
-        hour, minute, half, spoken = 12, 0, None, False
-    else:
-        hour = int(g[0] or g[3] or g[5] or g[7] or g[8])
-        minute = int(g[1] or g[4] or 0)
-        half = (g[2] or g[6] or "").lower()[:1] or None
-        spoken = bool(g[7] or g[8])
+    kind, found = clocks[0]
+    numbers = found.groupdict()
+    hour = int(numbers.get("hour") or 12)  # noon
+    minute = int(numbers.get("minute") or 0)
+    half = (numbers.get("half") or "").lower()
     if minute > 59 or hour > 23 or (half and not 1 <= hour <= 12):
-        raise unreadable_time(written)
+        raise unreadable_time(found.group(0).strip())
     if half:
         hour = hour % 12 + (12 if half == "p" else 0)
     if part is not None:
@@ -145,8 +144,9 @@ def read_time_of_day(text: str) -> Reading:
             raise UserError("In “{text}” the time and the part of the day don't go together. "
                             "Write the time alone, like 20:00.", text=said[:60])
         hour = fitting[0]
-    elif spoken and 1 <= hour <= 11:
+    elif kind == "spoken" and 1 <= hour <= 11:
         morning, evening = TimeOfDay(hour, minute), TimeOfDay(hour + 12, minute)
         raise UserError("Is “{text}” {morning} or {evening}? Write {evening} or {morning}.",
-                        text=written, morning=str(morning), evening=str(evening))
+                        text=found.group(0).strip(), morning=str(morning),
+                        evening=str(evening))
     return Reading(TimeOfDay(hour, minute), part, rest)

@@ -79,6 +79,9 @@ DUTCH: list[tuple[datetime, str, str]] = [
     (NOV, "zaterdag 's middags 3 uur", "Sat 2026-11-28 15:00 CET"),
     (NOV, "zaterdag 12 uur 's middags", "Sat 2026-11-28 12:00 CET"),
     (NOV, "vrijdag om 8 uur 's avonds", "Fri 2026-11-27 20:00 CET"),
+    (NOV, "vrijdag 8 uur ’s avonds", "Fri 2026-11-27 20:00 CET"),  # a phone's apostrophe
+    (NOV, "Vrijdagavond 20:00", "Fri 2026-11-27 20:00 CET"),  # a phone's capital
+    (NOV, "zaterdag 5 december 8 uur 's avonds", "Sat 2026-12-05 20:00 CET"),
     (NOV, "vrijdagochtend 20:00", PART_MISMATCH),
     (NOV, "vrijdagavond 3 uur", PART_MISMATCH),
     # clocks as written: 24-hour
@@ -169,6 +172,8 @@ ENGLISH: list[tuple[datetime, str, str]] = [
     (NOV, "tomorrow morning 9:30", "Fri 2026-11-27 09:30 CET"),
     (NOV, "tomorrow afternoon 2:30", "Fri 2026-11-27 14:30 CET"),
     (NOV, "tomorrow evening 11pm", "Fri 2026-11-27 23:00 CET"),
+    (NOV, "Tomorrow Evening 7:30", "Fri 2026-11-27 19:30 CET"),
+    (NOV, "friday 8 AM", "Fri 2026-11-27 08:00 CET"),
     (NOV, "saturday afternoon 12:30", "Sat 2026-11-28 12:30 CET"),
     (NOV, "saturday in the afternoon 3:00", "Sat 2026-11-28 15:00 CET"),
     (NOV, "friday morning 8pm", PART_MISMATCH),

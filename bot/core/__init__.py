@@ -29,6 +29,7 @@ with the contracts in pyproject.toml):
 | pure | `rules.py` | tally, winner, waitlist order, reminder times, "still takes answers" |
 | | `throttle.py` | commands a member may send in a chat a minute (in memory, bounded) |
 | | `dates.py`, `calendar.py` | Dutch and English dates; `.ics` files |
+| | `time_of_day.py` | the time of day (`20 uur`, `8pm`, `vrijdagavond 20:00`) for dates and rules |
 | | `settings.py`, `ports.py` | `CoreSettings`; the `Messenger` and `Clock` ports |
 | words | `i18n.py`, `errors.py` | translation (catalogs in `bot/locales`); `UserError` |
 | | `messages.py` | the neutral values adapters and the core exchange |

@@ -11,13 +11,13 @@ import dateparser
 
 from bot.core.errors import UserError
 from bot.core.i18n import format_when
+from bot.core.time_of_day import missing_hour, read_time_of_day
 
-_TIME = re.compile(
-    r"(?<![\d.])\d{1,2}[:.]\d{2}(?![\d.])|\b\d{1,2}\s*(am|pm|u)\b|\b\d{1,2}u\d{2}\b|\bnoon\b|\bmiddag\b",
-    re.I | re.A,
-)
-_DUTCH_HOUR = re.compile(r"\b(\d{1,2})u(\d{2})?\b", re.I | re.A)
-_NEXT_WEEKDAY = re.compile(r"\b(volgende|komende|aanstaande|coming)\s+(?=\w)", re.I)
+# "volgende vrijdag", "deze vrijdag": the coming Friday, as "vrijdag" is (dateparser reads
+# neither).
+_NEXT_WEEKDAY = re.compile(r"\b(eerstvolgende|volgende|komende|aanstaande|deze|coming)\s+(?=\w)",
+                           re.I)
+_ISO_T = re.compile(r"(?<=\d)T(?=\d)", re.A)  # 2027-03-12T19:00
 _SLASHED = re.compile(r"(?<![\d/-])(\d{1,2})/(\d{1,2})(?:/(?:\d{4}|\d{2}))?(?![\d/])", re.A)
 
 MAX_WHEN_LENGTH = 60
@@ -28,11 +28,6 @@ MAX_OFFSETS = 5
 class When:
     text: str
     at: datetime  # UTC
-
-
-def _normalise(text: str) -> str:
-    text = _DUTCH_HOUR.sub(lambda m: f"{m.group(1)}:{m.group(2) or '00'}", text)
-    return _NEXT_WEEKDAY.sub("", text)
 
 
 def parse_when(text: str, *, timezone: str, language: str, now: datetime) -> When:
@@ -55,7 +50,14 @@ def parse_when(text: str, *, timezone: str, language: str, now: datetime) -> Whe
         "RELATIVE_BASE": base,
         "DATE_ORDER": "DMY",
     }
-    cleaned = _normalise(raw)
+    # The time of day is read by the rule /recurring uses; dateparser reads the date, with the
+    # time written back as HH:MM (it reads "20 uur" as 20 hours from now).
+    reading = read_time_of_day(_ISO_T.sub(" ", raw))
+    if reading.time is None and reading.part is not None:
+        raise missing_hour(raw, reading.part)
+    cleaned = _NEXT_WEEKDAY.sub("", reading.rest)
+    if reading.time is not None:
+        cleaned = f"{cleaned} {reading.time}"
     other = "en" if language != "en" else "nl"
     parsed = None
     for languages in ([language], [other]):
@@ -67,9 +69,12 @@ def parse_when(text: str, *, timezone: str, language: str, now: datetime) -> Whe
                         "thursday 19:30 or 2027-03-12 19:00", text=raw)
     at = parsed.astimezone(UTC)
     shown = format_when(at, timezone, language)
-    if not _TIME.search(raw):
+    if reading.time is None:
         raise UserError("“{text}” has no time of day; I read it as {shown}. "
                         "Add a time, like: {text} 19:30", text=raw, shown=shown)
+    if (parsed.hour, parsed.minute) != (reading.time.hour, reading.time.minute):
+        raise UserError("I can't read “{text}” as a date and time. Write it like: "
+                        "thursday 19:30 or 2027-03-12 19:00", text=raw)
     slashed = _SLASHED.search(raw)
     if slashed and language == "en":
         a, b = int(slashed.group(1)), int(slashed.group(2))

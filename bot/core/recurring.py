@@ -29,6 +29,7 @@ from bot.core.errors import UserError
 from bot.core.i18n import format_when, translator
 from bot.core.queries import next_meetup
 from bot.core.syntax import split_args
+from bot.core.time_of_day import missing_hour, read_time_of_day, split_day_parts, unreadable_time
 from bot.core.work import Ctx, Work
 from bot.db.models import Chapter, Meetup, MeetupStatus
 
@@ -68,7 +69,6 @@ _AT = {"at", "om", "@"}
 _OF_THE_MONTH = ("of the month", "of every month", "of each month", "in the month",
                  "van de maand", "van elke maand", "van iedere maand")
 
-_TIME = re.compile(r"(\d{1,2})(?:[:.](\d{2})|[uh](\d{2})?|uur)?(am|pm|a\.m\.|p\.m\.)?", re.A)
 _LOOKS_LIKE_TIME = re.compile(r"^\d", re.A)
 
 
@@ -112,24 +112,12 @@ def _unreadable(text: str) -> UserError:
 
 
 def parse_time(text: str) -> tuple[int, int]:
-    """19:30, 19.30, 7:30pm, 7 pm, 19u30, 19u, 19 uur, 19h30 -> (hour, minute)."""
-    compact = text.replace(" ", "")
-    found = _TIME.fullmatch(compact)
-    if found is None or found.group(0) == found.group(1):  # a bare "19" says too little
-        raise UserError("“{text}” isn't a time I can read. Write it like 19:30, 19.30 or "
-                        "7:30pm.", text=text[:40])
-    hour = int(found.group(1))
-    minute = int(found.group(2) or found.group(3) or 0)
-    half = found.group(4)
-    if half:
-        if not 1 <= hour <= 12:
-            raise UserError("“{text}” isn't a time I can read. Write it like 19:30, 19.30 or "
-                            "7:30pm.", text=text[:40])
-        hour = hour % 12 + (12 if half.startswith("p") else 0)
-    if hour > 23 or minute > 59:
-        raise UserError("“{text}” isn't a time I can read. Write it like 19:30, 19.30 or "
-                        "7:30pm.", text=text[:40])
-    return hour, minute
+    """19:30, 19.30, 7:30pm, 7 pm, 19u30, 19u, 19 uur, 19h30, 8 uur 's avonds, evening 7:30
+    -> (hour, minute), by the rule /newmeetup's dates follow too (bot/core/time_of_day.py)."""
+    reading = read_time_of_day(text)
+    if reading.time is None or reading.rest:
+        raise unreadable_time(text)
+    return reading.time.hour, reading.time.minute
 
 
 def parse_rule(text: str) -> Rule:
@@ -138,7 +126,7 @@ def parse_rule(text: str) -> Rule:
     raw = " ".join(text.split())
     if len(raw) > MAX_RULE_TEXT:
         raise _unreadable(raw[:MAX_RULE_TEXT] + "…")
-    words = raw.lower().replace(",", " ")
+    words = split_day_parts(raw.lower().replace(",", " "))
     for filler in _OF_THE_MONTH:
         words = words.replace(filler, " ")
     tokens = [w.rstrip(".") if not _LOOKS_LIKE_TIME.match(w) else w for w in words.split()]
@@ -184,6 +172,9 @@ def parse_rule(text: str) -> Rule:
     if not rest:
         raise UserError("“{text}” has no time of day. Add one, like: /recurring {text} 19:30",
                         text=raw[:MAX_RULE_TEXT])
+    said = read_time_of_day(rest)
+    if said.time is None and said.part is not None and not said.rest:
+        raise missing_hour(raw, said.part)
     hour, minute = parse_time(rest)
     return Rule(weekday=day, hour=hour, minute=minute, nth=nth, interval=interval)
 

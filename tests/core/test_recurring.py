@@ -223,6 +223,12 @@ def test_occurrences_across_a_dst_change() -> None:
     ("elke maandag 19 uur", Rule(0, 19, 0)),
     ("elke 2 weken do. 19:30", Rule(3, 19, 30, interval=2)),
     ("om de week zo 12:00", Rule(6, 12, 0, interval=2)),
+    # the time of day as /newmeetup reads it (bot/core/time_of_day.py)
+    ("elke vrijdagavond 20:00", Rule(4, 20, 0)),
+    ("elke vrijdag om 8 uur 's avonds", Rule(4, 20, 0)),
+    ("laatste zaterdagmiddag 3 uur", Rule(5, 15, 0, nth=-1)),
+    ("every friday evening 7:30", Rule(4, 19, 30)),
+    ("every friday 7:30 p.m.", Rule(4, 19, 30)),
 ])
 def test_rules_in_english_and_dutch(text: str, rule: Rule) -> None:
     assert parse_rule(text) == rule
@@ -241,7 +247,9 @@ def test_rrule_strings() -> None:
 @pytest.mark.parametrize("text", ["fifth thursday 19:30", "every 7 weeks thu 19:30",
                                   "first blursday 19:30", "sometimes 19:30", "every 19:30",
                                   "first thursday 25:00", "first thursday 19",
-                                  "first thursday 13pm", "first thursday"])
+                                  "first thursday 13pm", "first thursday",
+                                  "elke vrijdagavond", "elke vrijdag 8 uur",
+                                  "every friday morning 20:00", "every friday 19:00 20:00"])
 def test_unreadable_rules(text: str) -> None:
     with pytest.raises(UserError):
         parse_rule(text)

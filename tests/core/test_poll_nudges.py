@@ -119,27 +119,38 @@ async def test_every_chat_of_a_linked_chapter_hears_it(db: Database, clock: Virt
         assert "2 people have voted" in nudge
 
 
+async def pending_nudges(db: Database) -> int:
+    async with db.transaction() as s:
+        return len(list(await s.scalars(select(Reminder.id).where(
+            Reminder.kind == ReminderKind.POLL_NUDGE, Reminder.status == ReminderStatus.PENDING))))
+
+
 async def test_no_nudge_for_a_poll_closed_early_a_cancelled_meetup_or_a_short_poll(
-        chat: Chat, messenger: RecordingMessenger) -> None:
+        chat: Chat, messenger: RecordingMessenger, db: Database) -> None:
     await held_meetup(chat)
     await date_poll(chat)
+    assert await pending_nudges(db) == 1
     await chat.say("alice", "/cancel")
     await chat.say("alice", "/cancel yes")
+    assert await pending_nudges(db) == 0  # removed with the meetup's other reminders
     out = await chat.advance(timedelta(hours=40))
     assert nudges(out) == [] and [s for s in out if s.kind == "dm"] == []
 
     await date_poll(chat)
     await chat.say("alice", "/closepoll")
+    assert await pending_nudges(db) == 0
     assert nudges(await chat.advance(timedelta(hours=40))) == []
 
     poll = await date_poll(chat)  # closed in Element by a moderator
     await chat.core.handle_poll_end(PollEnd(chat.chat, f"poll-{poll.message_id}",
                                             chat.user("alice"), True))
+    assert await pending_nudges(db) == 0
     assert nudges(await chat.advance(timedelta(hours=40))) == []
 
     # Dates 20 hours away: the poll closes in 10 hours, too soon for a nudge.
     d1, d2 = local(chat, timedelta(hours=20)), local(chat, timedelta(hours=21))
     await chat.say("alice", f"/newmeetup Soon; {d1} | {d2}")
+    assert await pending_nudges(db) == 0
     await chat.say("alice", "/poll Which venue?; A | B")  # refused: the date poll is open
     out = await chat.advance(timedelta(hours=11))
     assert any("The poll is closed: Soon" in s.text for s in out)

@@ -17,9 +17,11 @@ with the contracts in pyproject.toml):
 | | `rsvp.py` | `/rsvp`, buttons and reactions as one `RsvpRequest`; seats, waitlist, promotion |
 | | `recurring.py` | `/recurring`: the rule, its dates, opening the next meetup |
 | | `attendance.py` | `/checkin`, `/stats` |
+| | `nudges.py` | 12 hours before a date poll closes: the count in the group, DMs to who hasn't voted |
 | shared | `announce.py` | describing and announcing a meetup, its calendar file, opening one |
 | | `notify.py` | posting to a chapter's chats, DMs, naming who can't be DM'd |
 | | `reminders.py` | planning reminder rows and their text |
+| | `poll_outcome.py` | the date poll's combined outcome, a line on the meetup's card |
 | | `confirm.py` | "really?" before `/cancel`, `/recurring off`, `/unlink`: a button or `yes` |
 | reads | `queries.py` | a chat's chapter, its chats, the next meetup, seats, DM targets |
 | | `people.py` | the person behind an account, memberships, chat admins seen, language, timezone |

@@ -16,6 +16,7 @@ from bot.core.i18n import format_span, translator
 from bot.core.messages import Button, ChatRef, OutFile
 from bot.core.notify import post_to_chapter, send_dm
 from bot.core.outbox import Posted
+from bot.core.poll_outcome import date_poll_lines
 from bot.core.queries import (
     announcement_posts,
     answer_counts,
@@ -84,6 +85,7 @@ async def announcement_text(w: Work, meetup: Meetup, chapter: Chapter) -> str:
         _("📅 {what}", what=describe(meetup, chapter, chapter.language)),
         *detail_lines(meetup),
         await counts_line(w, meetup, chapter.language),
+        *await date_poll_lines(w, meetup, chapter.language),
         _("Coming? Answer with ✅ 🤔 ❌ below, or send /rsvp yes (with guests: /rsvp yes +1)."),
     ])
 

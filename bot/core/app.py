@@ -21,7 +21,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.core import confirm, delivery, housekeeping, polls, rsvp, voters
-from bot.core.commands import COMMANDS
+from bot.core.commands import COMMANDS, command_named
 from bot.core.errors import UserError
 from bot.core.i18n import N_, format_when, gettext, translator
 from bot.core.messages import (
@@ -184,7 +184,7 @@ class Core:
             if verdict is Verdict.SAY_SO:
                 await self._too_many(msg)
             return
-        spec = COMMANDS.get(command.name)
+        spec = command_named(command.name)
 
         async def body(w: Work, event: Event) -> None:
             if (spec is None and not msg.is_private

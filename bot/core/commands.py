@@ -130,17 +130,45 @@ _TABLE = (
 
 COMMANDS: dict[str, CommandSpec] = {spec.name: spec for spec in _TABLE}
 
+# Names in a language for the everyday commands (docs/decisions.md): shown in that language's
+# /help and command menu, and accepted in every chat (Telegram shows a member the menu of
+# their app's language, whatever the chapter's).
+ALIASES: dict[str, dict[str, str]] = {
+    "nl": {"wie": "who", "stem": "vote", "agenda": "meetups", "aanwezig": "checkin",
+           "volgende": "next", "herinner": "remind", "taal": "language", "hulp": "help"},
+}
+_ALIAS_OF = {alias: name for names in ALIASES.values() for alias, name in names.items()}
+
+
+def command_named(name: str) -> CommandSpec | None:
+    """The command a name (or one of its aliases) stands for."""
+    return COMMANDS.get(name) or COMMANDS.get(_ALIAS_OF.get(name, ""))
+
+
+def _alias_in(language: str, name: str) -> str | None:
+    return next((a for a, n in ALIASES.get(language, {}).items() if n == name), None)
+
 
 def help_text(language: str) -> str:
     _ = translator(language)
-    rows = [f"{_(spec.example)} — {_(spec.help)}" for spec in _TABLE if spec.shown_in_help]
+    rows = []
+    for spec in _TABLE:
+        if not spec.shown_in_help:
+            continue
+        row = f"{_(spec.example)} — {_(spec.help)}"
+        if alias := _alias_in(language, spec.name):
+            # TRANSLATORS: after a /help line: the command's name in your language.
+            row += " " + _("(also /{alias})", alias=alias)
+        rows.append(row)
     return _("What I can do:") + "\n" + "\n".join(rows)
 
 
 def menu(language: str) -> list[tuple[str, str]]:
-    """(command, description) for a platform's command menu, in `language`."""
+    """(command, description) for a platform's command menu, in `language`: a command with a
+    name in that language is listed by that name."""
     _ = translator(language)
-    return [(spec.name, _(spec.menu)) for spec in _TABLE if spec.menu is not None]
+    return [(_alias_in(language, spec.name) or spec.name, _(spec.menu)) for spec in _TABLE
+            if spec.menu is not None]
 
 
 def readme_table() -> str:

@@ -17,6 +17,7 @@ from sqlalchemy import and_, case, func, or_, select, update
 from bot.core.announce import meetup_calendar
 from bot.core.i18n import format_when, translator
 from bot.core.messages import ChatRef, OutFile, UserRef
+from bot.core.nudges import send_poll_nudge
 from bot.core.outbox import chat_of_key
 from bot.core.people import person_language, person_timezone
 from bot.core.polls import close_poll
@@ -242,6 +243,12 @@ async def queue_reminder(w: Work, rid: int) -> None:
     reminder = await w.s.get_one(Reminder, rid)
     if reminder.status != ReminderStatus.PENDING:
         return
+    if reminder.kind == ReminderKind.POLL_NUDGE:
+        reminder.claimed_until = None
+        reminder.status = await send_poll_nudge(w, reminder)
+        if reminder.status == ReminderStatus.SENT:
+            reminder.sent_at = w.now
+        return
     prepared = await prepare(w, reminder)
     reminder.claimed_until = None
     if isinstance(prepared, ReminderStatus):
@@ -338,11 +345,15 @@ async def prepare(w: Work, reminder: Reminder) -> Outgoing | ReminderStatus:
         if reminder.kind == ReminderKind.FOLLOW_UP:
             came = await s.scalar(select(func.count()).select_from(Rsvp).where(
                 Rsvp.meetup_id == meetup.id, Rsvp.checked_in_at.is_not(None)))
-            out.text = _.n("Thanks for coming to {title}! {n} checked in. Want to hear when "
-                           "the next one is announced? Send /next.",
-                           "Thanks for coming to {title}! {n} checked in. Want to hear when "
-                           "the next one is announced? Send /next.", came or 0,
-                           title=meetup.title)
+            if came:
+                out.text = _.n("Thanks for coming to {title}! {n} checked in. Want to hear "
+                               "when the next one is announced? Send /next.",
+                               "Thanks for coming to {title}! {n} checked in. Want to hear "
+                               "when the next one is announced? Send /next.", came,
+                               title=meetup.title)
+            else:  # nobody used /checkin: no "0 checked in"
+                out.text = _("Thanks for coming to {title}! Want to hear when the next one "
+                             "is announced? Send /next.", title=meetup.title)
         elif reminder.offset_minutes == DAY_BEFORE:
             venue = ", " + meetup.venue if meetup.venue else ""
             out.text = _("Tomorrow: {title}, {when}{venue}. Coming? /rsvp yes — who's coming? "

@@ -36,7 +36,7 @@ async def send_dm(w: Work, person: Person, chapter: Chapter, meetup_id: int | No
 
 
 async def dm_failed(w: Work, person: Person, chapter: Chapter, meetup_id: int | None,
-                    failure: CannotDM) -> None:
+                    failure: CannotDM, name_in_chat: bool = True) -> None:
     """Remember the refusal and name the person once per meetup in the chapter's chat."""
     s = w.s
     identity = await s.scalar(select(Identity).where(
@@ -44,6 +44,8 @@ async def dm_failed(w: Work, person: Person, chapter: Chapter, meetup_id: int | 
         Identity.platform_user_id == failure.user.id))
     if identity is not None:
         identity.dm_started = False
+    if not name_in_chat:
+        return
     if meetup_id is not None:
         seen = await s.scalar(select(DmHint).where(DmHint.person_id == person.id,
                                                    DmHint.meetup_id == meetup_id))

@@ -111,15 +111,17 @@ class Outbox:
         self._entries.append(entry)
 
     def dm(self, targets: Sequence[UserRef], text: str, file: OutFile | None,
-           on_failure: tuple[int, int, int | None], reminder_id: int | None = None) -> None:
+           on_failure: tuple[int, int, int | None], reminder_id: int | None = None,
+           name_if_refused: bool = True) -> None:
         """DM the first of the person's accounts that accepts; (person, chapter, meetup)
-        say where to name them when none does."""
+        say where to name them when none does (unless not `name_if_refused`)."""
         person_id, chapter_id, meetup_id = on_failure
+        named = {} if name_if_refused else {"name": False}
         self._entries.append(Entry(OutboxKind.DM, targets[0].platform, f"dm:{person_id}", {
             "targets": [[u.platform, u.id, u.display_name] for u in targets], "text": text,
             "file": _file(file) if file else None,
             "on_failure": {"person_id": person_id, "chapter_id": chapter_id,
-                           "meetup_id": meetup_id},
+                           "meetup_id": meetup_id, **named},
             "reminder_id": reminder_id}))
 
     async def store(self, s: AsyncSession, now: datetime, claimed_until: datetime,

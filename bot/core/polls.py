@@ -22,7 +22,7 @@ from bot.core.notify import post_to_chapter
 from bot.core.outbox import Posted
 from bot.core.people import ensure_memberships, people_for
 from bot.core.queries import chapter_chats, open_poll_of
-from bot.core.reminders import schedule_group
+from bot.core.reminders import clear_poll_nudge, schedule_group, schedule_poll_nudge
 from bot.core.rules import Tally, latest_choices, pick_winner, poll_closes_at, valid_choice
 from bot.core.syntax import split_args
 from bot.core.text import defuse, number, one_line, visible
@@ -76,6 +76,7 @@ async def open_date_poll(w: Work, chapter: Chapter, meetup: Meetup, moments: lis
                 question=_("{title}: which dates can you make?", title=meetup.title)[:MAX_QUESTION],
                 closes_at=poll_closes_at(w.now, moments[0].at), created_at=w.now)
     await add_open_poll(w, poll)
+    await schedule_poll_nudge(w, meetup, poll)
     labels = [format_when(m.at, chapter.timezone, chapter.language) for m in moments]
     for position, (moment, label) in enumerate(zip(moments, labels, strict=True)):
         w.s.add(PollOption(poll_id=poll.id, position=position, label=label, starts_at=moment.at))
@@ -286,6 +287,8 @@ async def close_poll(w: Work, poll: Poll) -> None:
     """Close a poll, announce the result; a date poll sets its meetup's date and opens RSVP."""
     if not await mark_closed(w, poll):
         return
+    if poll.meetup_id is not None:
+        await clear_poll_nudge(w, poll.meetup_id)
     chapter = await w.s.get_one(Chapter, poll.chapter_id)
     _ = translator(chapter.language)
     await close_platform_polls(w, poll)

@@ -3,6 +3,8 @@ set), removed when they no longer apply. `delivery` sends them when due, once.""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import delete, select
 
 from bot.core.dates import parse_offsets
@@ -11,10 +13,19 @@ from bot.core.rules import reminder_times
 from bot.core.settings import CoreSettings
 from bot.core.text import defuse
 from bot.core.work import Work
-from bot.db.models import Chapter, Meetup, Person, Reminder, ReminderKind, ReminderStatus
+from bot.db.models import (
+    Chapter,
+    Meetup,
+    Person,
+    Poll,
+    Reminder,
+    ReminderKind,
+    ReminderStatus,
+)
 
 FOLLOW_UP_AFTER = 4 * 60  # minutes after the start: the "thanks, sign up for the next" line
 DAY_BEFORE = 24 * 60
+POLL_NUDGE_BEFORE = 12 * 60  # minutes before a date poll closes: "n have voted; closes at"
 
 
 def offsets_for(person: Person, chapter: Chapter, settings: CoreSettings) -> list[int]:
@@ -61,6 +72,25 @@ async def schedule_group(w: Work, meetup: Meetup) -> None:
             w.s.add(Reminder(meetup_id=meetup.id, person_id=None, kind=kind,
                              offset_minutes=offset, due_at=due, status=ReminderStatus.PENDING))
             w.svc.due_changed(due)
+
+
+async def schedule_poll_nudge(w: Work, meetup: Meetup, poll: Poll) -> None:
+    """The nudge 12 hours before a date poll closes (bot/core/nudges.py); none for a poll
+    that closes sooner. Its offset is counted back from the poll's close, not the start."""
+    due = poll.closes_at - timedelta(minutes=POLL_NUDGE_BEFORE)
+    if due <= w.now:
+        return
+    w.s.add(Reminder(meetup_id=meetup.id, person_id=None, kind=ReminderKind.POLL_NUDGE,
+                     offset_minutes=POLL_NUDGE_BEFORE, due_at=due,
+                     status=ReminderStatus.PENDING))
+    w.svc.due_changed(due)
+
+
+async def clear_poll_nudge(w: Work, meetup_id: int) -> None:
+    """The poll closed early (/closepoll, ended in Element): no nudge."""
+    await w.s.execute(delete(Reminder).where(Reminder.meetup_id == meetup_id,
+                                             Reminder.kind == ReminderKind.POLL_NUDGE,
+                                             Reminder.status == ReminderStatus.PENDING))
 
 
 async def clear_meetup(w: Work, meetup_id: int) -> None:

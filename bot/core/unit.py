@@ -418,4 +418,5 @@ async def _file_answers(w: Work, results: list[tuple[Claimed, Delivered]]) -> No
         if delivered.failure is not None and isinstance(on_failure, dict):
             person = await w.s.get_one(Person, on_failure["person_id"])
             chapter = await w.s.get_one(Chapter, on_failure["chapter_id"])
-            await dm_failed(w, person, chapter, on_failure["meetup_id"], delivered.failure)
+            await dm_failed(w, person, chapter, on_failure["meetup_id"], delivered.failure,
+                            name_in_chat=on_failure.get("name", True))

@@ -44,3 +44,14 @@ async def test_a_cancelled_meetup_gets_no_follow_up(chat: Chat, messenger: Recor
     await chat.say("alice", "/cancel yes")
     out = await chat.advance(timedelta(days=3))
     assert [s for s in out if s.kind == "text"] == []
+
+
+async def test_the_thanks_after_a_meetup_nobody_checked_in_at_gives_no_count(
+        chat: Chat, messenger: RecordingMessenger) -> None:
+    await chat.say("alice", "/setup SMC; Den Bosch; Europe/Amsterdam; nl")
+    await chat.say("alice", f"/newmeetup Borrel; {local(chat, timedelta(days=2))}")
+    await chat.say("bob", "/rsvp ja")
+    out = await chat.advance(timedelta(days=2, hours=4))
+    follow = [s.text for s in out if s.kind == "text" and s.text.startswith("Bedankt")]
+    assert follow == ["Bedankt voor je komst naar Borrel! Wil je horen wanneer de volgende "
+                      "wordt aangekondigd? Stuur /next."]

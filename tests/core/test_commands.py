@@ -3,12 +3,13 @@ README's table; and who may use a command is what the table says."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
-from bot.core.commands import COMMANDS, Role, help_text, menu, readme_table
+from bot.core.commands import ALIASES, COMMANDS, Role, help_text, menu, readme_table
 from bot.db.session import Database
 from tests.fakes import Chat
 from tests.helpers import local, snapshot
@@ -38,9 +39,42 @@ def test_help_in_english_names_every_command_once() -> None:
 
 def test_the_menu_has_a_line_for_each_command_members_type() -> None:
     english, dutch = dict(menu("en")), dict(menu("nl"))
-    assert set(english) == set(dutch) == set(COMMANDS) - {"vote"}  # votes go in the poll
+    assert set(english) == set(COMMANDS) - {"vote"}  # votes go in the poll
+    # The Dutch menu names a command by its Dutch name where it has one.
+    assert {ALIASES["nl"].get(name, name) for name in dutch} == set(english)
     assert english["rsvp"] == "Say if you come: yes, maybe or no"
     assert dutch["rsvp"] == "Zeg of je komt: ja, misschien of nee"
+    assert dutch["wie"] == "Wie er komt" and "who" not in dutch
+
+
+def test_the_dutch_names_stand_for_commands_and_take_none_of_their_names() -> None:
+    for language, aliases in ALIASES.items():
+        assert set(aliases.values()) <= set(COMMANDS), language
+        assert not set(aliases) & set(COMMANDS), language
+        assert all(re.fullmatch(r"[a-z]{1,32}", alias) for alias in aliases)  # Telegram's rule
+        assert 6 <= len(aliases) <= 8
+
+
+async def test_dutch_names_are_in_the_dutch_help_and_work_in_every_chapter(
+        chat: Chat) -> None:
+    await chat.say("alice", "/setup SMC Den Bosch; Den Bosch; Europe/Amsterdam; nl")
+    (dutch_help,) = await chat.say("bob", "/hulp")
+    lines = dutch_help.text.splitlines()
+    assert dutch_help.text.startswith("Dit kan ik:")
+    assert next(line for line in lines if line.startswith("/who ")).endswith("(ook /wie)")
+    assert next(line for line in lines if line.startswith("/vote ")).endswith("(ook /stem)")
+    assert sum("(ook /" in line for line in lines) == len(ALIASES["nl"]) - 1  # not /help's
+    assert "(also /" not in help_text("en") and "(ook /" not in help_text("en")
+    await chat.say("alice", f"/newmeetup Borrel; {local(chat, timedelta(days=5))} | "
+                            f"{local(chat, timedelta(days=6))}")
+    assert (await chat.say("bob", "/stem 2"))[0].text == "Bob heeft gestemd op 2."
+    assert (await chat.say("bob", "/WIE"))[0].text == (await chat.say("bob", "/who"))[0].text
+    english = Chat(chat.core, chat.messenger, chat.clock, chat_id="other", admins=["zoe"])
+    await english.say("zoe", "/setup SMC Tilburg; Tilburg; Europe/Amsterdam; en")
+    (answer,) = await english.say("bob", "/agenda")  # a Dutch app's menu, an English chapter
+    assert answer.text == "No meetups planned. Send /next to hear when one is."
+    (answer,) = await english.say("bob", "/wat")
+    assert answer.text == "I don't know /wat. /help lists what I can do."
 
 
 def test_the_readme_table_is_the_command_table() -> None:

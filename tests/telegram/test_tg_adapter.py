@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from bot.adapters.telegram import TelegramAdapter
-from bot.core.commands import COMMANDS
+from bot.core.commands import ALIASES, COMMANDS
 from bot.core.messages import Button, Inbound, OutFile, UserRef
 from bot.core.ports import CannotDM
 from tests.telegram.fake_bot_api import FakeBotAPI
@@ -80,21 +80,15 @@ async def test_admin_changes_refresh_the_cache(
 async def test_commands_menu_in_english_and_dutch(fake: FakeBotAPI, adapter: TelegramAdapter) -> None:
     english = fake.commands[("default", "")]
     dutch = fake.commands[("default", "nl")]
-    assert (
-        {c["command"] for c in english}
-        == {c["command"] for c in dutch}
-        >= {
-            "newmeetup",
-            "rsvp",
-            "who",
-            "ics",
-        }
-    )
+    assert {c["command"] for c in english} >= {"newmeetup", "rsvp", "who", "ics"}
+    # The Dutch menu names a command by its Dutch name where it has one (/wie for /who).
+    assert {ALIASES["nl"].get(c["command"], c["command"]) for c in dutch} == {
+        c["command"] for c in english}
     assert english != dutch
     assert {c["command"] for c in english} <= set(COMMANDS)  # only what the core answers
     # From the catalogs (bot/locales): the English msgid, and its Dutch in nl's catalog.
     assert {c["command"]: c["description"] for c in english}["who"] == "Who is coming"
-    assert {c["command"]: c["description"] for c in dutch}["who"] == "Wie er komt"
+    assert {c["command"]: c["description"] for c in dutch}["wie"] == "Wie er komt"
 
 
 async def test_send_text_with_buttons_and_button_presses(

@@ -9,7 +9,17 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from bot.core import attendance, chapters, meetups, organisers, polls, recurring, rsvp
+from bot.core import (
+    attendance,
+    chapters,
+    export,
+    follows,
+    meetups,
+    organisers,
+    polls,
+    recurring,
+    rsvp,
+)
 from bot.core.i18n import N_, translator
 from bot.core.work import Ctx
 
@@ -82,6 +92,12 @@ _TABLE = (
     CommandSpec("next", Role.ANYONE, chapters.next_interest, "/next",
                 N_("tell me when the next meetup is announced"),
                 N_("Tell me when the next one is announced")),
+    CommandSpec("follow", Role.ANYONE, follows.follow, "/follow",
+                N_("a private message for every new meetup of this chapter"),
+                N_("Hear of every new meetup")),
+    CommandSpec("unfollow", Role.ANYONE, follows.unfollow, "/unfollow",
+                N_("no more messages about new meetups"),
+                N_("Stop hearing of new meetups")),
     CommandSpec("remind", Role.ANYONE, chapters.remind, "/remind 1d 2h",
                 N_("(in a DM) your reminder times, or /remind off"),
                 N_("Your reminder times")),
@@ -102,6 +118,10 @@ _TABLE = (
     CommandSpec("stats", Role.ORGANISER, attendance.stats, "/stats",
                 N_("(organisers) meetups held, sign-ups, attendance, growth"),
                 N_("Chapter statistics (organisers)")),
+    CommandSpec("export", Role.ORGANISER, export.export, "/export",
+                N_("(organisers) who answered for the next meetup, as a spreadsheet file by "
+                   "DM; /export 2 the second in /meetups, /export last the latest held"),
+                N_("Who answered, as a file (organisers)")),
     CommandSpec("link", Role.ORGANISER, organisers.link, "/link",
                 N_("(organisers) I DM you a code; an admin of another group or room sends "
                    "/link CODE there to join this chapter"),

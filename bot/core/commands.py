@@ -120,7 +120,7 @@ _TABLE = (
                 N_("Chapter statistics (organisers)")),
     CommandSpec("export", Role.ORGANISER, export.export, "/export",
                 N_("(organisers) who answered for the next meetup, as a spreadsheet file by "
-                   "DM; /export 2 the second in /meetups, /export last the latest held"),
+                   "DM; /export 2 the second upcoming one, /export last the latest held"),
                 N_("Who answered, as a file (organisers)")),
     CommandSpec("link", Role.ORGANISER, organisers.link, "/link",
                 N_("(organisers) I DM you a code; an admin of another group or room sends "

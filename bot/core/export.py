@@ -29,8 +29,8 @@ _ORDER = {RsvpStatus.YES: 0, RsvpStatus.MAYBE: 1, RsvpStatus.WAITLIST: 2, RsvpSt
 
 
 async def export(ctx: Ctx, args: str) -> None:
-    """`/export`: the next meetup; `/export 2`: the second upcoming one, in the order /meetups
-    lists them; `/export last`: the latest that has started (with its check-ins)."""
+    """`/export`: the next meetup; `/export 2`: the second upcoming one with a date, by date
+    (as /meetups lists them); `/export last`: the latest that has started (its check-ins)."""
     chapter = ctx.require_organiser()
     _ = ctx._
     meetup = await _meetup_meant(ctx, chapter, args.strip().lower())
@@ -68,8 +68,8 @@ async def _meetup_meant(ctx: Ctx, chapter: Chapter, arg: str) -> Meetup:
         return last
     at = 1 if not arg else number(arg, 1, MAX_NUMBER)
     if at is None:
-        raise UserError("Write it like: /export (the next meetup), /export 2 (the second in "
-                        "/meetups) or /export last (the latest that took place).")
+        raise UserError("Write it like: /export (the next meetup), /export 2 (the second "
+                        "upcoming one) or /export last (the latest that took place).")
     upcoming = list(await ctx.s.scalars(select(Meetup).where(
         Meetup.chapter_id == chapter.id, Meetup.status == MeetupStatus.SCHEDULED,
         Meetup.starts_at > ctx.now).order_by(Meetup.starts_at, Meetup.id).limit(at)))

@@ -66,7 +66,7 @@ async def test_a_dutch_chapter_gets_dutch_headers_and_answers(
     out = await chat.say("alice", "/export")
     assert out[0].text == "Alice, ik heb je de lijst voor Borrel in een privéchat gestuurd."
     rows = the_file(out, "alice")
-    assert rows[0] == ["Naam", "Platform", "Account", "Antwoord", "Gasten",
+    assert rows[0] == ["Naam", "App", "Account", "Antwoord", "Gasten",
                        "Plek op wachtlijst", "Ingecheckt", "Geantwoord (Europe/Amsterdam)"]
     assert [(r[0], r[3], r[5]) for r in rows[1:]] == [
         ("Bob", "ja", ""), ("Carol", "ja", ""), ("Frank", "misschien", ""),

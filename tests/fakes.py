@@ -76,11 +76,12 @@ class RecordingMessenger:
         return SentMessage(chat, mid)
 
     async def send_dm(self, user: UserRef, text: str, file: OutFile | None = None, *,
-                      key: str | None = None) -> SentMessage:
+                      key: str | None = None, buttons: Sequence[Button] = ()) -> SentMessage:
         if user.id not in self.started:
             raise CannotDM(user)
         mid = self._id()
-        self.sent.append(Sent("dm", user.id, text, file=file, message_id=mid, key=key))
+        self.sent.append(Sent("dm", user.id, text, tuple(buttons), file=file, message_id=mid,
+                              key=key))
         return SentMessage(ChatRef(self.platform, f"dm-{user.id}"), mid)
 
     def start_hint(self, user: UserRef) -> str:
@@ -131,6 +132,11 @@ class Chat:
     async def press(self, name: str, payload: str) -> Reply:
         return await self.core.handle_rsvp_action(RsvpAction(self.chat, self.user(name), payload,
                                                              name in self.admins))
+
+    async def press_in_dm(self, name: str, payload: str) -> Reply:
+        """`name` taps a button under a message the bot sent them privately."""
+        return await self.core.handle_rsvp_action(RsvpAction(
+            ChatRef(self.messenger.platform, f"dm-{name}"), self.user(name), payload))
 
     async def answer_poll(self, name: str, platform_poll_id: str, indexes: Sequence[int]) -> None:
         await self.core.handle_poll_answer(PollAnswer(self.messenger.platform, platform_poll_id,

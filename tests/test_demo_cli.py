@@ -98,3 +98,26 @@ bob: /vote 7
     con = sqlite3.connect(tmp_path / "demo.db")
     for table in ("meetups", "polls", "poll_options", "votes", "reminders", "posted_messages"):
         assert con.execute(f"select count(*) from {table}").fetchone() == (0,), table
+
+
+def test_bob_follows_and_hears_of_the_next_meetup(tmp_path: Path) -> None:
+    when = (datetime.now(TZ) + timedelta(days=5)).strftime("%Y-%m-%d %H:%M")
+    script = f"""alice: /setup SMC Den Bosch; Den Bosch; Europe/Amsterdam; en
+bob (dm): /start
+bob: /follow
+alice: /newmeetup Tweetup #2; {when}; Verkadefabriek
+bob: /unfollow
+alice: /newmeetup Tweetup #3; {when}; Verkadefabriek
+"""
+    lines = run_demo(script, tmp_path)
+    assert replies_to(lines, "bob: /follow")[0].startswith(
+        "[group] irl: bob, you now follow SMC Den Bosch")
+    shown = datetime.strptime(when, "%Y-%m-%d %H:%M").strftime("%a %-d %b %Y, %H:%M")
+    told = replies_to(lines, f"alice: /newmeetup Tweetup #2; {when}; Verkadefabriek")
+    at = told.index(f"[dm bob] irl: SMC Den Bosch has a new meetup: Tweetup #2 — {shown}, "
+                    "Verkadefabriek")
+    assert told[at + 1:at + 3] == [
+        "    Coming? Answer below. /unfollow stops these messages.",
+        "    [✅ Going] [🤔 Maybe] [❌ Can't]"]
+    after = replies_to(lines, f"alice: /newmeetup Tweetup #3; {when}; Verkadefabriek")
+    assert not any(line.startswith("[dm bob]") for line in after)

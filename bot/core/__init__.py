@@ -18,6 +18,8 @@ with the contracts in pyproject.toml):
 | | `recurring.py` | `/recurring`: the rule, its dates, opening the next meetup |
 | | `attendance.py` | `/checkin`, `/stats` |
 | | `nudges.py` | 12 hours before a date poll closes: the count in the group, DMs to who hasn't voted |
+| | `follows.py` | `/follow`, `/unfollow` (the DMs go out from `announce.py`) |
+| | `export.py` | `/export`: who answered, as a CSV file by DM |
 | shared | `announce.py` | describing and announcing a meetup, its calendar file, opening one |
 | | `notify.py` | posting to a chapter's chats, DMs, naming who can't be DM'd |
 | | `reminders.py` | planning reminder rows and their text |

@@ -1,10 +1,11 @@
 """Describing and announcing a meetup, shared by the features: the one-line description, the
 announcement with its counts and RSVP buttons (kept current by edits), the calendar file, the
-interest list told, and opening a meetup whose date is set."""
+interest list and the followers told, and opening a meetup whose date is set."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from datetime import datetime
 
 from icalendar import Event
@@ -28,6 +29,7 @@ from bot.core.text import defuse
 from bot.core.work import Work
 from bot.db.models import (
     Chapter,
+    Follow,
     Interest,
     Meetup,
     MeetupStatus,
@@ -127,13 +129,37 @@ def meetup_calendar(meetup: Meetup, chapter: Chapter, now: datetime) -> OutFile:
     return calendar_file(f"{slug}.ics", [event], chapter.name)
 
 
-async def notify_interest(w: Work, meetup: Meetup, chapter: Chapter, what: str) -> None:
-    """Everyone on the interest list hears of the next meetup once; the list is then empty."""
+async def notify_followers(w: Work, meetup: Meetup, chapter: Chapter) -> set[int]:
+    """Every follower (/follow) hears of a meetup whose date is set, with the RSVP buttons of
+    their platform (Matrix: reactions) under the DM. Returns the people told."""
+    people = list(await w.s.scalars(select(Person).join(Follow, Follow.person_id == Person.id)
+                                    .where(Follow.chapter_id == chapter.id)
+                                    .order_by(Follow.id)))
+    targets = await dm_targets_of(w.s, [p.id for p in people])
+    record = Posted(chapter.id, PostKind.DM_ANNOUNCEMENT, meetup_id=meetup.id)
+    for person in people:
+        language = person.language or chapter.language
+        _ = translator(language)
+        text = _("{chapter} has a new meetup: {what}\nComing? Answer below. /unfollow stops "
+                 "these messages.", chapter=chapter.name,
+                 what=describe(meetup, chapter, language))
+        await send_dm(w, person, chapter, meetup.id, text, targets=targets[person.id],
+                      buttons=rsvp_buttons(meetup.id, language), record=record)
+    return {p.id for p in people}
+
+
+async def notify_interest(w: Work, meetup: Meetup, chapter: Chapter, what: str,
+                          told: Collection[int] = ()) -> None:
+    """Everyone on the interest list hears of the next meetup once; the list is then empty.
+    People in `told` (followers, just DM'd about it) are taken off the list without a second
+    DM."""
     people = list(await w.s.scalars(select(Person).join(Interest, Interest.person_id == Person.id)
                                     .where(Interest.chapter_id == chapter.id)
                                     .order_by(Interest.id)))
-    targets = await dm_targets_of(w.s, [p.id for p in people])
+    targets = await dm_targets_of(w.s, [p.id for p in people if p.id not in told])
     for person in people:
+        if person.id in told:
+            continue
         _ = translator(person.language or chapter.language)
         await send_dm(w, person, chapter, meetup.id,
                       _("{chapter} has announced its next meetup: {what}",
@@ -159,12 +185,14 @@ def new_meetup_row(chapter: Chapter, title: str, starts_at: datetime | None, det
 async def open_meetup(w: Work, chapter: Chapter, title: str, starts_at: datetime,
                       details: Details, created_by: int | None) -> Meetup:
     """A meetup with its date set (a one-date /newmeetup, or /recurring): the group's
-    reminder and follow-up rows, the announcement with RSVP buttons, the interest list told."""
+    reminder and follow-up rows, the announcement with RSVP buttons, the followers and the
+    interest list told."""
     meetup = new_meetup_row(chapter, title, starts_at, details, created_by, w.now)
     w.s.add(meetup)
     await w.s.flush()
     await schedule_group(w, meetup)
     _ = translator(chapter.language)
     await announce(w, meetup, chapter, _("New meetup!"))
-    await notify_interest(w, meetup, chapter, describe(meetup, chapter, chapter.language))
+    told = await notify_followers(w, meetup, chapter)
+    await notify_interest(w, meetup, chapter, describe(meetup, chapter, chapter.language), told)
     return meetup

@@ -411,7 +411,8 @@ class Core:
                                               action.event_id):
                 return await self._answer_given(w, action, event)
             person, _identity = await person_for(w.s, action.sender, w.now)
-            chapter = await chapter_for_chat(w.s, action.chat)
+            chapter = (await chapter_for_chat(w.s, action.chat)
+                       or await rsvp.dm_announcement_chapter(w.s, action.chat, action.payload))
             if chapter is not None:
                 event.language = chapter.language
             line = await rsvp.answer(w, chapter, person, rsvp.parse_payload(action.payload))
@@ -491,7 +492,7 @@ class Core:
                 PostedMessage.platform == reaction.chat.platform,
                 PostedMessage.chat_id == reaction.chat.id,
                 PostedMessage.message_id == reaction.message_id,
-                PostedMessage.kind == PostKind.ANNOUNCEMENT))
+                PostedMessage.kind.in_([PostKind.ANNOUNCEMENT, PostKind.DM_ANNOUNCEMENT])))
             if post is None or post.meetup_id is None:
                 return
             meetup = await w.s.get_one(Meetup, post.meetup_id)

@@ -5,8 +5,9 @@
 - `inbox`: an update handled, `keep_handled` (7 days) after it was handled; an unhandled one
   never (of the platforms this process serves);
 - `handled_messages`: `keep_handled` (7 days) after the event was handled;
-- `posted_messages`: an announcement `keep_posts` (30 days) after its meetup started, a poll
-  `keep_posts` after it closed; those of a meetup still to come or a poll still open never.
+- `posted_messages`: an announcement (in a group, or a follower's DM) `keep_posts` (30 days)
+  after its meetup started, a poll `keep_posts` after it closed; those of a meetup still to
+  come or a poll still open never.
 
 No platform delivers an update again after a week, and nobody answers a meetup that was a
 month ago. Deletes go in batches of `prune_batch` rows, each its own short transaction, so a
@@ -77,7 +78,8 @@ def old_posts(cutoff: datetime) -> Old:
     over = select(Meetup.id).where(Meetup.starts_at < cutoff)
     closed = select(Poll.id).where(Poll.closed_at < cutoff)
     return Old(PostedMessage.id, or_(
-        and_(PostedMessage.kind == PostKind.ANNOUNCEMENT, PostedMessage.meetup_id.in_(over)),
+        and_(PostedMessage.kind.in_([PostKind.ANNOUNCEMENT, PostKind.DM_ANNOUNCEMENT]),
+             PostedMessage.meetup_id.in_(over)),
         and_(PostedMessage.kind == PostKind.POLL, PostedMessage.poll_id.in_(closed))))
 
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from bot.core.i18n import translator
 from bot.core.messages import Button, OutFile, UserRef
 from bot.core.outbox import Posted
 from bot.core.ports import CannotDM
 from bot.core.queries import chapter_chats, dm_targets
-from bot.core.work import Work
+from bot.core.work import Ctx, Work
 from bot.db.models import Chapter, DmHint, Identity, Person
 
 
@@ -25,14 +25,32 @@ async def post_to_chapter(w: Work, chapter_id: int, text: str, buttons: Sequence
 
 
 async def send_dm(w: Work, person: Person, chapter: Chapter, meetup_id: int | None, text: str,
-                  file: OutFile | None = None, targets: list[UserRef] | None = None) -> None:
+                  file: OutFile | None = None, targets: list[UserRef] | None = None,
+                  buttons: Sequence[Button] = (), record: Posted | None = None) -> None:
     """DM a person on a platform the chapter uses. When the platform refuses, the person is
     named once per meetup in the chapter's chat with a hint how to start the bot.
-    `targets` (from dm_targets_of) saves a query per person when DMing many."""
+    `targets` (from dm_targets_of) saves a query per person when DMing many; `record` files
+    the DM like a post, so its buttons (or Matrix reactions) answer for its meetup."""
     if targets is None:
         targets = await dm_targets(w.s, person.id)
     if targets:
-        w.out.dm(targets, text, file, (person.id, chapter.id, meetup_id))
+        w.out.dm(targets, text, file, (person.id, chapter.id, meetup_id), buttons=buttons,
+                 record=record)
+
+
+async def dm_start_hint(ctx: Ctx) -> str | None:
+    """None when the sender has opened a private chat with the bot on some platform; else
+    how to do it, in the chat's language, with the platform's link where it has one."""
+    started = await ctx.s.scalar(select(func.count()).select_from(Identity).where(
+        Identity.person_id == ctx.person.id, Identity.dm_started))
+    if started:
+        return None
+    hint = ctx.svc.messenger(ctx.chat.platform).start_hint(ctx.sender)
+    if hint.startswith(("https://", "http://")):
+        return ctx._("I can't send you private messages yet: tap {link} and press Start.",
+                     link=hint)
+    return ctx._("I can't send you private messages yet: open a private chat with me and "
+                 "send /start.")
 
 
 async def dm_failed(w: Work, person: Person, chapter: Chapter, meetup_id: int | None,

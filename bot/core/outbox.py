@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import bindparam, insert, or_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.core.messages import Button, ChatRef, OutFile, SentPoll, UserRef
+from bot.core.messages import Button, ChatRef, OutFile, SentMessage, SentPoll, UserRef
 from bot.core.ports import CannotDM, Messenger
 from bot.db.models import OutboxKind, OutboxMessage, OutboxStatus, PostKind
 
@@ -112,14 +112,18 @@ class Outbox:
 
     def dm(self, targets: Sequence[UserRef], text: str, file: OutFile | None,
            on_failure: tuple[int, int, int | None], reminder_id: int | None = None,
-           name_if_refused: bool = True) -> None:
+           name_if_refused: bool = True, buttons: Sequence[Button] = (),
+           record: Posted | None = None) -> None:
         """DM the first of the person's accounts that accepts; (person, chapter, meetup)
-        say where to name them when none does (unless not `name_if_refused`)."""
+        say where to name them when none does (unless not `name_if_refused`). `record` files
+        the DM like a post, in the private chat it went to (so its buttons or reactions find
+        their meetup)."""
         person_id, chapter_id, meetup_id = on_failure
         named = {} if name_if_refused else {"name": False}
         self._entries.append(Entry(OutboxKind.DM, targets[0].platform, f"dm:{person_id}", {
             "targets": [[u.platform, u.id, u.display_name] for u in targets], "text": text,
-            "file": _file(file) if file else None,
+            "file": _file(file) if file else None, "buttons": _buttons(buttons),
+            "record": _record(record),
             "on_failure": {"person_id": person_id, "chapter_id": chapter_id,
                            "meetup_id": meetup_id, **named},
             "reminder_id": reminder_id}))
@@ -204,6 +208,7 @@ class Delivered:
 
     message_id: str | None = None
     platform_poll_id: str | None = None
+    chat: ChatRef | None = None  # a DM's private chat; else the row's own chat
     failure: CannotDM | None = None  # a DM no account of the person accepted
     passed_on: list[UserRef] | None = None  # a DM's accounts left for a copy that serves them
     error: bool = False  # the platform refused it for another reason (logged)
@@ -222,10 +227,13 @@ async def send_row(messenger: Callable[[str], Messenger], serves: Callable[[str]
         if not here:
             return Delivered(passed_on=targets)
         file = _out_file(payload["file"]) if payload.get("file") else None
-        failure = await dm_first_accepting(messenger, here, payload["text"], file, key)
-        if failure is not None and len(here) < len(targets):
-            return Delivered(failure=failure, passed_on=targets[len(here):])
-        return Delivered(failure=failure)
+        result = await dm_first_accepting(messenger, here, payload["text"], file, key,
+                                          _button_values(payload.get("buttons") or []))
+        if isinstance(result, SentMessage):
+            return Delivered(result.message_id, chat=result.chat, posted=record)
+        if len(here) < len(targets):
+            return Delivered(failure=result, passed_on=targets[len(here):])
+        return Delivered(failure=result)
     chat = ChatRef(platform, payload["chat"])
     m = messenger(platform)
     if kind is OutboxKind.TEXT:
@@ -249,15 +257,18 @@ async def send_row(messenger: Callable[[str], Messenger], serves: Callable[[str]
 
 
 async def dm_first_accepting(messenger: Callable[[str], Messenger], targets: Sequence[UserRef],
-                             text: str, file: OutFile | None,
-                             key: str | None = None) -> CannotDM | None:
-    """DM the first of a person's accounts that accepts; None when one did, else the last
+                             text: str, file: OutFile | None, key: str | None = None,
+                             buttons: Sequence[Button] = ()) -> SentMessage | CannotDM:
+    """DM the first of a person's accounts that accepts: what it sent, else the last
     refusal."""
-    failure: CannotDM | None = None
+    assert targets
+    failure = CannotDM(targets[-1])
     for user in targets:
         try:
-            await messenger(user.platform).send_dm(user, text, file, key=key)
-            return None
+            if buttons:  # only then: a messenger that takes none still sends the rest
+                return await messenger(user.platform).send_dm(user, text, file, key=key,
+                                                              buttons=buttons)
+            return await messenger(user.platform).send_dm(user, text, file, key=key)
         except CannotDM as exc:
             failure = exc
     return failure

@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
-from bot.core.announce import announce
+from bot.core.announce import announce, notify_followers
 from bot.core.dates import When
 from bot.core.details import end_after
 from bot.core.errors import UserError
@@ -330,3 +330,4 @@ async def close_poll(w: Work, poll: Poll) -> None:
     if winner_tally.votes:
         headline += "\n" + _("Everyone who voted for this date counts as maybe until they answer.")
     await announce(w, meetup, chapter, headline)
+    await notify_followers(w, meetup, chapter)

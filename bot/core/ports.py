@@ -50,9 +50,11 @@ class Messenger(Protocol):
     ) -> SentMessage: ...
 
     async def send_dm(
-        self, user: UserRef, text: str, file: OutFile | None = None, *, key: str | None = None
+        self, user: UserRef, text: str, file: OutFile | None = None, *, key: str | None = None,
+        buttons: Sequence[Button] = (),
     ) -> SentMessage:
-        """Raises CannotDM when the platform refuses."""
+        """Raises CannotDM when the platform refuses. `buttons` as under a group's post (RSVP:
+        Matrix shows them as reactions); the returned chat is the private chat it went to."""
         ...
 
     def start_hint(self, user: UserRef) -> str:

@@ -8,17 +8,27 @@ import re
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.announce import describe, refresh_announcements
 from bot.core.errors import UserError
 from bot.core.i18n import translator
-from bot.core.messages import RsvpAnswer
+from bot.core.messages import ChatRef, RsvpAnswer
 from bot.core.notify import send_dm
 from bot.core.queries import next_meetup, seats_taken, waitlist_position
 from bot.core.reminders import clear_person, schedule_person
 from bot.core.rules import Party, fits, promotions, takes_answers
 from bot.core.work import Ctx, Work
-from bot.db.models import Chapter, Meetup, MeetupStatus, Person, Rsvp, RsvpStatus
+from bot.db.models import (
+    Chapter,
+    Meetup,
+    MeetupStatus,
+    Person,
+    PostedMessage,
+    PostKind,
+    Rsvp,
+    RsvpStatus,
+)
 
 MAX_GUESTS = 10
 MAX_ID = 2**31 - 1  # ids are 32-bit integer columns
@@ -64,6 +74,18 @@ def parse_payload(payload: str) -> RsvpRequest:
 
 def still_open(meetup: Meetup, w: Work) -> bool:
     return takes_answers(meetup.status == MeetupStatus.SCHEDULED, meetup.starts_at, w.now)
+
+
+async def dm_announcement_chapter(s: AsyncSession, chat: ChatRef,
+                                  payload: str) -> Chapter | None:
+    """A button pressed in a private chat: the chapter of its meetup, when that meetup was
+    DM'd there with its buttons (to a follower); else None, and the press is refused."""
+    request = parse_payload(payload)
+    post = await s.scalar(select(PostedMessage).where(
+        PostedMessage.platform == chat.platform, PostedMessage.chat_id == chat.id,
+        PostedMessage.kind == PostKind.DM_ANNOUNCEMENT,
+        PostedMessage.meetup_id == request.meetup_id).limit(1))
+    return None if post is None else await s.get(Chapter, post.chapter_id)
 
 
 async def meetup_for(w: Work, chapter: Chapter | None, request: RsvpRequest) -> Meetup:

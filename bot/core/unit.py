@@ -410,7 +410,10 @@ async def _file_answers(w: Work, results: list[tuple[Claimed, Delivered]]) -> No
         if posted is not None and delivered.message_id is not None:
             w.s.add(PostedMessage(chapter_id=posted["chapter_id"], kind=PostKind(posted["kind"]),
                                   meetup_id=posted["meetup_id"], poll_id=posted["poll_id"],
-                                  platform=row.platform, chat_id=row.payload["chat"],
+                                  platform=delivered.chat.platform if delivered.chat
+                                  else row.platform,
+                                  chat_id=delivered.chat.id if delivered.chat
+                                  else row.payload["chat"],
                                   message_id=delivered.message_id,
                                   platform_poll_id=delivered.platform_poll_id,
                                   created_at=w.now))

@@ -112,6 +112,7 @@ class OrganiserReason(StrEnum):
 class PostKind(StrEnum):
     ANNOUNCEMENT = "announcement"  # a meetup with its RSVP buttons
     POLL = "poll"
+    DM_ANNOUNCEMENT = "dm_announcement"  # a new meetup DM'd to a follower, with RSVP buttons
 
 
 E = TypeVar("E", bound=StrEnum)

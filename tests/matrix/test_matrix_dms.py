@@ -8,7 +8,7 @@ import time
 import pytest
 
 from bot.adapters.matrix import MatrixMessenger
-from bot.core.messages import Inbound, UserRef
+from bot.core.messages import Button, ChatRef, Inbound, RsvpAnswer, UserRef
 from bot.core.ports import CannotDM
 from tests.matrix.conftest import MakeBot, MakeMember
 from tests.matrix.mx_helpers import is_member_join, is_text_from, room_with_bot
@@ -42,6 +42,33 @@ async def test_dm_room_is_created_once_and_kept_in_m_direct(
     await bob.say(dm_room, "!meetups")
     await bot.core.wait_until(lambda: "/meetups" in bot.core.texts())
     assert bot.core.messages[-1].is_private is True
+
+
+async def test_a_followers_dm_takes_rsvp_reactions(
+    make_bot: MakeBot, make_member: MakeMember
+) -> None:
+    bot = await make_bot()
+    bob = await make_member("bob")
+
+    async def accept() -> str:
+        room_id, _invite = await bob.wait_for_invite()
+        await bob.join(room_id)
+        return room_id
+
+    acceptor = asyncio.create_task(accept())
+    buttons = [Button("✅ Going", "rsvp:7:yes"), Button("🤔 Maybe", "rsvp:7:maybe"),
+               Button("❌ Can't", "rsvp:7:no")]
+    sent = await bot.adapter.messenger.send_dm(UserRef("matrix", bob.user_id, "Bob"),
+                                               "New meetup", buttons=buttons)
+    dm_room = await acceptor
+    assert sent.chat.id == dm_room
+    _, msg = await bob.wait_for(lambda r, e: e.get("event_id") == sent.message_id)
+    assert msg["content"]["body"] == "New meetup\n\n✅ Going  🤔 Maybe  ❌ Can't"
+    await bob.react(dm_room, sent.message_id, "🤔")
+    await bot.core.wait_until(lambda: len(bot.core.reactions) == 1)
+    (reaction,) = bot.core.reactions
+    assert (reaction.chat, reaction.message_id, reaction.answer) == (
+        ChatRef("matrix", dm_room), sent.message_id, RsvpAnswer.MAYBE)
 
 
 async def test_dm_not_accepted_is_cannot_dm_and_does_not_block_again(

@@ -157,6 +157,19 @@ async def test_dm_needs_start_and_blocked_is_cannot_dm(fake: FakeBotAPI, adapter
     assert codes == [200, 403, 403, 400]
 
 
+async def test_a_followers_dm_carries_the_rsvp_buttons(
+        fake: FakeBotAPI, adapter: TelegramAdapter) -> None:
+    alice = fake.add_user("Alice")
+    fake.start_bot(alice)
+    buttons = [Button("✅ Going", "rsvp:7:yes"), Button("🤔 Maybe", "rsvp:7:maybe")]
+    sent = await adapter.messenger.send_dm(UserRef("telegram", str(alice.id)), "New meetup",
+                                           buttons=buttons)
+    assert sent.chat == tg(alice.id)
+    dm = fake.last(alice.id)
+    assert dm.text == "New meetup"
+    assert dm.buttons == [("✅ Going", "rsvp:7:yes"), ("🤔 Maybe", "rsvp:7:maybe")]
+
+
 async def test_files_and_dm_with_calendar(fake: FakeBotAPI, adapter: TelegramAdapter) -> None:
     alice = fake.add_user("Alice")
     fake.start_bot(alice)

@@ -64,10 +64,12 @@ class ConsoleMessenger:
         return SentMessage(chat, self._print(chat, f"📎 {path}" + (f" — {caption}" if caption else "")))
 
     async def send_dm(self, user: UserRef, text: str, file: OutFile | None = None,
-                      *, key: str | None = None) -> SentMessage:
+                      *, key: str | None = None, buttons: Sequence[Button] = ()) -> SentMessage:
         if user.id not in self.started:
             raise CannotDM(user, self.start_hint(user))
         chat = dm_chat(user.id)
+        if buttons:
+            text += "\n" + " ".join(f"[{b.label}]" for b in buttons)
         sent = self._print(chat, text)
         if file is not None:
             self._print(chat, f"📎 {self._save(file)}")

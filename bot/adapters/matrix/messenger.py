@@ -175,7 +175,8 @@ class MatrixMessenger:
         return str(resp.content_uri)
 
     async def send_dm(
-        self, user: UserRef, text: str, file: OutFile | None = None, *, key: str | None = None
+        self, user: UserRef, text: str, file: OutFile | None = None, *, key: str | None = None,
+        buttons: Sequence[Button] = (),
     ) -> SentMessage:
         """Posts into the person's direct room; CannotDM unless they joined it in time.
 
@@ -188,7 +189,7 @@ class MatrixMessenger:
             log.info("matrix: can't DM %s: %s", user.id, exc)
             raise CannotDM(user, self.start_hint(user)) from exc
         chat = ChatRef(PLATFORM, room.room_id)
-        sent = await self.send_text(chat, text, key=_txn(key, "text"))
+        sent = await self.send_text(chat, text, buttons, key=_txn(key, "text"))
         if file is not None:
             await self.send_file(chat, file, key=_txn(key, "file"))
         if not room.joined and room.wait_s > 0 and handling_events.active():

@@ -180,7 +180,7 @@ class TelegramMessenger:
         return SentMessage(chat_ref(message.chat.id), str(message.message_id))
 
     async def send_dm(self, user: UserRef, text: str, file: OutFile | None = None,
-                      *, key: str | None = None) -> SentMessage:
+                      *, key: str | None = None, buttons: Sequence[Button] = ()) -> SentMessage:
         """A private chat's id is the user's id. Raises CannotDM when Telegram refuses, and
         for an anonymous admin, who has no private chat."""
         if not is_dm_able(user.id):
@@ -188,7 +188,7 @@ class TelegramMessenger:
         chat = ChatRef(PLATFORM, user.id)
         try:
             if file is None:
-                return await self.send_text(chat, text)
+                return await self.send_text(chat, text, buttons)
             return await self.send_file(chat, file, caption=text)
         except Forbidden as exc:
             log.info("cannot DM telegram user %s: %s", user.id, exc.message)

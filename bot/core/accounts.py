@@ -19,6 +19,7 @@ from bot.core.joining import Joined, join, split
 from bot.core.queries import dm_targets
 from bot.core.work import Ctx
 from bot.db.models import AccountCode, Identity, Person, RsvpStatus
+from bot.db.session import changed_one_row
 
 CODE_VALID = timedelta(minutes=10)
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
@@ -98,6 +99,13 @@ async def _use_code(ctx: Ctx, code: str) -> None:
     if found.platform == ctx.sender.platform:
         raise UserError("That code was made on {platform}: send it from your account on another "
                         "platform.", platform=platform_name(found.platform))
+    # Used once, even by two senders at the same moment (PostgreSQL): the second waits for
+    # the first's delete and then deletes nothing.
+    if not changed_one_row(await ctx.s.execute(
+            delete(AccountCode).where(AccountCode.id == found.id)
+            .execution_options(synchronize_session=False))):
+        raise UserError("That code is unknown, used or expired. Send /whoami in a private chat "
+                        "with me on your other account for a new one.")
     keeper = await ctx.s.get_one(Person, found.person_id)
     joined = await join(ctx, keeper, ctx.person)
     lines = [_("Done: these accounts are one person now, counted once in answers, votes, seats "

@@ -273,6 +273,9 @@ async def _replan(w: Work, keeper: Person, changed: dict[int, bool]) -> None:
             await clear_person(w, meetup.id, keeper.id)
         if meetup.id in changed:
             if changed[meetup.id]:
+                # As in rsvp.apply_rsvp: seats are decided one answer at a time.
+                await s.execute(select(Meetup.id).where(Meetup.id == meetup.id)
+                                .with_for_update())
                 await promote(w, meetup, chapter)
             await refresh_announcements(w, meetup, chapter)
 

@@ -14,7 +14,24 @@ from bot.core.app import Core
 from bot.core.joining import PERSON_COLUMNS
 from bot.core.rules import Answer, keeps_first
 from bot.core.settings import CoreSettings
-from bot.db.models import Base, Identity, Interest, Reminder, ReminderStatus, Vote
+from bot.db.models import (
+    Base,
+    CalendarSent,
+    Chapter,
+    ChatAdmin,
+    ChatBinding,
+    Confirmation,
+    DmHint,
+    Follow,
+    Identity,
+    Interest,
+    Meetup,
+    Membership,
+    Person,
+    Reminder,
+    ReminderStatus,
+    Vote,
+)
 from bot.db.session import Database
 from tests.fakes import Chat, RecordingMessenger
 from tests.helpers import local, snapshot
@@ -249,11 +266,14 @@ async def test_unlink_leaves_the_answers_with_the_account_that_asks(linked: Link
     await group.say("alice", f"/newmeetup Borrel; {local(group, timedelta(days=5))}")
     await group.say("bob", "/rsvp yes")
     await join_bob(linked)
+    await room.dm("bob", "/remindvia matrix")
     (answer,) = await group.dm("bob", "/whoami unlink")
     assert answer.text.endswith("stay with this account:\n• Matrix: Bob (bob)")
     assert "Going (1):\n• Bob" in (await group.say("alice", "/who"))[0].text
+    assert (await group.dm("bob", "/remindvia"))[0].text.startswith("Reminders go to Telegram.")
+    await group.dm("bob", "/language nl")
     (alone,) = await room.dm("bob", "/whoami")
-    assert alone.text.startswith("I know you as:\n• Matrix: Bob (bob)\n\n")
+    assert alone.text.startswith("I know you as:\n• Matrix: Bob (bob)\n\n")  # no Dutch
     (again,) = await room.dm("bob", "/whoami unlink")
     assert again.text == "I know only this account as you: there is nothing to unlink."
     async with linked.db.transaction() as s:
@@ -265,3 +285,37 @@ def test_joining_knows_every_column_that_points_at_a_person() -> None:
     pointing = {(table.name, fk.parent.name) for table in Base.metadata.sorted_tables
                 for fk in table.foreign_keys if fk.column.table.name == "people"}
     assert pointing == PERSON_COLUMNS
+
+
+async def test_rows_both_people_own_once_are_kept_once(linked: Linked) -> None:
+    """Every table with a row per person and chapter, meetup or chat: both of bob's people
+    have one, and joining them breaks no unique constraint."""
+    group, room = linked.group, linked.room
+    await group.say("alice", f"/newmeetup Borrel; {local(group, timedelta(days=5))}")
+    await group.say("bob", "/help")
+    await room.say("bob", "/help")
+    core = group.core
+    async with core.units() as w:
+        people = dict((await w.s.execute(select(Identity.platform, Identity.person_id).where(
+            Identity.platform_user_id == "bob"))).all())
+        chapter_id = await w.s.scalar(select(Chapter.id))
+        meetup_id = await w.s.scalar(select(Meetup.id))
+        binding_id = await w.s.scalar(select(ChatBinding.id))
+        for n, person_id in enumerate(people.values(), 1):
+            w.s.add_all([
+                ChatAdmin(binding_id=binding_id, person_id=person_id, seen_at=w.now),
+                Confirmation(token=f"t{n}", chapter_id=chapter_id, person_id=person_id,
+                             command="cancel", args="", expires_at=w.now),
+                CalendarSent(person_id=person_id, meetup_id=meetup_id, sequence=n,
+                             sent_at=w.now),
+                DmHint(person_id=person_id, meetup_id=meetup_id, created_at=w.now),
+                Follow(chapter_id=chapter_id, person_id=person_id, created_at=w.now),
+                Interest(chapter_id=chapter_id, person_id=person_id, created_at=w.now)])
+    await join_bob(linked)
+    kept = people["telegram"]
+    for model in (ChatAdmin, Confirmation, CalendarSent, DmHint, Follow, Interest, Membership):
+        assert await linked.count(model, person_id=kept) == 1, model
+        assert await linked.count(model, person_id=people["matrix"]) == 0, model
+    async with linked.db.transaction() as s:
+        assert await s.scalar(select(CalendarSent.sequence)) == 2  # the newest file
+        assert await s.get(Person, people["matrix"]) is None

@@ -67,7 +67,7 @@ class Adapter(Protocol):
 
 async def demo(db_path: str | None, language: str, lines_in: Sequence[str] | None) -> int:
     from bot.adapters.console.chat import ConsoleChat
-    from bot.adapters.console.messenger import ConsoleMessenger
+    from bot.adapters.console.messenger import GROUP, ROOM, ConsoleMessenger
 
     if db_path:
         db_file = Path(db_path).resolve()
@@ -83,12 +83,14 @@ async def demo(db_path: str | None, language: str, lines_in: Sequence[str] | Non
     db = Database(f"sqlite+aiosqlite:///{db_file}")
     await db.migrate()
     clock = VirtualClock()
-    messenger = ConsoleMessenger(write, data_dir / "files")
+    codes: list[str] = []
+    messenger = ConsoleMessenger(write, data_dir / "files", GROUP, codes)
+    room = ConsoleMessenger(write, data_dir / "files", ROOM, codes)
     settings = CoreSettings(default_language=language)
-    core = Core(db, {"console": messenger}, clock, settings)
-    chat = ConsoleChat(core, messenger, clock, write, settings.default_timezone)
+    core = Core(db, {messenger.platform: messenger, room.platform: room}, clock, settings)
+    chat = ConsoleChat(core, messenger, clock, write, settings.default_timezone, room)
     interactive = lines_in is None
-    write(f"-- IRL demo: a chapter chat on a virtual clock. Data: {data_dir}")
+    write(f"-- IRL demo: a chapter's group and room on a virtual clock. Data: {data_dir}")
     if interactive:
         write(f"-- e.g. `alice: /setup SMC Den Bosch; Den Bosch; Europe/Amsterdam; {language}`, "
               "`alice (dm): /start`, `:advance 25h`, `:quit`")

@@ -121,3 +121,40 @@ alice: /newmeetup Tweetup #3; {when}; Verkadefabriek
         "    [✅ Going] [🤔 Maybe] [❌ Can't]"]
     after = replies_to(lines, f"alice: /newmeetup Tweetup #3; {when}; Verkadefabriek")
     assert not any(line.startswith("[dm bob]") for line in after)
+
+
+def test_whoami_joins_a_group_and_a_room_account_and_the_head_count_drops_by_one(
+        tmp_path: Path) -> None:
+    """The must-show of issue 11: the room (the Matrix-like side) is linked to the chapter with
+    /link, bob answers yes in both chats, then joins his two accounts with /whoami."""
+    d1 = (datetime.now(TZ) + timedelta(days=5)).strftime("%Y-%m-%d %H:%M")
+    script = f"""alice: /setup SMC Den Bosch; Den Bosch; Europe/Amsterdam; en
+alice (dm): /start
+alice: /link
+mia (room): /link $CODE
+alice: /newmeetup Tweetup #1; {d1}; Verkadefabriek; max 10
+bob: /rsvp yes
+bob (room): /rsvp yes
+alice: /who
+bob: /whoami
+bob (dm): /whoami
+bob (room dm): /whoami $CODE
+bob (room): /who
+"""
+    lines = run_demo(script, tmp_path)
+    assert any(line.startswith("[room] irl: 🔗") and "now part of SMC Den Bosch" in line
+               for line in replies_to(lines, "mia (room): /link $CODE"))
+    assert replies_to(lines, "bob (room): /rsvp yes") == [
+        "[room] irl: bob is going to Tweetup #1. 2/10 seats taken."]
+    before = "\n".join(replies_to(lines, "alice: /who"))
+    assert "Going (2/10):\n    • bob\n    • bob" in before
+    assert replies_to(lines, "bob: /whoami") == ["[group] irl: Send this to me in a private chat."]
+    shown = replies_to(lines, "bob (dm): /whoami")
+    assert shown[:2] == ["[dm bob] irl: I know you as:", "    • console: bob"]
+    joined = "\n".join(replies_to(lines, "bob (room dm): /whoami $CODE"))
+    assert joined.startswith("[room dm bob] irl: Done: these accounts are one person now")
+    assert "Tweetup #1: both accounts had answered (yes and yes); I kept yes." in joined
+    after = "\n".join(replies_to(lines, "bob (room): /who"))
+    assert after.startswith("[room] irl: Tweetup #1")
+    assert "Going (1/10):\n    • bob\n" in after + "\n" and after.count("• bob") == 1
+    assert "Traceback" not in "\n".join(lines)

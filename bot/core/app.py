@@ -69,6 +69,10 @@ DRAIN_GRACE = timedelta(seconds=2)
 # The database away: the first pause before a unit of work is tried again (then doubling to 2 s).
 FIRST_PAUSE = 0.2
 
+# Where someone last spoke (their DMs go there by default) is written at most this often per
+# account: a chatty member costs no write per command, and a minute's doubt does no harm.
+SPOKE_EVERY = timedelta(minutes=1)
+
 # At start: how far back an edit may have been marked sent without reaching its platform.
 RESUME_EDITS_WITHIN = timedelta(minutes=1)
 
@@ -193,6 +197,8 @@ class Core:
             if not await self._first_delivery(w, msg.chat.platform, msg.chat.id, msg.message_id):
                 return
             person, identity = await person_for(w.s, msg.sender, w.now)
+            if identity.last_spoke_at is None or w.now - identity.last_spoke_at >= SPOKE_EVERY:
+                identity.last_spoke_at = w.now
             chapter = None if msg.is_private else await chapter_for_chat(w.s, msg.chat)
             membership = (await ensure_membership(w.s, chapter, person, w.now)
                           if chapter else None)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from bot.core import (
+    accounts,
     attendance,
     changes,
     chapters,
@@ -102,6 +103,14 @@ _TABLE = (
     CommandSpec("remind", Role.ANYONE, chapters.remind, "/remind 1d 2h",
                 N_("(in a DM) your reminder times, or /remind off"),
                 N_("Your reminder times")),
+    CommandSpec("remindvia", Role.ANYONE, accounts.remind_via, "/remindvia telegram",
+                N_("(in a DM) where your reminders go: telegram or matrix; the default is "
+                   "where you last spoke to me"),
+                N_("Where your reminders go")),
+    CommandSpec("whoami", Role.ANYONE, accounts.whoami, "/whoami",
+                N_("(in a DM) the accounts I know as you, and a code: /whoami CODE on your "
+                   "other account joins them; /whoami unlink separates them"),
+                N_("Your accounts, and joining another")),
     CommandSpec("language", Role.ANYONE, chapters.language, "/language nl",
                 N_("(in a DM) the language I use with you"), N_("Language: nl or en")),
     CommandSpec("ics", Role.ANYONE, meetups.ics, "/ics",

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.messages import ChatRef, UserRef
@@ -17,6 +17,7 @@ from bot.db.models import (
     Meetup,
     MeetupStatus,
     Membership,
+    Person,
     Poll,
     PostedMessage,
     PostKind,
@@ -89,8 +90,10 @@ async def announcement_posts(s: AsyncSession, meetup_id: int) -> list[PostedMess
 
 
 async def dm_targets(s: AsyncSession, person_id: int) -> list[UserRef]:
-    """The person's accounts, those that opened a DM with us first (on any platform: a copy
-    of the bot that serves only one passes a DM on to one that serves the next account)."""
+    """The person's accounts in the order to try them: those that opened a DM with us first,
+    of those the platform the person chose (/remindvia), then where they spoke last (on any
+    platform: a copy of the bot that serves only one passes a DM on to one that serves the
+    next account)."""
     return (await dm_targets_of(s, [person_id]))[person_id]
 
 
@@ -99,8 +102,12 @@ async def dm_targets_of(s: AsyncSession, person_ids: Sequence[int]) -> dict[int,
     targets: dict[int, list[UserRef]] = {pid: [] for pid in person_ids}
     if not targets:
         return targets
-    identities = await s.scalars(select(Identity).where(Identity.person_id.in_(list(targets)))
-                                 .order_by(Identity.dm_started.desc(), Identity.id))
+    chosen = case((Identity.platform == Person.remind_via, 0), else_=1)
+    identities = await s.scalars(
+        select(Identity).join(Person, Person.id == Identity.person_id)
+        .where(Identity.person_id.in_(list(targets)))
+        .order_by(Identity.dm_started.desc(), chosen, Identity.last_spoke_at.is_(None),
+                  Identity.last_spoke_at.desc(), Identity.id))
     for i in identities:
         targets[i.person_id].append(UserRef(i.platform, i.platform_user_id, i.display_name))
     return targets

@@ -103,3 +103,27 @@ def reminder_times(
         if due > now:
             result.append((offset, due))
     return result
+
+
+# Joining two accounts of one person: which of their two answers for a meetup stays. A place
+# on the waitlist is a "yes" without a seat yet, so it beats maybe and no.
+_STRENGTH = {"yes": 3, "waitlist": 2, "maybe": 1, "no": 0}
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: str  # an RsvpStatus value
+    guests: int
+    waitlist_seq: int | None
+
+
+def keeps_first(first: Answer, second: Answer) -> bool:
+    """Whether `first` stays over `second`: yes > waitlist > maybe > no; of two yeses the
+    bigger party, of two waitlist places the earlier one; a tie keeps the first."""
+    if _STRENGTH[first.status] != _STRENGTH[second.status]:
+        return _STRENGTH[first.status] > _STRENGTH[second.status]
+    if first.status == "yes":
+        return first.guests >= second.guests
+    if first.status == "waitlist":
+        return (first.waitlist_seq or 0) <= (second.waitlist_seq or 0)
+    return True

@@ -1,8 +1,13 @@
-"""The console chat's side of the outbound port: lines on a terminal, files in a folder."""
+"""The console chat's side of the outbound port: lines on a terminal, files in a folder.
+
+The demo plays two pretend platforms: the group ("console", Telegram-like) and a room
+("console-room", Matrix-like) that can be linked to the same chapter. Each bot line says
+where it went: `[group]`, `[dm bob]`, `[room]`, `[room dm bob]`."""
 
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -11,27 +16,38 @@ from bot.core.ports import CannotDM
 
 PLATFORM = "console"
 GROUP = ChatRef(PLATFORM, "group")
+ROOM_PLATFORM = "console-room"
+ROOM = ChatRef(ROOM_PLATFORM, "room")
+
+# A code the bot shows (/link CODE, /whoami CODE): the demo lets `$CODE` stand for the last.
+_CODE = re.compile(r"^/(?:link|whoami) ([A-Z0-9]{6,32})$")
 
 
-def dm_chat(name: str) -> ChatRef:
-    return ChatRef(PLATFORM, f"dm:{name}")
+def dm_chat(name: str, platform: str = PLATFORM) -> ChatRef:
+    return ChatRef(platform, f"dm:{name}")
 
 
 class ConsoleMessenger:
-    platform = PLATFORM
-
-    def __init__(self, write: Callable[[str], None], files_dir: Path) -> None:
+    def __init__(self, write: Callable[[str], None], files_dir: Path,
+                 chat: ChatRef = GROUP, codes: list[str] | None = None) -> None:
         self.write = write
         self.files_dir = files_dir
+        self.chat = chat  # the one group chat (or room) on this pretend platform
+        self.platform = chat.platform
+        self.codes = codes if codes is not None else []  # codes shown, oldest first
         self.started: set[str] = set()  # people who opened a DM with the bot
         self._ids = itertools.count(1)
         self.edits: dict[str, str] = {}
 
     def _label(self, chat: ChatRef) -> str:
-        return "[group]" if chat.id == GROUP.id else f"[dm {chat.id.removeprefix('dm:')}]"
+        if chat.id == self.chat.id:
+            return f"[{self.chat.id}]"
+        side = "" if self.chat == GROUP else f"{self.chat.id} "
+        return f"[{side}dm {chat.id.removeprefix('dm:')}]"
 
     def _print(self, chat: ChatRef, text: str) -> str:
         lines = text.splitlines() or [""]
+        self.codes.extend(m.group(1) for m in map(_CODE.match, lines) if m)
         self.write(f"{self._label(chat)} irl: {lines[0]}")
         for line in lines[1:]:
             self.write(f"    {line}")
@@ -67,7 +83,7 @@ class ConsoleMessenger:
                       *, key: str | None = None, buttons: Sequence[Button] = ()) -> SentMessage:
         if user.id not in self.started:
             raise CannotDM(user, self.start_hint(user))
-        chat = dm_chat(user.id)
+        chat = dm_chat(user.id, self.platform)
         if buttons:
             text += "\n" + " ".join(f"[{b.label}]" for b in buttons)
         sent = self._print(chat, text)
@@ -76,7 +92,8 @@ class ConsoleMessenger:
         return SentMessage(chat, sent)
 
     def start_hint(self, user: UserRef) -> str:
-        return f"Open a private chat with me and send /start (here: `{user.id} (dm): /start`)."
+        where = "dm" if self.chat == GROUP else f"{self.chat.id} dm"
+        return f"Open a private chat with me and send /start (here: `{user.id} ({where}): /start`)."
 
     def _save(self, file: OutFile) -> Path:
         self.files_dir.mkdir(parents=True, exist_ok=True)

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from bot.core.errors import UserError
 from bot.core.text import one_line, visible
+from bot.core.time_of_day import read_time_of_day
 
 MAX_TITLE = 200
 MAX_VENUE = 200
@@ -21,7 +22,6 @@ MAX_HASHTAG = 100
 # `about …` / `over …`, `ends 22:00` / `tot 22:00` / `eindigt 22u`: the word, then the value.
 _ABOUT = re.compile(r"^(?:about|over)\s*[:]?\s+(?P<text>.+)$", re.I | re.S)
 _ENDS = re.compile(r"^(?:ends?|until|tot|eindigt)\s*[:]?\s+(?P<text>.+)$", re.I)
-_CLOCK = re.compile(r"^(?P<h>\d{1,2})(?:(?:[:.]|u|h)(?P<m>\d{2}))?\s*(?:u|uur|h)?$", re.I | re.A)
 _HASHTAG = re.compile(r"^#(?=\w*[^\W\d_])\w+$")
 
 
@@ -94,13 +94,15 @@ def check_about(text: str) -> str:
 
 
 def read_end(text: str) -> time:
-    """`22:00`, `22.30`, `22u`, `23 uur`: the time the meetup ends."""
-    found = _CLOCK.match(text.strip())
-    hour = int(found.group("h")) if found else 99
-    minute = int(found.group("m") or 0) if found else 99
-    if hour > 23 or minute > 59:
+    """`22:00`, `22.30`, `22u`, `23 uur`, `11pm`: the time the meetup ends, read by the rule
+    of /newmeetup's dates (bot/core/time_of_day.py); a bare `22` is an hour."""
+    text = text.strip()
+    if text.isascii() and text.isdigit() and len(text) <= 2:
+        text += " uur"
+    reading = read_time_of_day(text)
+    if reading.time is None or reading.rest:
         raise UserError("Write the end time like: ends 22:00")
-    return time(hour, minute)
+    return time(reading.time.hour, reading.time.minute)
 
 
 def check_link(text: str) -> str:

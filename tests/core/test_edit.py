@@ -151,7 +151,8 @@ async def test_edit_refuses_what_it_cannot_take_and_changes_nothing(
         "/edit link meet.jit.si": "Write the online link in full",
         "/edit link javascript:alert(1)": "Write the online link in full",
         "/edit hashtag nohash": "Write the hashtag like #tweetupdb",
-        "/edit ends 25:00": "Write the end time like: ends 22:00",
+        "/edit ends 25:00": "isn't a time I can read",
+        "/edit ends soon": "Write the end time like: ends 22:00",
         "/edit max ²": "After max, write a number",
         "/edit venue Verkadefabriek": "Borrel already has that.",
     }

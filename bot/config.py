@@ -160,7 +160,7 @@ def load_config(path: str | Path | None) -> Config:
         matrix=_matrix(_Section(source, "matrix", raw.get("matrix", {}), {
             "homeserver", "user_id", "password", "access_token", "device_name",
             "organiser_power_level", "dm_invite_timeout", "allowed_inviters",
-            "leave_unbound_after"}),
+            "leave_unbound_after", "store_dir"}),
             core.default_language),
         database=_database(_Section(source, "database", raw.get("database", {}),
                                     {"url", "leader_poll_seconds"})),
@@ -239,6 +239,10 @@ def _telegram(s: _Section) -> TelegramSettings | None:
                             listen=listen, port=port, secret_token=secret_token)
 
 
+# The bot's Matrix device keys and room keys (docs/matrix.md); relative to where it runs.
+DEFAULT_MATRIX_STORE = "irl-matrix-store"
+
+
 def _matrix(s: _Section, language: str) -> MatrixSettings | None:
     """Every key is checked; the section is on when there is a homeserver."""
     homeserver = s.url("homeserver", what=' like "https://matrix.example.org"')
@@ -254,6 +258,9 @@ def _matrix(s: _Section, language: str) -> MatrixSettings | None:
     dm_invite_timeout = s.duration("dm_invite_timeout", timedelta(minutes=2))
     inviters = s.strings("allowed_inviters", '["@alice:example.org", "example.org"]')
     leave_after = s.duration("leave_unbound_after", timedelta(days=7))
+    store_dir = s.text("store_dir", DEFAULT_MATRIX_STORE)
+    if not store_dir:
+        raise s.error("store_dir", "must not be empty: the bot's encryption keys live there")
     for inviter in inviters:
         if not (_MATRIX_USER.fullmatch(inviter) or _MATRIX_SERVER.fullmatch(inviter)):
             raise s.error("allowed_inviters", f"{inviter!r} is neither a user id like "
@@ -271,4 +278,5 @@ def _matrix(s: _Section, language: str) -> MatrixSettings | None:
         access_token=access_token or None, device_name=device_name,
         organiser_power_level=power_level,
         dm_invite_timeout_s=dm_invite_timeout.total_seconds(), allowed_inviters=inviters,
-        leave_unbound_after_s=leave_after.total_seconds(), language=language)
+        leave_unbound_after_s=leave_after.total_seconds(), language=language,
+        store_dir=store_dir)

@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+from pathlib import Path
 
 from nio import AsyncClient, AsyncClientConfig, LoginResponse, WhoamiResponse
 
 from bot.adapters.matrix.calls import NETWORK_ERRORS, Backoff, MatrixCallError, call
+from bot.adapters.matrix.crypto import Crypto
 from bot.adapters.matrix.direct import DirectRooms
 from bot.adapters.matrix.inbound import CoreSink, EventRouter
 from bot.adapters.matrix.messenger import MatrixMessenger
@@ -34,31 +36,37 @@ class MatrixAdapter:
     def __init__(self, settings: MatrixSettings, store: StateStore) -> None:
         self.settings = settings
         self.store = store
+        if settings.store_dir:
+            Path(settings.store_dir).mkdir(parents=True, exist_ok=True, mode=0o700)
         self.client = AsyncClient(
             settings.homeserver.rstrip("/"),
             settings.user_id,
+            store_path=settings.store_dir or "",
             config=AsyncClientConfig(
                 # Rate limits and lost connections are handled (and logged) in calls.py.
                 max_limit_exceeded=0,
                 max_timeouts=0,
-                encryption_enabled=False,
+                encryption_enabled=Crypto.wanted(settings),
                 store_sync_tokens=False,
                 request_timeout=60,
             ),
         )
         self.ready = asyncio.Event()  # logged in and state loaded: sends may go
         self.rooms = RoomDirectory(self.client, settings.organiser_power_level)
-        self.direct = DirectRooms(self.client, self.rooms, settings.dm_invite_timeout_s)
+        self.crypto = Crypto(self.client, settings, store, self.rooms)
+        self.direct = DirectRooms(self.client, self.rooms, settings.dm_invite_timeout_s,
+                                  encrypted=Crypto.wanted(settings))
         self.polls = PollBook(store)
         rsvp_messages = RsvpMessages(store)
         self.messenger = MatrixMessenger(
             self.client, settings, self.direct, self.polls, rsvp_messages, self.ready,
-            rooms=self.rooms,
+            rooms=self.rooms, crypto=self.crypto,
         )
         self.router = EventRouter(
             None, self.messenger, self.rooms, self.direct, self.polls, store, rsvp_messages
         )
-        self.sync = SyncLoop(self.client, settings, store, self.router, self.rooms, self.direct)
+        self.sync = SyncLoop(self.client, settings, store, self.router, self.rooms, self.direct,
+                             self.crypto)
         self.unbound = UnboundRooms(self.client, settings, store, self.direct, self.rooms,
                                     self.messenger, lambda: self.router.core)
         self._task: asyncio.Task[None] | None = None
@@ -129,6 +137,7 @@ class MatrixAdapter:
 
     async def _connect(self, give_up_after_s: float) -> None:
         await self._log_in(give_up_after_s)
+        await self.crypto.open()
         await self.direct.load()
         await self.sync.load()
         self.ready.set()

@@ -62,11 +62,17 @@ class DirectRoom:
     wait_s: float = 0.0  # how long an open invite may still be waited on
 
 
+ENCRYPTION_STATE = {"type": "m.room.encryption", "state_key": "",
+                    "content": {"algorithm": "m.megolm.v1.aes-sha2"}}
+
+
 class DirectRooms:
-    def __init__(self, client: AsyncClient, rooms: RoomDirectory, invite_timeout_s: float) -> None:
+    def __init__(self, client: AsyncClient, rooms: RoomDirectory, invite_timeout_s: float,
+                 encrypted: bool = False) -> None:
         self._client = client
         self._rooms = rooms
         self._timeout = invite_timeout_s
+        self._encrypted = encrypted  # new direct rooms are made encrypted, as Element does
         self._direct: dict[str, list[str]] = {}
         self._changed: dict[tuple[str, str], asyncio.Event] = {}
         self._locks: dict[str, tuple[asyncio.Lock, list[int]]] = {}  # only while in use
@@ -168,7 +174,8 @@ class DirectRooms:
             resp: Any = await call(
                 "create direct room",
                 lambda: self._client.room_create(
-                    is_direct=True, invite=[user_id], preset=RoomPreset.trusted_private_chat
+                    is_direct=True, invite=[user_id], preset=RoomPreset.trusted_private_chat,
+                    initial_state=[ENCRYPTION_STATE] if self._encrypted else [],
                 ),
             )
         except MatrixCallError as exc:

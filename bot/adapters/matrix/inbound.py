@@ -34,6 +34,9 @@ from bot.core.messages import (
 
 log = logging.getLogger(__name__)
 
+UNDECRYPTABLE_NOTICE = N_(
+    "{name}, I couldn't read your message: your app didn't give me its key. Send it again; "
+    "if that doesn't help, sign out of your app and in again, or start a new session.")
 ENCRYPTED_NOTICE = N_(
     "I can't read encrypted rooms yet, so I don't see any commands here. "
     "Please use me in a room without encryption."
@@ -199,6 +202,19 @@ class EventRouter:
             ReactionRsvp(ChatRef(PLATFORM, room_id), await self._user(room_id, sender),
                          target, answer, event_id=redaction_id)
         )
+
+    async def undecryptable(self, room_id: str, event: Event) -> None:
+        """A message whose key never came: its sender hears it once, in that room."""
+        sender = str(event.get("sender", ""))
+        key = state_key("undecryptable:", f"{room_id}|{sender}")
+        if await self._store.get(key) == str(event.get("event_id")):
+            return
+        await self._store.set(key, str(event.get("event_id")))
+        name = await self._rooms.display_name(room_id, sender)
+        log.warning("matrix: %s from %s in %s could not be decrypted; told them",
+                    event.get("event_id"), sender, room_id)
+        notice = self._messenger.translate(UNDECRYPTABLE_NOTICE, name=name)
+        await self._messenger.send_event(room_id, "m.room.message", text_content(notice))
 
     async def encrypted_room(self, room_id: str) -> None:
         """Says once per room, ever, that encrypted rooms can't be served."""

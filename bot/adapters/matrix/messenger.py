@@ -21,6 +21,7 @@ from bot.adapters.matrix.content import (
     render_buttons,
     split_body,
 )
+from bot.adapters.matrix.crypto import Crypto
 from bot.adapters.matrix.direct import DirectRooms, NoDirectRoom, handling_events
 from bot.adapters.matrix.polls import PollBook, PollInfo
 from bot.adapters.matrix.rooms import RoomDirectory
@@ -59,8 +60,10 @@ class MatrixMessenger:
         rsvp_messages: RsvpMessages,
         ready: asyncio.Event | None = None,
         rooms: RoomDirectory | None = None,
+        crypto: Crypto | None = None,
     ) -> None:
         self._client = client
+        self._crypto = crypto
         self._settings = settings
         self._direct = direct
         self._polls = polls
@@ -78,9 +81,13 @@ class MatrixMessenger:
             if not await wait_set(self._ready, self._settings.send_retry_s):
                 raise TimeoutError("not logged in to the homeserver yet")
         txn = txn or uuid4().hex
+        if self._crypto is not None:
+            await self._crypto.room_for_send(room_id)
+        # Encrypted rooms: every member's device gets the key, verified or not (crypto.py).
         resp: Any = await call(
             f"send {event_type}",
-            lambda: self._client.room_send(room_id, event_type, content, tx_id=txn),
+            lambda: self._client.room_send(room_id, event_type, content, tx_id=txn,
+                                           ignore_unverified_devices=True),
             give_up_after_s=self._settings.send_retry_s,
         )
         return str(resp.event_id)

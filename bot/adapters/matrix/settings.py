@@ -37,6 +37,12 @@ class MatrixSettings:
     seed_reactions: bool = True
     # For the little the adapter says itself, where it doesn't know a chapter's language.
     language: str = DEFAULT_LANGUAGE
+    # The device's crypto store (its identity keys and the rooms' keys): a directory kept
+    # across restarts and deploys. None: encryption off (rooms with it on are told so).
+    store_dir: str | None = None
+    # A message that can't be decrypted this long after it came (its key never arrived) is
+    # answered once with how to fix it.
+    undecryptable_after_s: float = 120.0
 
     @property
     def server_name(self) -> str:

@@ -32,6 +32,7 @@ from urllib.parse import quote, urlencode
 from nio import AsyncClient
 
 from bot.adapters.matrix.calls import NETWORK_ERRORS, Backoff, MatrixCallError, call, raw_call
+from bot.adapters.matrix.crypto import Crypto
 from bot.adapters.matrix.direct import DirectRooms, handling_events
 from bot.adapters.matrix.inbound import EventRouter
 from bot.adapters.matrix.rooms import RoomDirectory
@@ -116,8 +117,10 @@ class SyncLoop:
         router: EventRouter,
         rooms: RoomDirectory,
         direct: DirectRooms,
+        crypto: Crypto | None = None,
     ) -> None:
         self._client = client
+        self._crypto = crypto
         self._settings = settings
         self._store = store
         self._router = router
@@ -211,8 +214,14 @@ class SyncLoop:
         finally:
             self.in_long_poll = False
 
+    @property
+    def _encrypting(self) -> bool:
+        return self._crypto is not None and self._crypto.on
+
     async def process(self, batch: Mapping[str, Any]) -> None:
         since = self._token
+        if self._crypto is not None:
+            await self._crypto.take(batch)
         for event in (batch.get("account_data") or {}).get("events") or []:
             if event.get("type") == "m.direct":
                 self._direct.on_account_data(event.get("content") or {})
@@ -234,6 +243,10 @@ class SyncLoop:
             return_exceptions=True,
         )
         failed += [r for r in results if isinstance(r, BaseException)]
+        if self._crypto is not None:
+            self._crypto.done_with_batch()
+            if not failed:
+                await self._handle_decryptable()
         if failed:
             # The failure that asks for the longest wait: an error, then a room that must
             # wait, then a gap that can go on at once.
@@ -332,7 +345,8 @@ class SyncLoop:
         for event in state:
             self._rooms.apply(room_id, event)
         await self._handle_all(room_id, events)
-        if joined_here is not None and await self._safe_is_encrypted(room_id):
+        if (joined_here is not None and not self._encrypting
+                and await self._safe_is_encrypted(room_id)):
             await self._router.encrypted_room(room_id)
 
     async def _handle_all(self, room_id: str, events: Sequence[Event]) -> None:
@@ -370,9 +384,20 @@ class SyncLoop:
         if event.get("sender") == self._me or not isinstance(event_id, str):
             return
         if event.get("type") == "m.room.encryption":
-            self._acted = True
-            await self._router.encrypted_room(room_id)
+            if not self._encrypting:
+                self._acted = True
+                await self._router.encrypted_room(room_id)
             return
+        if event.get("type") == "m.room.encrypted" and self._crypto is not None \
+                and self._encrypting:
+            plain = self._crypto.plain(room_id, event)
+            log.debug("matrix: encrypted %s in %s: %s", event_id, room_id,
+                      "decrypted" if plain is not None else "no key yet")
+            if plain is None:
+                self._acted = True
+                await self._crypto.park(room_id, event)
+                return
+            event = plain
         backoff = Backoff(first=0.5, cap=8.0)
         for attempt in range(1, HANDLE_ATTEMPTS + 1):
             try:
@@ -394,6 +419,22 @@ class SyncLoop:
                 log.warning("matrix: handling %s in %s failed (%r); trying again in %.1fs",
                             event_id, room_id, exc, wait)
                 await asyncio.sleep(wait)
+
+    async def _handle_decryptable(self) -> None:
+        """Events kept because their key was missing: handled now that it came (the core
+        drops one it has handled, so none is answered twice); the sender of one whose key
+        never comes is told once."""
+        assert self._crypto is not None
+        readable, overdue = await self._crypto.due()
+        for room_id, event in readable:
+            self._acted = True
+            log.info("matrix: %s in %s decrypted now that its key came", event.get("event_id"),
+                     room_id)
+            if event.get("sender") != self._me:
+                await self._handle(room_id, event)
+        for parked in overdue:
+            self._acted = True
+            await self._router.undecryptable(parked.room_id, parked.event)
 
     async def _fill_gap(self, room_id: str, prev_batch: str, since: str) -> Gap:
         """The events between the last sync (`since`) and this timeline (`prev_batch`),

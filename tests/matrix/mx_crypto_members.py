@@ -36,6 +36,7 @@ from nio import (
     AsyncClient,
     AsyncClientConfig,
     InviteMemberEvent,
+    LocalProtocolError,
     MatrixRoom,
     MegolmEvent,
     RoomCreateResponse,
@@ -234,6 +235,12 @@ class CryptoMember:
             if r == room_id and e.get("sender") == sender and e.get("type") == "m.room.message"
         ]
 
+    def events_from(self, sender: str, room_id: str | None = None) -> list[Event]:
+        """The non-state events `sender` sent, as they arrived: for "every answer arrived
+        encrypted and decrypted", `all(e["encrypted"] and e["decrypted"] for e in ...)`."""
+        return [e for r, e in self.timeline
+                if e.get("sender") == sender and "state_key" not in e and room_id in (None, r)]
+
     def knows_device(self, user_id: str, device_id: str) -> bool:
         """Whether this client has the keys of that device (and so shares room keys with it)."""
         return device_id in self.client.device_store[user_id]
@@ -311,7 +318,9 @@ class CryptoMember:
         if not room.members_synced:
             await call("members", lambda: self.client.joined_members(room_id))
         if self.client.should_query_keys:
-            await call("keys query", self.client.keys_query)
+            # The sync loop may have answered the query meanwhile: nio then says none is needed.
+            with contextlib.suppress(LocalProtocolError):
+                await call("keys query", self.client.keys_query)
         self._trust_all()
         missing = self.client.get_missing_sessions(room_id)
         if missing:

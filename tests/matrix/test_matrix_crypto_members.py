@@ -53,6 +53,9 @@ async def test_two_members_exchange_texts_and_reactions_that_decrypt(
         "rel_type": "m.annotation", "event_id": hello, "key": "👍"}
     assert (await raw_event(alice, room, reaction))["type"] == "m.room.encrypted"
     assert not alice.undecryptable() and not bob.undecryptable()
+    sent = alice.events_from(bob.user_id, room)
+    assert [e["type"] for e in sent] == ["m.room.message", "m.reaction"]
+    assert all(e["encrypted"] and e["decrypted"] for e in sent)
 
 
 async def test_an_encrypted_dm_as_element_makes_it(make_crypto_member: MakeCryptoMember) -> None:

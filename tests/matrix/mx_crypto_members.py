@@ -96,10 +96,10 @@ class CryptoMember:
     async def start(self) -> None:
         """Loads the store, uploads the device's keys, syncs once, then syncs in the background."""
         self.client.restore_login(self.user_id, self.device_id, self.account.access_token)
-        self.client.add_response_callback(self._on_sync, SyncResponse)  # type: ignore[arg-type]
+        self.client.add_response_callback(self._on_sync, SyncResponse)
         if self.client.should_upload_keys:
             await call("keys upload", self.client.keys_upload)
-        first = await call("first sync", lambda: self.client.sync(timeout=0, full_state=True))
+        first: SyncResponse = await call("first sync", lambda: self.client.sync(timeout=0, full_state=True))
         self._record_invites(first)
         self._trust_all()
         self._sync_task = asyncio.create_task(self.client.sync_forever(
@@ -253,7 +253,7 @@ class CryptoMember:
         """A private room as Element makes it, encryption on from the start; for `is_direct`,
         a DM as Element makes it (trusted private chat, is_direct, recorded in m.direct)."""
         invite = list(invite)
-        resp = await call("create", lambda: self.client.room_create(
+        resp: RoomCreateResponse = await call("create", lambda: self.client.room_create(
             name=None if is_direct else name, invite=invite, is_direct=is_direct,
             initial_state=[ENCRYPTION_STATE],
             preset=RoomPreset.trusted_private_chat if is_direct else RoomPreset.private_chat,
@@ -349,9 +349,18 @@ class CryptoMember:
     async def send_text(self, room_id: str, body: str) -> str:
         return await self.send_event(room_id, "m.room.message", {"msgtype": "m.text", "body": body})
 
-    async def react(self, room_id: str, event_id: str, key: str) -> str:
-        return await self.send_event(room_id, "m.reaction", {
-            "m.relates_to": {"rel_type": "m.annotation", "event_id": event_id, "key": key}})
+    async def react(self, room_id: str, event_id: str, key: str, *, encrypt: bool = True) -> str:
+        """A reaction, encrypted as Element sends it; `encrypt=False` sends it in the clear,
+        as nio's room_send and older clients do."""
+        content = {"m.relates_to": {"rel_type": "m.annotation", "event_id": event_id, "key": key}}
+        if encrypt:
+            return await self.send_event(room_id, "m.reaction", content)
+        resp = await raw_call(
+            self.client, "react", "PUT",
+            f"/_matrix/client/v3/rooms/{quote(room_id, safe='')}/send/m.reaction/{uuid4().hex}",
+            content,
+        )
+        return str(resp["event_id"])
 
     async def vote(self, room_id: str, poll_id: str, answer_ids: Iterable[str]) -> str:
         return await self.send_event(room_id, POLL_RESPONSE, poll_response(poll_id, answer_ids))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 from urllib.parse import quote
 
 from tests.matrix.conftest import MakeCryptoMember
@@ -20,9 +21,11 @@ async def encrypted_room(owner: CryptoMember, *others: CryptoMember, is_direct: 
     return room
 
 
-async def raw_event(member: CryptoMember, room: str, event_id: str) -> dict[str, object]:
-    return await member.raw(  # type: ignore[no-any-return]
+async def raw_event(member: CryptoMember, room: str, event_id: str) -> dict[str, Any]:
+    """The event as the server holds it."""
+    event: dict[str, Any] = await member.raw(
         "GET", f"/_matrix/client/v3/rooms/{quote(room, safe='')}/event/{quote(event_id, safe='')}")
+    return event
 
 
 async def test_two_members_exchange_texts_and_reactions_that_decrypt(
@@ -52,10 +55,13 @@ async def test_two_members_exchange_texts_and_reactions_that_decrypt(
     assert seen["content"]["m.relates_to"] == {
         "rel_type": "m.annotation", "event_id": hello, "key": "👍"}
     assert (await raw_event(alice, room, reaction))["type"] == "m.room.encrypted"
+    clear = await bob.react(room, hello, "🎉", encrypt=False)
+    _, seen = await alice.wait_for(lambda _r, e: e.get("event_id") == clear)
+    assert seen["type"] == "m.reaction" and not seen["encrypted"]
     assert not alice.undecryptable() and not bob.undecryptable()
     sent = alice.events_from(bob.user_id, room)
-    assert [e["type"] for e in sent] == ["m.room.message", "m.reaction"]
-    assert all(e["encrypted"] and e["decrypted"] for e in sent)
+    assert [e["type"] for e in sent] == ["m.room.message", "m.reaction", "m.reaction"]
+    assert [e["encrypted"] and e["decrypted"] for e in sent] == [True, True, False]
 
 
 async def test_an_encrypted_dm_as_element_makes_it(make_crypto_member: MakeCryptoMember) -> None:
@@ -83,7 +89,7 @@ async def test_a_poll_response_decrypts_with_its_type_and_content(
     on_server = await raw_event(alice, room, vote)
     assert on_server["type"] == "m.room.encrypted"
     # As Element sends it: the relation readable by the server, the answers not.
-    assert on_server["content"]["m.relates_to"] == {  # type: ignore[index]
+    assert on_server["content"]["m.relates_to"] == {
         "rel_type": "m.reference", "event_id": poll_id}
     assert "answer-2" not in str(on_server["content"])
 

@@ -113,6 +113,9 @@ class CryptoMember:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         await self.client.close()
+        database = getattr(self.client.store, "database", None)  # nio's SqliteStore (peewee)
+        if database is not None:
+            database.close()
 
     async def new_device(self) -> CryptoMember:
         """The same account logged in again: a new device with a store of its own."""

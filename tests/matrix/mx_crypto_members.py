@@ -44,7 +44,7 @@ from nio import (
     SyncResponse,
 )
 from nio.api import Api
-from nio.crypto import ENCRYPTION_ENABLED, OutboundGroupSession
+from nio.crypto import ENCRYPTION_ENABLED
 
 from bot.adapters.matrix.calls import call, raw_call
 from bot.waiting import wait_set
@@ -152,8 +152,9 @@ class CryptoMember:
             self._pending[event.event_id] = (room_id, event, entry)
         elif getattr(event, "decrypted", False):
             entry = {**source, "encrypted": True, "decrypted": True, "late": False}
-        else:
-            entry = {**source, "encrypted": False, "decrypted": False, "late": False}
+        else:  # in the clear, or encrypted in a way nio can't even try (e.g. another algorithm)
+            encrypted = source.get("type") == "m.room.encrypted"
+            entry = {**source, "encrypted": encrypted, "decrypted": False, "late": False}
         return entry
 
     def _retry_undecrypted(self) -> None:
@@ -379,6 +380,9 @@ class CryptoMember:
 
         The session is this helper's own: nio's outbound session for the room is untouched,
         so other sends meanwhile are encrypted and shared as usual."""
+        # Imported here: without the e2e extra nio.crypto lacks it, and conftest imports us.
+        from nio.crypto import OutboundGroupSession
+
         async with self._send_lock:
             await self._prepare(room_id)
             olm = self.client.olm

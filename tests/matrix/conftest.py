@@ -22,6 +22,7 @@ from bot.clock import VirtualClock
 from bot.core.app import Core
 from bot.core.settings import CoreSettings
 from bot.db.session import Database
+from tests.matrix.mx_crypto_members import CryptoMember
 from tests.matrix.mx_members import Member
 from tests.matrix.mx_recorder import RecordingCore
 from tests.matrix.mx_synapse import SynapseServer
@@ -141,3 +142,26 @@ class RealCore:
 @pytest.fixture
 def real_core(matrix_db: Database) -> RealCore:
     return RealCore(matrix_db, VirtualClock(START))
+
+
+MakeCryptoMember = Callable[..., Awaitable[CryptoMember]]
+
+
+@pytest.fixture
+async def make_crypto_member(
+    synapse: SynapseServer, tmp_path: Path
+) -> AsyncIterator[MakeCryptoMember]:
+    """`await make_crypto_member("alice")` -> a member with encryption on, as Element has it:
+    a device of its own with a crypto store under tmp_path, syncing in the background."""
+    members: list[CryptoMember] = []
+
+    async def make(name: str) -> CryptoMember:
+        account = synapse.register(synapse.unique(name), displayname=name.capitalize())
+        member = CryptoMember(synapse, account, tmp_path / "crypto")
+        await member.start()
+        members.append(member)
+        return member
+
+    yield make
+    for member in members:
+        await member.close()

@@ -239,7 +239,8 @@ def _telegram(s: _Section) -> TelegramSettings | None:
                             listen=listen, port=port, secret_token=secret_token)
 
 
-# The bot's Matrix device keys and room keys (docs/matrix.md); relative to where it runs.
+# The bot's Matrix device keys and room keys (docs/matrix.md); a relative path is taken from
+# the config file's folder.
 DEFAULT_MATRIX_STORE = "irl-matrix-store"
 
 
@@ -261,6 +262,8 @@ def _matrix(s: _Section, language: str) -> MatrixSettings | None:
     store_dir = s.text("store_dir", DEFAULT_MATRIX_STORE)
     if not store_dir:
         raise s.error("store_dir", "must not be empty: the bot's encryption keys live there")
+    if not Path(store_dir).is_absolute() and s.source != "(environment)":
+        store_dir = str(Path(s.source).resolve().parent / store_dir)
     for inviter in inviters:
         if not (_MATRIX_USER.fullmatch(inviter) or _MATRIX_SERVER.fullmatch(inviter)):
             raise s.error("allowed_inviters", f"{inviter!r} is neither a user id like "

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -167,3 +168,24 @@ async def test_sigkill_and_restart_the_same_device_reads_on_and_answers_nothing_
     all_decrypted(alice, bot_id, room)
     devices = alice.client.device_store.active_user_devices(bot_id)
     assert len(list(devices)) == 1  # one device for good: the same after each restart
+
+
+async def test_the_device_moves_with_the_lead_through_the_database(
+        make_bot: MakeBot, make_crypto_member: MakeCryptoMember, real_core: RealCore,
+        tmp_path: Path) -> None:
+    """A copy on another machine (an empty store folder) that takes over with the same
+    database is the same device, with the room keys the first one got: it reads on."""
+    first = await make_bot(core_factory=real_core, store_dir=str(tmp_path / "machine-1"))
+    alice = await make_crypto_member("alice")
+    room = await encrypted_room_with_bot(alice, first.user_id)
+    await ask(alice, room, first.user_id,
+              "!setup SMC Den Bosch; Den Bosch; Europe/Amsterdam; en", "SMC Den Bosch")
+    device = first.adapter.client.device_id
+    await first.adapter.stop()
+    second = await make_bot(core_factory=real_core, store=first.store,
+                            settings=replace(first.settings, store_dir=str(tmp_path / "machine-2")))
+    assert second.adapter.client.device_id == device
+    # The same megolm session as before: only the keys handed over can read it.
+    await ask(alice, room, first.user_id, "!meetups", "No meetups planned")
+    all_decrypted(alice, first.user_id, room)
+    assert len(list(alice.client.device_store.active_user_devices(first.user_id))) == 1

@@ -10,7 +10,7 @@ from pathlib import Path
 from nio import AsyncClient, AsyncClientConfig, LoginResponse, WhoamiResponse
 
 from bot.adapters.matrix.calls import NETWORK_ERRORS, Backoff, MatrixCallError, call
-from bot.adapters.matrix.crypto import Crypto
+from bot.adapters.matrix.crypto import STORE_HASH_KEY, STORE_KEY, Crypto
 from bot.adapters.matrix.direct import DirectRooms
 from bot.adapters.matrix.inbound import CoreSink, EventRouter
 from bot.adapters.matrix.messenger import MatrixMessenger
@@ -133,6 +133,8 @@ class MatrixAdapter:
         if self._task is not None:
             return
         self._stopping.clear()
+        if self.ready.is_set():
+            await self.crypto.hand_over()  # another copy may have used the device meanwhile
         self._task = asyncio.create_task(self._run(), name="matrix-sync")
 
     async def _connect(self, give_up_after_s: float) -> None:
@@ -174,7 +176,7 @@ class MatrixAdapter:
         if stored_user and stored_user != s.user_id:
             log.warning("matrix: account changed from %s to %s; starting afresh",
                         stored_user, s.user_id)
-            for key in ("access_token", "device_id", "next_batch"):
+            for key in ("access_token", "device_id", "next_batch", STORE_KEY, STORE_HASH_KEY):
                 await self.store.set(key, "")
         await self.store.set("user_id", s.user_id)
         self.client.user_id = s.user_id

@@ -13,17 +13,23 @@ a member's account. A message whose key has not arrived is kept (in the state st
 restart keeps it too), its key is asked for, and it is handled once the key comes; after
 `undecryptable_after_s` the sender is told once, in that room, what to do.
 
-The device's keys live in `store_dir` (nio's SQLite store, one file per device). Its id is
-kept in the database with the access token, so a restart or a deploy is the same device. A
-copy that takes over the lead (replicas) uses its own directory: see docs/matrix.md.
+The device's keys live in `store_dir` (nio's SQLite store, one file per device); its id is kept
+in the database with the access token, so a restart or a deploy is the same device. The
+database also keeps a copy of the store, written after each sync batch that changed it and
+before that batch's token: the copy that takes the lead (replicas, or a new machine) starts
+from it, so only the copy that syncs the account uses the device, and the device moves with
+the lead (docs/matrix.md).
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import logging
+import sqlite3
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,6 +51,8 @@ from bot.adapters.matrix.state import StateStore
 log = logging.getLogger(__name__)
 
 PARKED_KEY = "undecrypted"
+STORE_KEY = "crypto_store"  # the store file, base64: handed over with the lead
+STORE_HASH_KEY = "crypto_store_sha256"
 MAX_PARKED = 500  # undecryptable events kept; the oldest go first
 FORGET_AFTER_S = 86_400.0  # an event whose key never came is forgotten after a day
 
@@ -76,6 +84,8 @@ class Crypto:
         self._plain: dict[str, dict[str, Any]] = {}  # event id -> the decrypted event
         self._parked: dict[str, Parked] = {}
         self._loaded = False
+        self._saved: tuple[float, int] | None = None  # the file's (mtime, size) last saved
+        self._saved_hash: str | None = None
 
     @property
     def on(self) -> bool:
@@ -91,10 +101,9 @@ class Crypto:
         """Opens the device's store (made the first time) and publishes its keys."""
         if not self.wanted(self._settings):
             return
-        if not self.on:  # nio opens it itself after a password login
-            assert self._settings.store_dir is not None
-            Path(self._settings.store_dir).mkdir(parents=True, exist_ok=True, mode=0o700)
-            self._client.load_store()
+        assert self._settings.store_dir is not None
+        Path(self._settings.store_dir).mkdir(parents=True, exist_ok=True, mode=0o700)
+        await self._take_over()
         log.info("matrix: encryption on, device %s, keys in %s", self._client.device_id,
                  self._settings.store_dir)
         if not self._loaded:
@@ -104,6 +113,79 @@ class Crypto:
                     item["room_id"], item["event"], item["since"], item.get("told", False))
             self._loaded = True
         await self.keep_up()
+
+    def _file(self) -> Path:
+        assert self._settings.store_dir is not None
+        return (Path(self._settings.store_dir)
+                / f"{self._client.user_id}_{self._client.device_id}.db")
+
+    async def _take_over(self) -> None:
+        """Open the device's store: the file here when it follows from the copy the database
+        keeps (the same copy wrote both, the file maybe a little later), else that copy (the
+        lead comes from another machine, or this folder is new or stale); nio makes a new
+        device account in an empty one."""
+        saved_hash = await self._store.get(STORE_HASH_KEY)
+        path = self._file()
+        marker = path.with_name(path.name + ".from")  # the database copy the file follows
+        follows = path.exists() and marker.exists() and marker.read_text() == saved_hash
+        if saved_hash and not follows:
+            saved = await self._store.get(STORE_KEY)
+            if saved:
+                self._close_store()
+                tmp = path.with_name(path.name + ".restoring")
+                tmp.write_bytes(base64.b64decode(saved))
+                tmp.replace(path)
+                for extra in (path.name + "-wal", path.name + "-shm"):
+                    path.with_name(extra).unlink(missing_ok=True)
+                marker.write_text(saved_hash)
+                log.info("matrix: the device's keys taken from the database (%s)",
+                         saved_hash[:12])
+        self._saved_hash = saved_hash
+        if not self.on:
+            self._client.load_store()
+        self._saved = None
+
+    def _close_store(self) -> None:
+        store = getattr(self._client, "store", None)
+        if store is not None:
+            store.database.close()
+        self._client.store = None  # type: ignore[assignment]
+        self._client.olm = None
+
+    async def hand_over(self) -> None:
+        """This copy leads again after another may have used the device: its keys come from
+        the database again."""
+        if self.wanted(self._settings) and self._client.device_id:
+            await self._take_over()
+            await self.keep_up()
+
+    async def save(self) -> None:
+        """Write the store to the database when it changed (before the sync token)."""
+        if not self.on:
+            return
+        path = self._file()
+        try:
+            stat = path.stat()
+        except FileNotFoundError:
+            return
+        mark = (stat.st_mtime, stat.st_size)
+        if mark == self._saved:
+            return
+        source = sqlite3.connect(path)
+        copy = sqlite3.connect(":memory:")
+        try:
+            source.backup(copy)  # a consistent copy, whatever nio writes next
+            data = copy.serialize()
+        finally:
+            source.close()
+            copy.close()
+        digest = _sha256(data)
+        if digest != self._saved_hash:
+            await self._store.set(STORE_KEY, base64.b64encode(data).decode("ascii"))
+            await self._store.set(STORE_HASH_KEY, digest)
+            path.with_name(path.name + ".from").write_text(digest)
+            self._saved_hash = digest
+        self._saved = mark
 
     async def keep_up(self) -> None:
         """Uploads one-time keys when they run low, fetches the devices of members whose
@@ -215,16 +297,33 @@ class Crypto:
             {"room_id": p.room_id, "event": p.event, "since": p.since, "told": p.told}
             for p in self._parked.values()]))
 
-    async def room_for_send(self, room_id: str) -> None:
-        """nio encrypts only for rooms it knows; a room quiet since the start is known to the
-        room directory (state read from the homeserver), so nio learns it from there."""
+    async def encrypts(self, room_id: str) -> bool:
+        return self.on and await self._rooms.is_encrypted(room_id)
+
+    async def room_for_send(self, room_id: str, invited: Sequence[str] = ()) -> None:
+        """Before a send: nio encrypts only for rooms it knows, and shares the room key with
+        the devices it knows of. A room quiet since the start is known to the room directory
+        (its state read from the homeserver); someone just invited (a new DM room) is added
+        as invited, so their devices get the key too; devices not fetched yet are fetched."""
         if not self.on:
             return
-        room = self._client.rooms.get(room_id)
+        client = self._client
+        room = client.rooms.get(room_id)
         encrypted = await self._rooms.is_encrypted(room_id)
         if room is None:
-            room = MatrixRoom(room_id, self._client.user_id, encrypted)
-            self._client.rooms[room_id] = room
+            room = MatrixRoom(room_id, client.user_id, encrypted)
+            client.rooms[room_id] = room
         if encrypted and not room.encrypted:
             room.encrypted = True
-            self._client.encrypted_rooms.add(room_id)
+            client.encrypted_rooms.add(room_id)
+        if not room.encrypted:
+            return
+        for user_id in invited:
+            room.add_member(user_id, None, None, invited=True)
+        if invited and client.olm is not None:
+            client.olm.update_tracked_users(room)
+        if client.should_query_keys:
+            await call("keys query", client.keys_query)
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()

@@ -10,6 +10,7 @@ from typing import Any
 from uuid import uuid4
 
 from nio import AsyncClient, ErrorResponse, UploadResponse
+from nio.crypto.attachments import encrypt_attachment
 
 from bot.adapters.matrix.calls import call
 from bot.adapters.matrix.content import (
@@ -90,6 +91,10 @@ class MatrixMessenger:
                                            ignore_unverified_devices=True),
             give_up_after_s=self._settings.send_retry_s,
         )
+        if self._crypto is not None:
+            # A send may have made sessions with members' devices: the database's copy of
+            # the keys follows at once, so a copy taking over doesn't reuse an old one.
+            await self._crypto.save()
         return str(resp.event_id)
 
     async def send_text(
@@ -157,14 +162,19 @@ class MatrixMessenger:
 
     async def send_file(self, chat: ChatRef, file: OutFile, caption: str = "",
                         *, key: str | None = None) -> SentMessage:
-        url = await self._upload(file)
         content: dict[str, Any] = {
             "msgtype": "m.file",
             "body": split_body(bang_commands(caption))[0] if caption else file.filename,
             "filename": file.filename,
-            "url": url,
             "info": {"mimetype": file.mime_type, "size": len(file.content)},
         }
+        if self._crypto is not None and await self._crypto.encrypts(chat.id):
+            # In an encrypted room the file is encrypted too; its key goes in the event.
+            data, keys = encrypt_attachment(file.content)
+            upload = OutFile(file.filename, data, "application/octet-stream")
+            content["file"] = {"url": await self._upload(upload), **keys}
+        else:
+            content["url"] = await self._upload(file)
         event_id = await self.send_event(chat.id, "m.room.message", content, _txn(key))
         return SentMessage(chat, event_id)
 
@@ -196,6 +206,9 @@ class MatrixMessenger:
             log.info("matrix: can't DM %s: %s", user.id, exc)
             raise CannotDM(user, self.start_hint(user)) from exc
         chat = ChatRef(PLATFORM, room.room_id)
+        if self._crypto is not None and not room.joined:
+            # Invited, not joined yet: the room key must reach their devices all the same.
+            await self._crypto.room_for_send(room.room_id, invited=[user.id])
         sent = await self.send_text(chat, text, buttons, key=_txn(key, "text"))
         if file is not None:
             await self.send_file(chat, file, key=_txn(key, "file"))

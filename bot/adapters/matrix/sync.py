@@ -254,6 +254,8 @@ class SyncLoop:
                                              isinstance(r, BatchUnfinished) and r.at_once))
         self._token = str(batch["next_batch"])
         self._room_failures.clear()
+        if self._crypto is not None:
+            await self._crypto.save()  # before the token: a restart reads on from both
         if since is None or self._acted or time.monotonic() - self._saved_at > IDLE_TOKEN_SAVE_S:
             await self._store.set(TOKEN_KEY, self._token)
             self._saved_at = time.monotonic()

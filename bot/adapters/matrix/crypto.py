@@ -24,6 +24,7 @@ the lead (docs/matrix.md).
 from __future__ import annotations
 
 import base64
+import copy
 import hashlib
 import json
 import logging
@@ -211,7 +212,8 @@ class Crypto:
         that came with it), then each joined room's timeline, decrypted where it can."""
         if not self.on:
             return
-        response = SyncResponse.from_dict(dict(batch))
+        # nio changes parts of what it parses in place; the loop reads the batch afterwards.
+        response = SyncResponse.from_dict(copy.deepcopy(dict(batch)))
         if not isinstance(response, SyncResponse):
             log.warning("matrix: nio could not read a sync batch (%s); its encrypted events "
                         "wait for their keys", getattr(response, "message", response))
@@ -235,7 +237,7 @@ class Crypto:
             return self._plain.pop(event_id)
         if not self.on:
             return None
-        parsed = MegolmEvent.from_dict(dict(event))
+        parsed = MegolmEvent.from_dict(copy.deepcopy(dict(event)))
         if not isinstance(parsed, MegolmEvent):
             return None
         parsed.room_id = room_id
@@ -254,7 +256,7 @@ class Crypto:
         self._parked[event_id] = Parked(room_id, dict(event), time.time())
         log.info("matrix: %s in %s can't be decrypted yet; asking for its key", event_id,
                  room_id)
-        parsed = MegolmEvent.from_dict(dict(event))
+        parsed = MegolmEvent.from_dict(copy.deepcopy(dict(event)))
         if isinstance(parsed, MegolmEvent):
             parsed.room_id = room_id
             try:

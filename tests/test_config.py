@@ -210,7 +210,8 @@ def test_a_valid_webhook_config_gives_the_adapter_its_settings(
     assert config.matrix == MatrixSettings(
         homeserver="https://m.org", user_id="@irl:m.org", access_token="t",
         organiser_power_level=100, dm_invite_timeout_s=120.0,
-        allowed_inviters=("@alice:example.org", "example.org:8448"))
+        allowed_inviters=("@alice:example.org", "example.org:8448"),
+        store_dir=str(tmp_path / "irl-matrix-store"))
     assert config.core == CoreSettings(reminder_offsets=(), group_reminder_offset=26 * 60)
 
 
@@ -243,3 +244,20 @@ def test_commands_per_minute_is_read_from_the_bot_section(tmp_path: Path) -> Non
     assert load_config(None).core.commands_per_minute == 10
     path.write_text("[bot]\ncommands_per_minute = 0\n")
     assert load_config(path).core.commands_per_minute == 0
+
+
+def test_the_matrix_keys_folder_is_beside_the_config_file_unless_absolute(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("IRL_MATRIX_PASSWORD", "secret")
+    path = tmp_path / "etc" / "irl.toml"
+    path.parent.mkdir()
+    base = '[matrix]\nhomeserver = "http://127.0.0.1:8008"\nuser_id = "@irl:localhost"\n'
+    path.write_text(base)
+    matrix = load_config(path).matrix
+    assert matrix is not None and matrix.store_dir == str(tmp_path / "etc" / "irl-matrix-store")
+    path.write_text(base + f'store_dir = "{tmp_path / "keys"}"\n')
+    matrix = load_config(path).matrix
+    assert matrix is not None and matrix.store_dir == str(tmp_path / "keys")
+    path.write_text(base + 'store_dir = ""\n')
+    with pytest.raises(ConfigError, match="store_dir"):
+        load_config(path)

@@ -189,3 +189,21 @@ async def test_the_device_moves_with_the_lead_through_the_database(
     await ask(alice, room, first.user_id, "!meetups", "No meetups planned")
     all_decrypted(alice, first.user_id, room)
     assert len(list(alice.client.device_store.active_user_devices(first.user_id))) == 1
+
+
+async def test_a_message_whose_key_never_comes_is_answered_once_with_how_to_fix_it(
+        make_bot: MakeBot, make_crypto_member: MakeCryptoMember, real_core: RealCore,
+        tmp_path: Path) -> None:
+    bot = await make_bot(core_factory=real_core, store_dir=str(tmp_path / "bot-store"),
+                         undecryptable_after_s=3)
+    alice = await make_crypto_member("alice")
+    room = await encrypted_room_with_bot(alice, bot.user_id)
+    mark = len(alice.timeline)
+    await alice.send_text_with_late_key(room, "!help", delay_s=3600)  # the key never comes
+    notice = await alice.wait_for_text(bot.user_id, room, contains="couldn't read your message",
+                                       within=30, after=mark)
+    assert notice["content"]["body"].startswith("Alice, I couldn't read your message")
+    await ask(alice, room, bot.user_id, "!meetups", "not a chapter")  # later: nothing else came
+    told = [e for _r, e in alice.timeline[mark:] if e.get("sender") == bot.user_id
+            and "couldn't read" in (e.get("content") or {}).get("body", "")]
+    assert told == [notice]

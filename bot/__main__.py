@@ -20,7 +20,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from bot.clock import SystemClock, VirtualClock
-from bot.config import Config, ConfigError, load_config
+from bot.config import Config, ConfigError, listen_address, load_config
 from bot.core.app import Core
 from bot.core.ports import Messenger
 from bot.core.settings import CoreSettings
@@ -30,6 +30,7 @@ from bot.readiness import Readiness
 from bot.redact import install as redact_logs
 from bot.redact import mask_url
 from bot.waiting import wait_set
+from bot.web.settings import WebSettings
 
 if TYPE_CHECKING:
     from bot.schedule import Wakeups
@@ -65,7 +66,8 @@ class Adapter(Protocol):
 
 # --- demo ----------------------------------------------------------------------------------
 
-async def demo(db_path: str | None, language: str, lines_in: Sequence[str] | None) -> int:
+async def demo(db_path: str | None, language: str, lines_in: Sequence[str] | None,
+               web: WebSettings | None = None) -> int:
     from bot.adapters.console.chat import ConsoleChat
     from bot.adapters.console.messenger import GROUP, ROOM, ConsoleMessenger
 
@@ -90,7 +92,15 @@ async def demo(db_path: str | None, language: str, lines_in: Sequence[str] | Non
     core = Core(db, {messenger.platform: messenger, room.platform: room}, clock, settings)
     chat = ConsoleChat(core, messenger, clock, write, settings.default_timezone, room)
     interactive = lines_in is None
+    server = None
+    if web is not None:
+        from bot.web.server import WebServer
+
+        server = WebServer(web, f"sqlite+aiosqlite:///{db_file}")
+        server.start()
     write(f"-- IRL demo: a chapter's group and room on a virtual clock. Data: {data_dir}")
+    if server is not None:
+        write(f"serving {server.url}")
     if interactive:
         write(f"-- e.g. `alice: /setup SMC Den Bosch; Den Bosch; Europe/Amsterdam; {language}`, "
               "`alice (dm): /start`, `:advance 25h`, `:quit`")
@@ -101,6 +111,8 @@ async def demo(db_path: str | None, language: str, lines_in: Sequence[str] | Non
                     write(f"> {line.strip()}")
                 if not await chat.feed(line):
                     break
+            if server is not None:  # the script is done; the pages stay until Ctrl-C or SIGTERM
+                await until_stopped()
         else:
             loop = asyncio.get_running_loop()
             while True:
@@ -111,8 +123,19 @@ async def demo(db_path: str | None, language: str, lines_in: Sequence[str] | Non
                 if not await chat.feed(line):
                     break
     finally:
+        if server is not None:
+            server.stop()
         await db.dispose()
     return 0
+
+
+async def until_stopped() -> None:
+    """Wait for Ctrl-C or SIGTERM."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
 
 
 # --- run -----------------------------------------------------------------------------------
@@ -180,6 +203,12 @@ async def run(config: Config) -> int:
     led = {name: adapter for name, adapter in adapters.items()
            if any(account.startswith(name + ":") for account in leadership.accounts)}
     keeper: asyncio.Task[None] | None = None
+    server = None
+    if config.web is not None:
+        from bot.web.server import WebServer
+
+        server = WebServer(config.web, config.database.url, readiness)
+        server.start()
     try:
         for name, adapter in adapters.items():
             await adapter.start()
@@ -201,6 +230,8 @@ async def run(config: Config) -> int:
             except Exception:
                 log.exception("stopping %s failed", adapter)
         await leadership.release()
+        if server is not None:
+            server.stop()
         await db.dispose()
     return 0
 
@@ -370,6 +401,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     p_demo = sub.add_parser("demo", help="a chapter chat in the terminal, no token needed")
     p_demo.add_argument("--db", help="SQLite file to keep (default: a new temporary folder)")
     p_demo.add_argument("--lang", choices=["en", "nl"], default="en")
+    p_demo.add_argument("--web", metavar="HOST:PORT",
+                        help="also serve the chapter's pages there (e.g. 127.0.0.1:8080)")
     for name, text in (("run", "run the bot"), ("migrate", "bring the database schema up to date")):
         p = sub.add_parser(name, help=text)
         p.add_argument("--config", help="config.toml (see config.example.toml)")
@@ -378,8 +411,17 @@ def main(argv: Sequence[str] | None = None) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.command == "demo":
         lines = None if sys.stdin.isatty() else sys.stdin.read().splitlines()
+        web = None
+        if args.web:
+            address = listen_address(args.web)
+            if address is None:
+                print(f"--web: write it as host:port like 127.0.0.1:8080, not {args.web!r}",
+                      file=sys.stderr)
+                return 2
+            web = WebSettings(host=address[0], port=address[1],
+                              public_url=f"http://{args.web}")
         try:
-            return asyncio.run(demo(args.db, args.lang, lines))
+            return asyncio.run(demo(args.db, args.lang, lines, web))
         except BrokenPipeError:  # `irlbot demo < script | head`
             return 0
     redact_logs()  # secret-shaped text (bot tokens, passwords in URLs), from the start

@@ -24,6 +24,7 @@ from bot.adapters.telegram.settings import TelegramSettings
 from bot.core.dates import parse_duration, parse_offsets
 from bot.core.i18n import SUPPORTED_LANGUAGES
 from bot.core.settings import CoreSettings
+from bot.web.settings import WebSettings
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///irl.db"
 DATABASE_DRIVERS = ("sqlite+aiosqlite", "postgresql+asyncpg")
@@ -60,6 +61,7 @@ class Config:
     telegram: TelegramSettings | None = None
     matrix: MatrixSettings | None = None
     database: DatabaseConfig = field(default_factory=DatabaseConfig)
+    web: WebSettings | None = None  # None: no [web] section, no web server
     source: str = "(defaults)"
 
 
@@ -144,7 +146,7 @@ def load_config(path: str | Path | None) -> Config:
             raise ConfigError(source, "(file)", f"can't be read: {exc}") from None
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(source, "(syntax)", str(exc)) from None
-    sections = {"database", "bot", "telegram", "matrix"}
+    sections = {"database", "bot", "telegram", "matrix", "web"}
     unknown = set(raw) - sections
     if unknown:
         raise ConfigError(source, f"[{sorted(unknown)[0]}]",
@@ -164,8 +166,28 @@ def load_config(path: str | Path | None) -> Config:
             core.default_language),
         database=_database(_Section(source, "database", raw.get("database", {}),
                                     {"url", "leader_poll_seconds"})),
+        web=_web(_Section(source, "web", raw["web"], {"listen", "public_url"}))
+        if "web" in raw else None,
         source=source,
     )
+
+
+def listen_address(text: str) -> tuple[str, int] | None:
+    """`127.0.0.1:8080` -> ("127.0.0.1", 8080); None when it isn't host:port."""
+    host, sep, port = text.rpartition(":")
+    if not sep or not host or not port.isascii() or not port.isdigit() or not 0 < int(port) < 65536:
+        return None
+    return host.strip("[]"), int(port)
+
+
+def _web(s: _Section) -> WebSettings:
+    listen = s.text("listen", "127.0.0.1:8080")
+    address = listen_address(listen)
+    if address is None:
+        raise s.error("listen", f'must be host:port like "127.0.0.1:8080", not {listen!r}')
+    host, port = address
+    public_url = s.url("public_url", f"http://{listen}", ' like "https://irl.example.org"')
+    return WebSettings(host=host, port=port, public_url=public_url.rstrip("/"))
 
 
 def _database(s: _Section) -> DatabaseConfig:

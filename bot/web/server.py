@@ -1,0 +1,103 @@
+"""The web server: an aiohttp application in its own thread with its own event loop, so a
+slow page or a crowd at the wall doesn't hold up the bot, and the bot's bursts don't hold up
+the pages. It opens its own database engine (an engine belongs to one loop).
+
+Each part adds its routes: `ops` (/healthz, /readyz), and the parts of the later steps of
+issue 13 register theirs in `PARTS` the same way."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from aiohttp import web
+
+from bot.db.session import Database
+from bot.readiness import Readiness
+from bot.web import ops
+from bot.web.settings import WebSettings
+from bot.web.site import Site
+
+log = logging.getLogger(__name__)
+
+PARTS: list[Callable[[Site], list[web.RouteDef]]] = [ops.routes]
+
+
+def make_app(site: Site) -> web.Application:
+    app = web.Application(client_max_size=site.settings.max_body_bytes)
+    for part in PARTS:
+        app.add_routes(part(site))
+    return app
+
+
+class WebServer:
+    """`server.start()` (returns once it listens), `server.publish(event)` from any thread,
+    `server.stop()`."""
+
+    def __init__(self, settings: WebSettings, database_url: str,
+                 readiness: Readiness | None = None) -> None:
+        self.settings = settings
+        self.database_url = database_url
+        self.readiness = readiness
+        self.site: Site | None = None
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._ready = threading.Event()
+        self._stop: asyncio.Event | None = None
+        self._failed: BaseException | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.settings.host}:{self.settings.port}"
+
+    def start(self, timeout: float = 30.0) -> None:
+        self._thread = threading.Thread(target=self._main, name="irl-web", daemon=True)
+        self._thread.start()
+        if not self._ready.wait(timeout):
+            raise RuntimeError("the web server did not start in time")
+        if self._failed is not None:
+            raise RuntimeError(f"the web server could not start: {self._failed}") from self._failed
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if self._loop is not None and self._stop is not None:
+            self._loop.call_soon_threadsafe(self._stop.set)
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def publish(self, event: dict[str, Any]) -> None:
+        """Hand a live event (a wall post, a count that changed) to the pages' listeners,
+        from the bot's thread."""
+        site, loop = self.site, self._loop
+        if site is None or loop is None:
+            return
+        for listener in list(site.listeners):
+            loop.call_soon_threadsafe(listener, event)
+
+    def _main(self) -> None:
+        try:
+            asyncio.run(self._serve())
+        except BaseException as exc:  # reported to start(), or logged once it had started
+            if not self._ready.is_set():
+                self._failed = exc
+                self._ready.set()
+            else:
+                log.exception("the web server stopped")
+
+    async def _serve(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stop = asyncio.Event()
+        db = Database(self.database_url)
+        self.site = Site(self.settings, db, self.readiness, loop=self._loop)
+        runner = web.AppRunner(make_app(self.site), access_log=None)
+        await runner.setup()
+        try:
+            await web.TCPSite(runner, self.settings.host, self.settings.port).start()
+            log.info("web: serving %s (public address %s)", self.url, self.settings.public_url)
+            self._ready.set()
+            await self._stop.wait()
+        finally:
+            await runner.cleanup()
+            await db.dispose()

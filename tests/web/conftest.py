@@ -1,0 +1,34 @@
+"""The web server on a free port of loopback, on a migrated SQLite database."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bot.readiness import Readiness
+from bot.web.server import WebServer
+from bot.web.settings import WebSettings
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def readiness() -> Readiness:
+    return Readiness()
+
+
+@pytest.fixture
+def web(db_url: str, readiness: Readiness, tmp_path: Path) -> Iterator[WebServer]:
+    port = free_port()
+    server = WebServer(WebSettings(port=port, public_url=f"http://127.0.0.1:{port}"), db_url,
+                       readiness)
+    server.start()
+    yield server
+    server.stop()

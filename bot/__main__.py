@@ -30,6 +30,7 @@ from bot.readiness import Readiness
 from bot.redact import install as redact_logs
 from bot.redact import mask_url
 from bot.waiting import wait_set
+from bot.web.metrics import Prometheus
 from bot.web.settings import WebSettings
 
 if TYPE_CHECKING:
@@ -89,14 +90,16 @@ async def demo(db_path: str | None, language: str, lines_in: Sequence[str] | Non
     messenger = ConsoleMessenger(write, data_dir / "files", GROUP, codes)
     room = ConsoleMessenger(write, data_dir / "files", ROOM, codes)
     settings = CoreSettings(default_language=language)
-    core = Core(db, {messenger.platform: messenger, room.platform: room}, clock, settings)
+    metrics = Prometheus(clock)  # counted always; served at /metrics with --web
+    core = Core(db, {messenger.platform: messenger, room.platform: room}, clock, settings,
+                metrics=metrics)
     chat = ConsoleChat(core, messenger, clock, write, settings.default_timezone, room)
     interactive = lines_in is None
     server = None
     if web is not None:
         from bot.web.server import WebServer
 
-        server = WebServer(web, f"sqlite+aiosqlite:///{db_file}")
+        server = WebServer(web, f"sqlite+aiosqlite:///{db_file}", metrics=metrics)
         server.start()
     write(f"-- IRL demo: a chapter's group and room on a virtual clock. Data: {data_dir}")
     if server is not None:
@@ -194,7 +197,10 @@ async def run(config: Config) -> int:
         adapters["matrix"] = build_matrix(config.matrix, db)
     wakeups = Wakeups(clock, sweep_every=config.core.sweep_every, readiness=readiness)
     messengers = {name: adapter.messenger for name, adapter in adapters.items()}
-    core = Core(db, messengers, clock, config.core, due_changed=wakeups.notify)
+    # One per process, counted whether or not the web server serves it at /metrics.
+    metrics = Prometheus(clock)
+    core = Core(db, messengers, clock, config.core, due_changed=wakeups.notify,
+                metrics=metrics)
     for adapter in adapters.values():
         adapter.bind(core)
     wakeups.bind(core)
@@ -207,7 +213,7 @@ async def run(config: Config) -> int:
     if config.web is not None:
         from bot.web.server import WebServer
 
-        server = WebServer(config.web, config.database.url, readiness)
+        server = WebServer(config.web, config.database.url, readiness, metrics)
         server.start()
     try:
         for name, adapter in adapters.items():

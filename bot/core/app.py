@@ -37,7 +37,7 @@ from bot.core.messages import (
 )
 from bot.core.outbox import chat_key
 from bot.core.people import ensure_membership, home_language, note_admin, person_for
-from bot.core.ports import Clock, MemberCheck, Messenger
+from bot.core.ports import Clock, MemberCheck, Messenger, Metrics
 from bot.core.queries import chapter_for_chat
 from bot.core.settings import CoreSettings
 from bot.core.syntax import MAX_COMMAND_TEXT, parse_command
@@ -102,12 +102,15 @@ class Core:
         clock: Clock,
         settings: CoreSettings | None = None,
         due_changed: Callable[[datetime], None] | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.db = db
         self.svc = Services(messengers=messengers, clock=clock,
                             settings=settings or CoreSettings())
         if due_changed is not None:
             self.svc.due_changed = due_changed
+        if metrics is not None:
+            self.svc.metrics = metrics
         self.units = Units(db, self.svc)
         self.command_limit = CommandLimit(self.svc.settings.commands_per_minute)
 
@@ -115,22 +118,30 @@ class Core:
     def settings(self) -> CoreSettings:
         return self.svc.settings
 
+    @property
+    def metrics(self) -> Metrics:
+        """What the operator counts; adapters report their platform's retries to it."""
+        return self.svc.metrics
+
     # --- the one wrapper -----------------------------------------------------------------------
 
     async def _handle(self, event: Event, body: Callable[[Work, Event], Awaitable[R]],
                       refused: Callable[[str], Awaitable[R]],
-                      failed: Callable[[str], Awaitable[R]] | None) -> R:
+                      failed: Callable[[str], Awaitable[R]] | None,
+                      received: float | None = None) -> R:
         """Run `body` in one unit of work. `refused` gets a UserError's text. While the
         database can't be reached the unit is tried again, for `db_retry`; the event's id,
         recorded with its effect, keeps a retry from doing anything twice. After that, or
         after any other error, `failed` gets the text to tell the person; without `failed`
         the error is logged and raised again, for the adapter to deliver the event once more
-        (a vote or a reaction has no one to tell)."""
+        (a vote or a reaction has no one to tell). `received` (time.monotonic()) is when a
+        command reached the core: its first message sent is timed from then (the reply
+        latency the operator sees)."""
         give_up = time.monotonic() + self.settings.db_retry.total_seconds()
         pause = FIRST_PAUSE
         while True:
             try:
-                async with self.units() as w:
+                async with self.units(received=received) as w:
                     return await body(w, event)
             except UserError as err:
                 return await refused(gettext(event.language, err.message, **err.values))
@@ -156,11 +167,11 @@ class Core:
     def _event(self, kind: str, chat: ChatRef | None, sender: UserRef | None) -> Event:
         return Event(kind, chat, sender, self.settings.default_language)
 
-    async def _say(self, chat: ChatRef, text: str) -> None:
+    async def _say(self, chat: ChatRef, text: str, received: float | None = None) -> None:
         """A refusal, after the rollback: through the outbox like every answer, or straight to
         the platform when the database can't take it."""
         try:
-            async with self.units() as w:
+            async with self.units(received=received) as w:
                 w.out.reply(chat, text)
             return
         except Exception:
@@ -169,6 +180,9 @@ class Core:
             await self.svc.messenger(chat.platform).send_text(chat, text)
         except Exception:
             log.exception("could not reply in %s", chat)
+            return
+        if received is not None:
+            self.svc.metrics.replied(chat.platform, time.monotonic() - received)
 
     async def _log_refusal(self, text: str) -> None:
         log.info("refused: %s", text)
@@ -177,6 +191,7 @@ class Core:
 
     async def handle_message(self, msg: Inbound) -> None:
         """A text message in a group or DM: commands are answered through the messengers."""
+        received = time.monotonic()
         command = parse_command(scrub(msg.text))
         if command is None:
             return
@@ -189,6 +204,7 @@ class Core:
                 await self._too_many(msg)
             return
         spec = command_named(command.name)
+        self.svc.metrics.command(spec.name if spec is not None else "unknown", msg.chat.platform)
 
         async def body(w: Work, event: Event) -> None:
             if (spec is None and not msg.is_private
@@ -223,10 +239,10 @@ class Core:
             await spec.handler(ctx, command.args)
 
         async def answer(text: str) -> None:
-            await self._say(msg.chat, text)
+            await self._say(msg.chat, text, received)
 
         await self._handle(self._event(f"/{command.name}", msg.chat, msg.sender), body,
-                           answer, answer)
+                           answer, answer, received)
 
     async def _too_many(self, msg: Inbound) -> None:
         """Tell a member, once, that their commands here are ignored for now."""

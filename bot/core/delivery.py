@@ -21,7 +21,7 @@ from bot.core.nudges import send_poll_nudge
 from bot.core.outbox import chat_of_key
 from bot.core.people import person_language, person_timezone
 from bot.core.polls import close_poll
-from bot.core.ports import Messenger, Paced
+from bot.core.ports import Messenger, Metrics, Paced
 from bot.core.queries import chapter_chats, dm_targets
 from bot.core.recurring import after_meetup
 from bot.core.reminders import DAY_BEFORE, reminder_text
@@ -147,6 +147,7 @@ async def claim_reminders(w: Work) -> list[tuple[int, int]]:
     for rid, meetup_id, person_id in spent.all():
         log.error("reminder %s (meetup %s, person %s) failed %d times; given up", rid,
                   meetup_id, person_id, tries)
+        w.svc.metrics.reminder("failed")
     due = (await w.s.execute(
         select(Reminder.id, Reminder.attempts).where(
             Reminder.status == ReminderStatus.PENDING, Reminder.due_at <= w.now, free)
@@ -197,7 +198,7 @@ async def send_due_reminders(units: Units) -> int:
             now, rid, attempt = item
             try:
                 async with units(now) as w:
-                    await queue_reminder(w, rid)
+                    ended = await queue_reminder(w, rid)
             except Exception:
                 if attempt < tries:
                     log.exception("reminder %s failed (try %d of %d); it is tried again after "
@@ -205,6 +206,9 @@ async def send_due_reminders(units: Units) -> int:
                     continue
                 log.exception("reminder %s failed %d times; given up", rid, attempt)
                 await _give_up_reminder(units, rid)
+                continue
+            if ended is not None:
+                count_reminder(units.svc.metrics, *ended)
 
     for outcome in await asyncio.gather(claimer(), *(worker() for _ in range(concurrency)),
                                         return_exceptions=True):
@@ -216,12 +220,15 @@ async def send_due_reminders(units: Units) -> int:
 async def _give_up_reminder(units: Units, rid: int) -> None:
     try:
         async with units() as w:
-            await w.s.execute(update(Reminder).where(
+            result = await w.s.execute(update(Reminder).where(
                 Reminder.id == rid, Reminder.status == ReminderStatus.PENDING)
                 .values(status=ReminderStatus.FAILED, claimed_until=None)
                 .execution_options(synchronize_session=False))
     except Exception:
         log.exception("reminder %s: could not mark it failed; the next claim does", rid)
+        return
+    if changed_one_row(result):
+        units.svc.metrics.reminder("failed")
 
 
 @dataclass
@@ -238,17 +245,20 @@ class Outgoing:
     users: list[UserRef] = field(default_factory=list)  # a DM: the person's accounts, best first
 
 
-async def queue_reminder(w: Work, rid: int) -> None:
-    """Turn a claimed reminder into outbox rows, in one unit of work with its new status."""
+async def queue_reminder(w: Work, rid: int) -> tuple[ReminderStatus, timedelta] | None:
+    """Turn a claimed reminder into outbox rows, in one unit of work with its new status.
+    Returns that status and how late it is (now - due), for the metrics once the unit has
+    committed (`count_reminder`); None when it was handled before."""
     reminder = await w.s.get_one(Reminder, rid)
     if reminder.status != ReminderStatus.PENDING:
-        return
+        return None
+    late = w.now - reminder.due_at
     if reminder.kind == ReminderKind.POLL_NUDGE:
         reminder.claimed_until = None
         reminder.status = await send_poll_nudge(w, reminder)
         if reminder.status == ReminderStatus.SENT:
             reminder.sent_at = w.now
-        return
+        return reminder.status, late
     prepared = await prepare(w, reminder)
     reminder.claimed_until = None
     if isinstance(prepared, ReminderStatus):
@@ -260,12 +270,23 @@ async def queue_reminder(w: Work, rid: int) -> None:
     else:
         assert prepared.person_id is not None
         w.out.dm(prepared.users, prepared.text, prepared.file,
-                 (prepared.person_id, prepared.chapter_id, prepared.meetup_id), reminder.id)
+                 (prepared.person_id, prepared.chapter_id, prepared.meetup_id), reminder.id,
+                 reminder_due=reminder.due_at)
         reminder.status = ReminderStatus.QUEUED  # sent or failed when the outbox says so
     if reminder.kind == ReminderKind.FOLLOW_UP:
         # The meetup is over (the follow-up was sent, or skipped when the bot was down), so
         # a recurring chapter opens its next one, announced after the "thanks for coming".
         await after_meetup(w, reminder.meetup_id)
+    return reminder.status, late
+
+
+def count_reminder(metrics: Metrics, status: ReminderStatus, late: timedelta) -> None:
+    """Tell the metrics how a reminder ended; one whose DM is in the outbox is counted when
+    the outbox sends it (unit.py)."""
+    if status == ReminderStatus.SENT:
+        metrics.reminder("sent", late.total_seconds())
+    elif status in (ReminderStatus.FAILED, ReminderStatus.SKIPPED):
+        metrics.reminder(status.value)
 
 
 async def send_pending(units: Units) -> int:

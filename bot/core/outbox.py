@@ -113,11 +113,12 @@ class Outbox:
     def dm(self, targets: Sequence[UserRef], text: str, file: OutFile | None,
            on_failure: tuple[int, int, int | None], reminder_id: int | None = None,
            name_if_refused: bool = True, buttons: Sequence[Button] = (),
-           record: Posted | None = None) -> None:
+           record: Posted | None = None, reminder_due: datetime | None = None) -> None:
         """DM the first of the person's accounts that accepts; (person, chapter, meetup)
         say where to name them when none does (unless not `name_if_refused`). `record` files
         the DM like a post, in the private chat it went to (so its buttons or reactions find
-        their meetup)."""
+        their meetup). A reminder's DM carries its id and when it was due (its lateness is
+        counted when it is sent)."""
         person_id, chapter_id, meetup_id = on_failure
         named = {} if name_if_refused else {"name": False}
         self._entries.append(Entry(OutboxKind.DM, targets[0].platform, f"dm:{person_id}", {
@@ -126,7 +127,8 @@ class Outbox:
             "record": _record(record),
             "on_failure": {"person_id": person_id, "chapter_id": chapter_id,
                            "meetup_id": meetup_id, **named},
-            "reminder_id": reminder_id}))
+            "reminder_id": reminder_id,
+            **({"reminder_due": reminder_due.isoformat()} if reminder_due else {})}))
 
     async def store(self, s: AsyncSession, now: datetime, claimed_until: datetime,
                     serves: Callable[[str], bool]) -> list[Claimed]:
@@ -196,6 +198,9 @@ class Claimed:
     platform: str
     payload: Payload
     lease: datetime
+    # The first row a command's handling sends: when (time.monotonic()) the command reached
+    # the core, for the reply latency; None for every other row.
+    received: float | None = None
 
 
 def _dump(payload: Payload) -> str:

@@ -85,3 +85,52 @@ class MemberCheck(Protocol):
     tried again later, like any event that failed)."""
 
     async def is_member(self, chat: ChatRef, user: UserRef) -> bool: ...
+
+
+class Metrics(Protocol):
+    """What the operator counts (GET /metrics; bot/web/metrics.py implements it with
+    prometheus-client). Each call is quick, never raises, and may come from any thread."""
+
+    def command(self, name: str, platform: str) -> None:
+        """A command the core handles (past the per-member limit); `name` is the command's
+        own name (an alias counts as its command), "unknown" for one the bot doesn't know."""
+        ...
+
+    def replied(self, platform: str, seconds: float) -> None:
+        """The first message a command's handling sends (its reply, or its refusal) went out
+        this long after the command reached the core."""
+        ...
+
+    def reminder(self, outcome: str, lateness_s: float | None = None) -> None:
+        """A reminder ended "sent" (`lateness_s`: sent_at - due_at), "failed" or "skipped"
+        (too late after a downtime, the meetup cancelled, the member no longer going)."""
+        ...
+
+    def dm_refused(self, platform: str) -> None:
+        """A DM that no account of the person accepted (CannotDM); `platform` is the last
+        account's that refused."""
+        ...
+
+    def retried(self, platform: str, reason: str) -> None:
+        """A platform call tried again: "rate_limited" (a 429: Telegram's RetryAfter, Matrix's
+        M_LIMIT_EXCEEDED), "network" or "server_error"."""
+        ...
+
+
+class NoMetrics:
+    """Metrics nobody reads: the default, and what the core's tests run with."""
+
+    def command(self, name: str, platform: str) -> None:
+        return None
+
+    def replied(self, platform: str, seconds: float) -> None:
+        return None
+
+    def reminder(self, outcome: str, lateness_s: float | None = None) -> None:
+        return None
+
+    def dm_refused(self, platform: str) -> None:
+        return None
+
+    def retried(self, platform: str, reason: str) -> None:
+        return None

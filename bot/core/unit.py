@@ -20,8 +20,9 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 from collections.abc import AsyncIterator, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -101,11 +102,13 @@ class Units:
         return self._serial if self._serial is not None else contextlib.nullcontext()
 
     @contextlib.asynccontextmanager
-    async def __call__(self, now: datetime | None = None) -> AsyncIterator[Work]:
+    async def __call__(self, now: datetime | None = None,
+                       received: float | None = None) -> AsyncIterator[Work]:
         """`async with units() as w:` commits when the block ends and then sends what it
         queued; when the block raises, nothing is written and nothing is sent. The unit also
         carries the records of rows sent since the last one (`Mark`): one transaction less a
-        command."""
+        command. `received`: when (time.monotonic()) the command this unit handles reached
+        the core; the first row it sends is timed from then (`Metrics.replied`)."""
         box = Outbox()
         carried: list[Mark] = []
         committed: asyncio.Future[None] | None = None
@@ -118,6 +121,8 @@ class Units:
                     rows = await box.store(s, w.now,
                                            self.svc.clock.now() + self.svc.settings.send_lease,
                                            self.svc.serves)
+                    if received is not None and rows:
+                        rows[0] = replace(rows[0], received=received)
                     carried, self._marks = self._marks, []
                     if carried:
                         committed = asyncio.get_running_loop().create_future()
@@ -217,6 +222,7 @@ class Units:
                                   "failed", row.id, row.kind, row.platform,
                                   row.payload.get("chat") or row.payload.get("targets"))
                     delivered = Delivered(error=True)
+                self._count(row, delivered)
                 results.append((row, delivered))
             if results:
                 try:
@@ -232,6 +238,27 @@ class Units:
                 await self._release([row.id for row in rows[start + len(results):]])
                 return done
         return done
+
+    def _count(self, row: Claimed, delivered: Delivered) -> None:
+        """Tell the metrics what sending a row did: a command's reply out (its latency), a
+        reminder's DM sent (its lateness: sent - due) or failed, a DM refused."""
+        metrics = self.svc.metrics
+        if delivered.passed_on:
+            return  # counted by the copy that serves the next account
+        ok = not delivered.error and delivered.failure is None
+        if ok and row.received is not None:
+            metrics.replied(row.platform, time.monotonic() - row.received)
+        if delivered.failure is not None:
+            metrics.dm_refused(delivered.failure.user.platform)
+        if isinstance(row.payload.get("reminder_id"), int):
+            due = row.payload.get("reminder_due")
+            if not ok:
+                metrics.reminder("failed")
+            elif isinstance(due, str):
+                metrics.reminder("sent", (self.svc.clock.now()
+                                          - datetime.fromisoformat(due)).total_seconds())
+            else:  # queued before reminders carried their due time
+                metrics.reminder("sent")
 
     async def _record(self, results: list[tuple[Claimed, Delivered]],
                       leases: dict[int, datetime], last: bool) -> None:

@@ -13,7 +13,7 @@ from bot.core.errors import UserError
 from bot.core.i18n import Translate
 from bot.core.messages import Button, ChatRef, UserRef
 from bot.core.outbox import Outbox
-from bot.core.ports import Clock, Messenger
+from bot.core.ports import Clock, Messenger, Metrics, NoMetrics
 from bot.core.settings import CoreSettings
 from bot.db.models import Chapter, Membership, Person
 
@@ -25,12 +25,14 @@ def _ignore(_when: datetime) -> None:
 @dataclass
 class Services:
     """The ports and settings, the same for every unit of work (cosmicpython style: no
-    globals). `due_changed` tells the scheduler that a row falls due at a given moment."""
+    globals). `due_changed` tells the scheduler that a row falls due at a given moment;
+    `metrics` counts what the operator watches."""
 
     messengers: Mapping[str, Messenger]
     clock: Clock
     settings: CoreSettings
     due_changed: Callable[[datetime], None] = _ignore
+    metrics: Metrics = field(default_factory=NoMetrics)
 
     def messenger(self, platform: str) -> Messenger:
         try:

@@ -1,9 +1,11 @@
-"""What the operator asks: is the process alive (/healthz), can it serve (/readyz)."""
+"""What the operator asks: is the process alive (/healthz), can it serve (/readyz), what is
+it doing (/metrics, Prometheus's text format: bot/web/metrics.py)."""
 
 from __future__ import annotations
 
 from aiohttp import web
 
+from bot.web.metrics import CONTENT_TYPE
 from bot.web.site import Site
 
 
@@ -17,4 +19,11 @@ def routes(site: Site) -> list[web.RouteDef]:
         snapshot = site.readiness.snapshot()
         return web.json_response(snapshot, status=200 if snapshot["ready"] else 503)
 
-    return [web.get("/healthz", healthz), web.get("/readyz", readyz)]
+    async def metrics(_request: web.Request) -> web.Response:
+        body = await site.metrics.render(site.db)
+        response = web.Response(body=body)
+        response.headers["Content-Type"] = CONTENT_TYPE
+        return response
+
+    return [web.get("/healthz", healthz), web.get("/readyz", readyz),
+            web.get("/metrics", metrics)]

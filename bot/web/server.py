@@ -17,7 +17,8 @@ from aiohttp import web
 
 from bot.db.session import Database
 from bot.readiness import Readiness
-from bot.web import ops
+from bot.web import limits, ops
+from bot.web.metrics import Prometheus
 from bot.web.settings import WebSettings
 from bot.web.site import Site
 
@@ -27,7 +28,9 @@ PARTS: list[Callable[[Site], list[web.RouteDef]]] = [ops.routes]
 
 
 def make_app(site: Site) -> web.Application:
-    app = web.Application(client_max_size=site.settings.max_body_bytes)
+    # Bounded: a request's size (client_max_size) and each client's rate (limits.py).
+    app = web.Application(client_max_size=site.settings.max_body_bytes,
+                          middlewares=[limits.per_client(site.settings, site.metrics)])
     for part in PARTS:
         app.add_routes(part(site))
     return app
@@ -38,10 +41,12 @@ class WebServer:
     `server.stop()`."""
 
     def __init__(self, settings: WebSettings, database_url: str,
-                 readiness: Readiness | None = None) -> None:
+                 readiness: Readiness | None = None, metrics: Prometheus | None = None) -> None:
         self.settings = settings
         self.database_url = database_url
         self.readiness = readiness
+        # The core's metrics, to serve at /metrics (a registry of its own when not given).
+        self.metrics = metrics if metrics is not None else Prometheus()
         self.site: Site | None = None
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -90,7 +95,8 @@ class WebServer:
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
         db = Database(self.database_url)
-        self.site = Site(self.settings, db, self.readiness, loop=self._loop)
+        self.site = Site(self.settings, db, self.readiness, loop=self._loop,
+                         metrics=self.metrics)
         runner = web.AppRunner(make_app(self.site), access_log=None)
         await runner.setup()
         try:

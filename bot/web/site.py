@@ -13,6 +13,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from bot.db.session import Database
 from bot.readiness import Readiness
+from bot.web.metrics import Prometheus
 from bot.web.settings import WebSettings
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -34,6 +35,8 @@ class Site:
     # Live events for the wall (bot/web/wall.py); set by the server once its loop runs.
     loop: asyncio.AbstractEventLoop | None = None
     listeners: list[Callable[[dict[str, Any]], None]] = field(default_factory=list)
+    # The process's metrics (the core counts into them; /metrics renders them).
+    metrics: Prometheus = field(default_factory=Prometheus)
 
     def url(self, path: str) -> str:
         return self.settings.public_url.rstrip("/") + path

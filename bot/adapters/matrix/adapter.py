@@ -9,6 +9,7 @@ from pathlib import Path
 
 from nio import AsyncClient, AsyncClientConfig, LoginResponse, WhoamiResponse
 
+from bot.adapters.matrix import calls
 from bot.adapters.matrix.calls import NETWORK_ERRORS, Backoff, MatrixCallError, call
 from bot.adapters.matrix.crypto import STORE_HASH_KEY, STORE_KEY, Crypto
 from bot.adapters.matrix.direct import DirectRooms
@@ -75,6 +76,10 @@ class MatrixAdapter:
 
     def bind(self, core: CoreSink) -> None:
         self.router.core = core
+        # Rate limits and retries count in the core's metrics (the operator's /metrics).
+        metrics = getattr(core, "metrics", None)
+        if metrics is not None:
+            calls.on_retry = lambda reason: metrics.retried("matrix", reason)
 
     # -- lifecycle -------------------------------------------------------------------
 

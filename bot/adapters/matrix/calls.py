@@ -28,6 +28,16 @@ NETWORK_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 
+def _nobody(_reason: str) -> None:
+    return None
+
+
+# Told of each call tried again: "rate_limited" (M_LIMIT_EXCEEDED or 429), "network" or
+# "server_error". The operator's metrics: MatrixAdapter.bind sets it from the core's
+# (bot/web/metrics.py). One hook for the module, as one process serves one Matrix account.
+on_retry: Callable[[str], None] = _nobody
+
+
 class MatrixCallError(Exception):
     """The homeserver refused a request for a reason waiting won't fix."""
 
@@ -68,11 +78,13 @@ class _Retry:
         if time.monotonic() > self.deadline:
             raise exc
         wait = self.backoff.next()
+        on_retry("network")
         log.warning("matrix %s: connection problem (%r); retry in %.1fs", self.what, exc, wait)
         await asyncio.sleep(wait)
 
     async def rate_limited(self, retry_after_ms: object) -> None:
         wait = retry_after_s(retry_after_ms)
+        on_retry("rate_limited")
         log.info("matrix %s: rate limited (M_LIMIT_EXCEEDED); waiting %.2fs", self.what, wait)
         await asyncio.sleep(wait)
 
@@ -81,6 +93,7 @@ class _Retry:
         if status < 500 or time.monotonic() > self.deadline:
             return False
         wait = self.backoff.next()
+        on_retry("server_error")
         log.warning("matrix %s: server error %s; retry in %.1fs", self.what, status, wait)
         await asyncio.sleep(wait)
         return True

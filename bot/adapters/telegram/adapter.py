@@ -123,6 +123,10 @@ class TelegramAdapter:
         self._core = core
         # Edits are paced per copy; each applies the newest text any copy asked for.
         self.messenger.latest_edit = getattr(core, "latest_edit", None)
+        # 429s and network retries count in the core's metrics (the operator's /metrics).
+        metrics = getattr(core, "metrics", None)
+        if metrics is not None:
+            self.rate_limiter.on_retry = lambda reason: metrics.retried("telegram", reason)
 
     @property
     def core(self) -> CoreHandler:

@@ -123,6 +123,10 @@ async def _sleep_until(deadline: Callable[[], float]) -> None:
         await asyncio.sleep(wait)
 
 
+def _nobody(_reason: str) -> None:
+    return None
+
+
 def _seconds(exc: RetryAfter) -> float:
     # `retry_after` warns about its int/timedelta change; the private field is a timedelta.
     value: Any = getattr(exc, "_retry_after", None)
@@ -142,6 +146,9 @@ class TelegramRateLimiter(BaseRateLimiter[int]):
         self._gate = asyncio.Lock()
         self._paused_until = 0.0
         self.retries = 0  # how many 429s were waited out (for logs and tests)
+        # Told of each request tried again, "rate_limited" (a 429) or "network": the
+        # operator's metrics (the adapter sets it from the core's, bot/web/metrics.py).
+        self.on_retry: Callable[[str], None] = _nobody
 
     async def initialize(self) -> None:
         pass
@@ -176,6 +183,7 @@ class TelegramRateLimiter(BaseRateLimiter[int]):
                     raise
                 attempt += 1
                 self.retries += 1
+                self.on_retry("rate_limited")
                 wait = _seconds(exc) + self.limits.slack
                 log.warning("Telegram flood limit on %s: waiting %.1f s", endpoint, wait)
                 self._paused_until = max(self._paused_until, time.monotonic() + wait)
@@ -184,6 +192,7 @@ class TelegramRateLimiter(BaseRateLimiter[int]):
                     raise
                 wait = min(8.0, self.limits.network_backoff * 2**network_attempt)
                 network_attempt += 1
+                self.on_retry("network")
                 log.warning("Telegram unreachable on %s (%s): trying again in %.1f s", endpoint, exc, wait)
                 await asyncio.sleep(wait)
 

@@ -121,6 +121,10 @@ class Prometheus:
 
     # --- the web server's thread ---------------------------------------------------------
 
+    def text(self) -> str:
+        """The text format as it stands (the outbox gauges as last read)."""
+        return generate_latest(self.registry).decode()
+
     async def render(self, db: Database) -> bytes:
         """The text format, the outbox gauges read from `db` first."""
         await self.read_outbox(db)

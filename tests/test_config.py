@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -34,6 +35,21 @@ def test_the_example_config_loads_with_its_defaults(monkeypatch: pytest.MonkeyPa
     assert config.core.reminder_grace == timedelta(hours=3)
     assert config.core.shutdown_deadline == timedelta(seconds=10)
     assert config.telegram is None and config.matrix is None
+    assert config.web is None  # off unless the section is there
+
+
+def test_the_examples_web_section_switched_on_loads(monkeypatch: pytest.MonkeyPatch,
+                                                    tmp_path: Path) -> None:
+    for var in ENV_VARS:
+        monkeypatch.delenv(var, raising=False)
+    # What the example says to do: take the "# " from [web] and its keys.
+    text = re.sub(r"(?m)^# (\[web\]|listen =|public_url =)", r"\1", EXAMPLE.read_text())
+    path = tmp_path / "config.toml"
+    path.write_text(text)
+    config = load_config(path)
+    assert config.web is not None
+    assert (config.web.host, config.web.port) == ("127.0.0.1", 8080)
+    assert config.web.public_url == "https://irl.example.org"
 
 
 def test_secrets_come_from_the_environment(monkeypatch: pytest.MonkeyPatch,

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import math
+import re
 from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
+from pathlib import Path
 
 import aiohttp
 import pytest
@@ -249,3 +251,13 @@ def test_buckets_refill_and_forget_quiet_clients() -> None:
         now[0] += 0.001
         buckets.take(f"10.0.{n // 256}.{n % 256}")
     assert len(buckets) <= 100
+
+
+def test_the_readme_lists_every_metric() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    listed = set(re.findall(r"^\| `(irl_[a-z_]+)", readme, re.MULTILINE))
+    served = set()
+    for family in text_string_to_metric_families(Prometheus().text()):
+        if not family.name.endswith("_created"):  # when a counter started: the library's
+            served.add(family.name + ("_total" if family.type == "counter" else ""))
+    assert listed == served

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from bot.core.errors import UserError
+from bot.core.i18n import N_
 from bot.core.text import one_line, visible
 from bot.core.time_of_day import read_time_of_day
 
@@ -60,15 +61,21 @@ def check_title(title: str) -> str:
     return title
 
 
+def _shown_line(text: str, limit: int, empty: UserError, too_long: str) -> str:
+    """Text kept on one line: refused with `empty` when it shows nothing, with `too_long`
+    (a msgid with {n} and {max}) past `limit` characters."""
+    line = one_line(text)
+    if not visible(line):
+        raise empty
+    if len(line) > limit:
+        raise UserError(too_long, n=len(line), max=limit)
+    return line
+
+
 def check_venue(text: str) -> str:
-    venue = one_line(text)
-    if not visible(venue):
-        raise UserError("The venue has no letters or digits I can show. Write it like: "
-                        "Verkadefabriek")
-    if len(venue) > MAX_VENUE:
-        raise UserError("The venue is {n} characters long; keep it under {max}.",
-                        n=len(venue), max=MAX_VENUE)
-    return venue
+    return _shown_line(text, MAX_VENUE, UserError(
+        "The venue has no letters or digits I can show. Write it like: Verkadefabriek"),
+        N_("The venue is {n} characters long; keep it under {max}."))
 
 
 def read_capacity(text: str) -> int:
@@ -83,14 +90,9 @@ def read_capacity(text: str) -> int:
 
 
 def check_about(text: str) -> str:
-    about = one_line(text)
-    if not visible(about):
-        raise UserError("Write what the meetup is about after the word, e.g. about Short talks "
-                        "and drinks")
-    if len(about) > MAX_ABOUT:
-        raise UserError("The description is {n} characters long; keep it under {max}.",
-                        n=len(about), max=MAX_ABOUT)
-    return about
+    return _shown_line(text, MAX_ABOUT, UserError(
+        "Write what the meetup is about after the word, e.g. about Short talks and drinks"),
+        N_("The description is {n} characters long; keep it under {max}."))
 
 
 def read_end(text: str) -> time:

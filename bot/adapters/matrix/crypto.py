@@ -212,6 +212,10 @@ class Crypto:
         that came with it), then each joined room's timeline, decrypted where it can."""
         if not self.on:
             return
+        if not self._concerns_crypto(batch):
+            if self._client.should_upload_keys:
+                await self.keep_up()
+            return
         # nio changes parts of what it parses in place; the loop reads the batch afterwards.
         response = SyncResponse.from_dict(copy.deepcopy(dict(batch)))
         if not isinstance(response, SyncResponse):
@@ -226,6 +230,31 @@ class Crypto:
                 if getattr(event, "decrypted", False) and getattr(event, "event_id", None):
                     self._plain[event.event_id] = dict(event.source)
         await self.keep_up()
+
+    def _concerns_crypto(self, batch: Mapping[str, Any]) -> bool:
+        """Whether the crypto machine must read the batch: keys or devices changed, rooms
+        came or went, or a room it follows (encrypted, or becoming so) has events. A batch of
+        nothing but plain rooms costs it nothing (nio's parse of a batch is not cheap)."""
+        if (batch.get("to_device") or {}).get("events"):
+            return True
+        lists = batch.get("device_lists") or {}
+        if lists.get("changed") or lists.get("left"):
+            return True
+        count = (batch.get("device_one_time_keys_count") or {}).get("signed_curve25519")
+        if isinstance(count, int) and self._client.olm is not None:
+            self._client.olm.uploaded_key_count = count  # what nio would take from the batch
+        rooms = batch.get("rooms") or {}
+        if rooms.get("invite") or rooms.get("leave"):
+            return True
+        followed = self._client.encrypted_rooms
+        for room_id, room in (rooms.get("join") or {}).items():
+            if room_id in followed:
+                return True
+            for part in ("state", "timeline"):
+                for event in (room.get(part) or {}).get("events") or []:
+                    if event.get("type") in ("m.room.encryption", "m.room.encrypted"):
+                        return True
+        return False
 
     def done_with_batch(self) -> None:
         self._plain.clear()

@@ -88,7 +88,8 @@ async def demo(db_path: str | None, language: str, lines_in: Sequence[str] | Non
     codes: list[str] = []
     messenger = ConsoleMessenger(write, data_dir / "files", GROUP, codes)
     room = ConsoleMessenger(write, data_dir / "files", ROOM, codes)
-    settings = CoreSettings(default_language=language)
+    settings = CoreSettings(default_language=language,
+                            public_url=web.public_url if web is not None else None)
     core = Core(db, {messenger.platform: messenger, room.platform: room}, clock, settings)
     chat = ConsoleChat(core, messenger, clock, write, settings.default_timezone, room)
     interactive = lines_in is None
@@ -96,7 +97,7 @@ async def demo(db_path: str | None, language: str, lines_in: Sequence[str] | Non
     if web is not None:
         from bot.web.server import WebServer
 
-        server = WebServer(web, f"sqlite+aiosqlite:///{db_file}")
+        server = WebServer(web, f"sqlite+aiosqlite:///{db_file}", clock=clock)
         server.start()
     write(f"-- IRL demo: a chapter's group and room on a virtual clock. Data: {data_dir}")
     if server is not None:

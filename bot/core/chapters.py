@@ -13,6 +13,7 @@ from bot.core.i18n import SUPPORTED_LANGUAGES, format_durations, translator
 from bot.core.people import ensure_membership, note_admin
 from bot.core.queries import chapter_chats, chapter_ids_of
 from bot.core.reminders import schedule_person
+from bot.core.slugs import chapter_page, new_chapter_slug
 from bot.core.syntax import split_args
 from bot.core.text import one_line, visible
 from bot.core.work import Ctx
@@ -72,7 +73,7 @@ async def setup(ctx: Ctx, args: str) -> None:
         raise UserError("The language must be one of: {langs}.", langs=", ".join(SUPPORTED_LANGUAGES))
     if chapter is None:
         chapter = Chapter(name=name, city=city, timezone=timezone, language=language,
-                          created_at=ctx.now)
+                          slug=await new_chapter_slug(ctx.s, name), created_at=ctx.now)
         ctx.s.add(chapter)
         await ctx.s.flush()
         ctx.s.add(ChatBinding(chapter_id=chapter.id, platform=ctx.chat.platform,
@@ -86,11 +87,16 @@ async def setup(ctx: Ctx, args: str) -> None:
     else:
         chapter.name, chapter.city, chapter.timezone, chapter.language = (
             name, city, timezone, language)
+        if chapter.slug is None:
+            chapter.slug = await new_chapter_slug(ctx.s, name)
     await ctx.s.flush()
     _ = translator(language)
-    ctx.reply(_("This chat is now the chapter {name} ({city}, {tz}). Organisers can start "
-                      "with /newmeetup; everyone can send me /start in a private chat to get "
-                      "reminders.", name=name, city=city, tz=timezone))
+    text = _("This chat is now the chapter {name} ({city}, {tz}). Organisers can start "
+             "with /newmeetup; everyone can send me /start in a private chat to get "
+             "reminders.", name=name, city=city, tz=timezone)
+    if public_url := ctx.svc.settings.public_url:
+        text += "\n" + _("The chapter's page: {url}", url=chapter_page(public_url, chapter))
+    ctx.reply(text)
 
 
 @functools.cache

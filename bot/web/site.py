@@ -11,6 +11,8 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from bot.clock import SystemClock
+from bot.core.ports import Clock
 from bot.db.session import Database
 from bot.readiness import Readiness
 from bot.web.settings import WebSettings
@@ -34,6 +36,7 @@ class Site:
     # Live events for the wall (bot/web/wall.py); set by the server once its loop runs.
     loop: asyncio.AbstractEventLoop | None = None
     listeners: list[Callable[[dict[str, Any]], None]] = field(default_factory=list)
+    clock: Clock = field(default_factory=SystemClock)  # "upcoming" and "past" on the pages
 
     def url(self, path: str) -> str:
         return self.settings.public_url.rstrip("/") + path

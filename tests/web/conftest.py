@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.clock import VirtualClock
 from bot.readiness import Readiness
 from bot.web.server import WebServer
 from bot.web.settings import WebSettings
@@ -25,10 +26,12 @@ def readiness() -> Readiness:
 
 
 @pytest.fixture
-def web(db_url: str, readiness: Readiness, tmp_path: Path) -> Iterator[WebServer]:
+def web(db_url: str, readiness: Readiness, clock: VirtualClock,
+        tmp_path: Path) -> Iterator[WebServer]:
+    """On the tests' virtual clock (the one `chat` moves), so "upcoming" agrees with the bot."""
     port = free_port()
     server = WebServer(WebSettings(port=port, public_url=f"http://127.0.0.1:{port}"), db_url,
-                       readiness)
+                       readiness, clock)
     server.start()
     yield server
     server.stop()

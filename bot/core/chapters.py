@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import functools
+import re
 from zoneinfo import available_timezones
 
 from sqlalchemy import select
 
+from bot.core.announce import describe, rsvp_buttons
 from bot.core.dates import parse_offsets
 from bot.core.errors import UserError
 from bot.core.i18n import SUPPORTED_LANGUAGES, format_durations, translator
+from bot.core.outbox import Posted
 from bot.core.people import ensure_membership, note_admin
 from bot.core.queries import chapter_chats, chapter_ids_of
 from bot.core.reminders import schedule_person
@@ -24,11 +27,13 @@ from bot.db.models import (
     Meetup,
     MeetupStatus,
     OrganiserReason,
+    PostKind,
     Rsvp,
     RsvpStatus,
 )
 
 MAX_NAME = 120
+START_MEETUP = re.compile(r"m([0-9]{1,12})")
 MAX_INTRO = 200
 
 
@@ -42,6 +47,25 @@ async def start(ctx: Ctx, args: str) -> None:
                       "who is coming and remind you before a meetup. You'll get your reminders "
                       "here. Tell others who you are with /intro, and see /help for the rest.",
                       name=ctx.sender.name))
+    await offer_meetup(ctx, args.strip())
+
+
+async def offer_meetup(ctx: Ctx, payload: str) -> None:
+    """`/start m12`, from a meetup page's "answer in the chat" link (t.me/<bot>?start=m12):
+    the meetup with its RSVP buttons, filed so a tap answers for it."""
+    match = START_MEETUP.fullmatch(payload)
+    if match is None:
+        return
+    meetup = await ctx.s.get(Meetup, int(match.group(1)))
+    if (meetup is None or meetup.status != MeetupStatus.SCHEDULED or meetup.starts_at is None
+            or meetup.starts_at <= ctx.now):
+        return
+    chapter = await ctx.s.get_one(Chapter, meetup.chapter_id)
+    _ = ctx._
+    ctx.out.text(ctx.chat, _("{what}\nComing? Answer below.",
+                             what=describe(meetup, chapter, ctx.lang)),
+                 rsvp_buttons(meetup.id, ctx.lang),
+                 record=Posted(chapter.id, PostKind.DM_ANNOUNCEMENT, meetup_id=meetup.id))
 
 
 async def setup(ctx: Ctx, args: str) -> None:

@@ -9,9 +9,13 @@ from pathlib import Path
 import pytest
 
 from bot.clock import VirtualClock
+from bot.core.app import Core
+from bot.core.settings import CoreSettings
+from bot.db.session import Database
 from bot.readiness import Readiness
 from bot.web.server import WebServer
 from bot.web.settings import WebSettings
+from tests.fakes import Chat, RecordingMessenger
 
 
 def free_port() -> int:
@@ -35,3 +39,13 @@ def web(db_url: str, readiness: Readiness, clock: VirtualClock,
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def site_chat(db: Database, messenger: RecordingMessenger, clock: VirtualClock,
+              web: WebServer) -> Chat:
+    """The group chat of tests/fakes.py on the database `web` serves, with the server on: the
+    core puts the pages' links in what it says, as `irlbot run` does with a [web] section."""
+    core = Core(db, {messenger.platform: messenger}, clock,
+                CoreSettings(public_url=web.settings.public_url))
+    return Chat(core, messenger, clock)

@@ -58,8 +58,8 @@ TEXTS = {
     "when": N_("When"),
     "where": N_("Where"),
     "map": N_("map"),
-    "online": N_("Online"),
-    "hashtag": N_("Hashtag"),
+    "online": N_("Join online"),
+    "hashtag": N_("The hashtag"),
     "answer": N_("Answer in the chat"),
     "telegram": N_("on Telegram"),
     "matrix": N_("on Matrix"),
@@ -140,10 +140,10 @@ class Pages:
                             headers={"Cache-Control": "no-cache"})
 
     def not_found(self, language: str = DEFAULT_LANGUAGE) -> web.Response:
-        _ = translator(language)
-        return self.html("not_found.html", status=404, lang=language, t=self.texts(language),
+        words = self.texts(language)
+        return self.html("not_found.html", status=404, lang=language, t=words,
                          home=self.public_url + "/", url=self.public_url + "/",
-                         title=_(TEXTS["not_found"]))
+                         title=words["not_found"])
 
     @staticmethod
     def texts(language: str) -> dict[str, str]:
@@ -152,7 +152,7 @@ class Pages:
 
     def when(self, meetup: Meetup, chapter: Chapter, language: str) -> str:
         if meetup.starts_at is None:
-            return translator(language)(TEXTS["voting"])
+            return self.texts(language)["voting"]
         return format_span(meetup.starts_at, meetup.ends_at, chapter.timezone, language)
 
     def event_ld(self, meetup: Meetup, chapter: Chapter, counts: Counts) -> dict[str, Any]:
@@ -226,9 +226,9 @@ class Pages:
                          "next": None if meetup is None else {
                              "url": meetup_page(self.public_url, meetup),
                              "title": meetup.title, "when": self.when(meetup, chapter, own)}})
-        t = self.texts(language)
-        return self.html("index.html", lang=language, t=t, chapters=rows,
-                         title=t["chapters"], description=t["chapters_intro"],
+        words = self.texts(language)
+        return self.html("index.html", lang=language, t=words, chapters=rows,
+                         title=words["chapters"], description=words["chapters_intro"],
                          url=self.public_url + "/")
 
     async def chapter(self, request: web.Request) -> web.Response:
@@ -252,7 +252,7 @@ class Pages:
             counts = await counts_of(s, [m.id for m in upcoming + past])
         language = page_language(chapter)
         _ = translator(language)
-        t = self.texts(language)
+        words = self.texts(language)
         feed = chapter_feed(self.public_url, chapter)
         upcoming_rows = [self.row(m, chapter, counts.get(m.id, Counts()), language)
                          for m in upcoming]
@@ -260,11 +260,12 @@ class Pages:
                          city=chapter.city,
                          what=f"{upcoming_rows[0]['title']}, {upcoming_rows[0]['when']}")
                        if upcoming_rows else
-                       _("{chapter} in {city}.", chapter=chapter.name, city=chapter.city))
+                       _("{chapter}, a meetup chapter in {city}.", chapter=chapter.name,
+                         city=chapter.city))
         graph = [self.event_ld(m, chapter, counts.get(m.id, Counts())) for m in upcoming
                  if m.starts_at is not None]
         return self.html(
-            "chapter.html", lang=language, t=t, chapter=chapter, title=chapter.name,
+            "chapter.html", lang=language, t=words, chapter=chapter, title=chapter.name,
             description=description, url=chapter_page(self.public_url, chapter),
             upcoming=upcoming_rows,
             past=[self.row(m, chapter, counts.get(m.id, Counts()), language) for m in past],
@@ -288,25 +289,25 @@ class Pages:
                 AdapterState.platform == "telegram", AdapterState.key == "username"))
         language = page_language(chapter)
         _ = translator(language)
-        t = self.texts(language)
+        words = self.texts(language)
         answer_links = []
         if username and any(c.platform == "telegram" for c in chats):
-            answer_links.append({"label": t["telegram"], "url": "https://t.me/" + quote(
+            answer_links.append({"label": words["telegram"], "url": "https://t.me/" + quote(
                 username) + "?start=" + quote(f"m{meetup.id}")})
         for chat in chats:
             if chat.platform == "matrix":
-                answer_links.append({"label": t["matrix"],
+                answer_links.append({"label": words["matrix"],
                                      "url": "https://matrix.to/#/" + quote(chat.chat_id,
                                                                           safe="!:@#.")})
         when = self.when(meetup, chapter, language)
         seats_left = (str(max(meetup.capacity - counts.going, 0)) if meetup.capacity
-                      else t["no_limit"])
+                      else words["no_limit"])
         url = meetup_page(self.public_url, meetup)
         feed = chapter_feed(self.public_url, chapter)
         ld = self.event_ld(meetup, chapter, counts) if meetup.starts_at is not None else {
             "@type": "Event", "name": meetup.title, "url": url}
         return self.html(
-            "meetup.html", lang=language, t=t, chapter=chapter, meetup=meetup,
+            "meetup.html", lang=language, t=words, chapter=chapter, meetup=meetup,
             title=meetup.title, url=url, canonical_slug=meetup_slug(meetup),
             description=", ".join(p for p in (when, meetup.venue, chapter.name) if p),
             when=when, start_iso=iso(meetup.starts_at, chapter.timezone),

@@ -81,7 +81,7 @@ async def test_time_is_the_chapters_and_the_page_speaks_its_language(site_chat: 
     status, page = await get(web.url + "/m/1")
     assert status == 200
     assert '<html lang="nl">' in page
-    assert "do 3 dec. 2026, 19:30–22:00" in page
+    assert "do 3 dec 2026, 19:30–22:00" in page
     assert "Beantwoord in de chat" in page and "Plaatsen over" in page
     assert json_ld(page)["startDate"] == "2026-12-03T19:30:00+01:00"
     status, page = await get(web.url + "/c/tweetup-utrecht")
@@ -163,7 +163,7 @@ async def test_a_title_with_markup_is_shown_as_text(site_chat: Chat, web: WebSer
         status, page = await get(web.url + path)
         assert status == 200
         assert "<script>alert" not in page and "<b>Club" not in page and "<i>Bar" not in page
-        assert page.count("</script>") == 1  # the JSON-LD's own end
+        assert page.count("</script>") == (path != "/")  # the JSON-LD's own end, if any
     _status, page = await get(web.url + "/m/1")
     assert "&lt;/script&gt;&lt;script&gt;alert(" in page
     assert json_ld(page)["name"] == title  # escaped in the script, the same text once parsed

@@ -219,13 +219,13 @@ class Pages:
                     else DEFAULT_LANGUAGE)
         rows = []
         for chapter in chapters:
-            own = page_language(chapter)
-            meetup = first.get(chapter.id)
+            next_one = first.get(chapter.id)
             rows.append({"name": chapter.name, "city": chapter.city,
                          "url": chapter_page(self.public_url, chapter),
-                         "next": None if meetup is None else {
-                             "url": meetup_page(self.public_url, meetup),
-                             "title": meetup.title, "when": self.when(meetup, chapter, own)}})
+                         "next": None if next_one is None else {
+                             "url": meetup_page(self.public_url, next_one),
+                             "title": next_one.title,
+                             "when": self.when(next_one, chapter, language)}})
         words = self.texts(language)
         return self.html("index.html", lang=language, t=words, chapters=rows,
                          title=words["chapters"], description=words["chapters_intro"],

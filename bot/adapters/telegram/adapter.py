@@ -148,7 +148,11 @@ class TelegramAdapter:
         if self._db is not None:  # the web pages' "answer in the chat" links name the bot
             from bot.db.state import save_state
 
-            await save_state(self._db, PLATFORM_NAME, USERNAME_KEY, self.bot_username)
+            try:
+                await save_state(self._db, PLATFORM_NAME, USERNAME_KEY, self.bot_username)
+            except Exception:  # only the pages' links need it; the bot runs on without
+                log.warning("telegram: could not store the bot's username for the web pages",
+                            exc_info=True)
         await self._set_commands()
         await app.start()
         # What a crash (or a stop) left stored but unhandled goes first, in update_id order.

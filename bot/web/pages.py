@@ -63,7 +63,8 @@ TEXTS = {
     "answer": N_("Answer in the chat"),
     "telegram": N_("on Telegram"),
     "matrix": N_("on Matrix"),
-    "answer_hint": N_("or send /rsvp yes in the chapter's group chat."),
+    "answer_or": N_("Or send /rsvp yes in the chapter's group chat."),
+    "answer_hint": N_("Send /rsvp yes in the chapter's group chat."),
     "subscribe": N_("Subscribe to the chapter's calendar"),
     "calendar_file": N_("calendar file"),
     "private_feed": N_("Your own calendar of the meetups you said yes to: send /calendar to "

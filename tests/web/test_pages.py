@@ -59,6 +59,7 @@ async def test_event_page_counts_follow_the_rsvps_in_the_chat(site_chat: Chat,
         "0", "3", "0")
     assert "openstreetmap.org/search?query=Verkadefabriek%2C+Den+Bosch" in page
     assert "webcal://127.0.0.1:" in page and "/c/smc-den-bosch/calendar.ics" in page
+    assert "Send /rsvp yes in the chapter's group chat." in html.unescape(page)
 
     await chat.say("bob", "/rsvp yes +1")
     await chat.say("carol", "/rsvp yes +1")  # 2 seats wanted, 1 left: the waitlist
@@ -99,6 +100,7 @@ async def test_answer_in_the_chat_links(site_chat: Chat, web: WebServer, db: Dat
     _status, page = await get(web.url + "/m/1")
     assert 'href="https://t.me/irl_meetup_bot?start=m1"' in page
     assert 'href="https://matrix.to/#/!room:example.org"' in page
+    assert "Or send /rsvp yes in the chapter's group chat." in html.unescape(page)
 
     # The Telegram link opens a private chat with /start m1: the meetup, with its buttons.
     sent = await chat.dm("erin", "/start m1")

@@ -178,3 +178,17 @@ async def test_unknown_pages_are_404(site_chat: Chat, web: WebServer) -> None:
         status, page = await get(web.url + path)
         assert status == 404, path
         assert "Not found" in page
+
+
+async def test_a_meetup_whose_date_is_voted_on(site_chat: Chat, web: WebServer) -> None:
+    chat = site_chat
+    await chat.say("alice", "/setup SMC Den Bosch; Den Bosch; Europe/Amsterdam; en")
+    d1, d2 = local(chat, timedelta(days=5)), local(chat, timedelta(days=6))
+    await chat.say("alice", f"/newmeetup Tweetup; {d1} | {d2}; Verkadefabriek")
+    status, page = await get(web.url + "/m/1-tweetup")
+    assert status == 200 and "date still being voted on" in page
+    assert json_ld(page)["name"] == "Tweetup" and "startDate" not in json_ld(page)
+    _status, page = await get(web.url + "/c/smc-den-bosch")
+    assert "Tweetup" in page.split("Past meetups")[0]
+    feed = await get(web.url + "/c/smc-den-bosch/calendar.ics")
+    assert feed[0] == 200 and "Tweetup" not in feed[1]  # no date, nothing to put in a calendar

@@ -89,7 +89,8 @@ async def demo(db_path: str | None, language: str, lines_in: Sequence[str] | Non
     codes: list[str] = []
     messenger = ConsoleMessenger(write, data_dir / "files", GROUP, codes)
     room = ConsoleMessenger(write, data_dir / "files", ROOM, codes)
-    settings = CoreSettings(default_language=language)
+    settings = CoreSettings(default_language=language,
+                            public_url=web.public_url if web is not None else None)
     metrics = Prometheus(clock)  # counted always; served at /metrics with --web
     core = Core(db, {messenger.platform: messenger, room.platform: room}, clock, settings,
                 metrics=metrics)
@@ -99,7 +100,7 @@ async def demo(db_path: str | None, language: str, lines_in: Sequence[str] | Non
     if web is not None:
         from bot.web.server import WebServer
 
-        server = WebServer(web, f"sqlite+aiosqlite:///{db_file}", metrics=metrics)
+        server = WebServer(web, f"sqlite+aiosqlite:///{db_file}", metrics=metrics, clock=clock)
         server.start()
     write(f"-- IRL demo: a chapter's group and room on a virtual clock. Data: {data_dir}")
     if server is not None:

@@ -8,6 +8,7 @@ The adapters' settings modules import nothing heavy, so `irlbot migrate` stays l
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import tomllib
@@ -155,6 +156,10 @@ def load_config(path: str | Path | None) -> Config:
         "default_timezone", "default_language", "reminder_offsets", "group_reminder",
         "reminder_grace", "send_lease_seconds", "sweep_seconds", "shutdown_deadline_seconds",
         "commands_per_minute"}))
+    web = (_web(_Section(source, "web", raw["web"], {"listen", "public_url"}))
+           if "web" in raw else None)
+    if web is not None:  # the core puts the pages' links in announcements, /meetups, /setup
+        core = dataclasses.replace(core, public_url=web.public_url)
     return Config(
         core=core,
         telegram=_telegram(_Section(source, "telegram", raw.get("telegram", {}), {
@@ -166,8 +171,7 @@ def load_config(path: str | Path | None) -> Config:
             core.default_language),
         database=_database(_Section(source, "database", raw.get("database", {}),
                                     {"url", "leader_poll_seconds"})),
-        web=_web(_Section(source, "web", raw["web"], {"listen", "public_url"}))
-        if "web" in raw else None,
+        web=web,
         source=source,
     )
 

@@ -25,6 +25,7 @@ from bot.core.queries import (
     seats_taken,
 )
 from bot.core.reminders import schedule_group
+from bot.core.slugs import meetup_page
 from bot.core.text import defuse
 from bot.core.work import Work
 from bot.db.models import (
@@ -81,11 +82,18 @@ async def counts_line(w: Work, meetup: Meetup, language: str) -> str:
     return line
 
 
+def page_lines(w: Work, meetup: Meetup) -> list[str]:
+    """The meetup's web page, when the web server is on."""
+    public_url = w.svc.settings.public_url
+    return [f"🌐 {meetup_page(public_url, meetup)}"] if public_url else []
+
+
 async def announcement_text(w: Work, meetup: Meetup, chapter: Chapter) -> str:
     _ = translator(chapter.language)
     return "\n".join([
         _("📅 {what}", what=describe(meetup, chapter, chapter.language)),
         *detail_lines(meetup),
+        *page_lines(w, meetup),
         await counts_line(w, meetup, chapter.language),
         *await date_poll_lines(w, meetup, chapter.language),
         _("Coming? Answer with ✅ 🤔 ❌ below, or send /rsvp yes (with guests: /rsvp yes +1)."),

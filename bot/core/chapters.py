@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import functools
+import re
 from zoneinfo import available_timezones
 
 from sqlalchemy import select
 
+from bot.core.announce import describe, rsvp_buttons
 from bot.core.dates import parse_offsets
 from bot.core.errors import UserError
 from bot.core.i18n import SUPPORTED_LANGUAGES, format_durations, translator
+from bot.core.outbox import Posted
 from bot.core.people import ensure_membership, note_admin
 from bot.core.queries import chapter_chats, chapter_ids_of
 from bot.core.reminders import schedule_person
+from bot.core.slugs import chapter_page, new_chapter_slug
 from bot.core.syntax import split_args
 from bot.core.text import one_line, visible
 from bot.core.work import Ctx
@@ -23,11 +27,13 @@ from bot.db.models import (
     Meetup,
     MeetupStatus,
     OrganiserReason,
+    PostKind,
     Rsvp,
     RsvpStatus,
 )
 
 MAX_NAME = 120
+START_MEETUP = re.compile(r"m([0-9]{1,12})")
 MAX_INTRO = 200
 
 
@@ -41,6 +47,25 @@ async def start(ctx: Ctx, args: str) -> None:
                       "who is coming and remind you before a meetup. You'll get your reminders "
                       "here. Tell others who you are with /intro, and see /help for the rest.",
                       name=ctx.sender.name))
+    await offer_meetup(ctx, args.strip())
+
+
+async def offer_meetup(ctx: Ctx, payload: str) -> None:
+    """`/start m12`, from a meetup page's "answer in the chat" link (t.me/<bot>?start=m12):
+    the meetup with its RSVP buttons, filed so a tap answers for it."""
+    match = START_MEETUP.fullmatch(payload)
+    if match is None:
+        return
+    meetup = await ctx.s.get(Meetup, int(match.group(1)))
+    if (meetup is None or meetup.status != MeetupStatus.SCHEDULED or meetup.starts_at is None
+            or meetup.starts_at <= ctx.now):
+        return
+    chapter = await ctx.s.get_one(Chapter, meetup.chapter_id)
+    _ = ctx._
+    ctx.out.text(ctx.chat, _("{what}\nComing? Answer below.",
+                             what=describe(meetup, chapter, ctx.lang)),
+                 rsvp_buttons(meetup.id, ctx.lang),
+                 record=Posted(chapter.id, PostKind.DM_ANNOUNCEMENT, meetup_id=meetup.id))
 
 
 async def setup(ctx: Ctx, args: str) -> None:
@@ -72,7 +97,7 @@ async def setup(ctx: Ctx, args: str) -> None:
         raise UserError("The language must be one of: {langs}.", langs=", ".join(SUPPORTED_LANGUAGES))
     if chapter is None:
         chapter = Chapter(name=name, city=city, timezone=timezone, language=language,
-                          created_at=ctx.now)
+                          slug=await new_chapter_slug(ctx.s, name), created_at=ctx.now)
         ctx.s.add(chapter)
         await ctx.s.flush()
         ctx.s.add(ChatBinding(chapter_id=chapter.id, platform=ctx.chat.platform,
@@ -86,11 +111,16 @@ async def setup(ctx: Ctx, args: str) -> None:
     else:
         chapter.name, chapter.city, chapter.timezone, chapter.language = (
             name, city, timezone, language)
+        if chapter.slug is None:
+            chapter.slug = await new_chapter_slug(ctx.s, name)
     await ctx.s.flush()
     _ = translator(language)
-    ctx.reply(_("This chat is now the chapter {name} ({city}, {tz}). Organisers can start "
-                      "with /newmeetup; everyone can send me /start in a private chat to get "
-                      "reminders.", name=name, city=city, tz=timezone))
+    text = _("This chat is now the chapter {name} ({city}, {tz}). Organisers can start "
+             "with /newmeetup; everyone can send me /start in a private chat to get "
+             "reminders.", name=name, city=city, tz=timezone)
+    if public_url := ctx.svc.settings.public_url:
+        text += "\n" + _("The chapter's page: {url}", url=chapter_page(public_url, chapter))
+    ctx.reply(text)
 
 
 @functools.cache

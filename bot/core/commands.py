@@ -12,6 +12,7 @@ from enum import StrEnum
 from bot.core import (
     accounts,
     attendance,
+    calendars,
     changes,
     chapters,
     export,
@@ -116,6 +117,10 @@ _TABLE = (
     CommandSpec("ics", Role.ANYONE, meetups.ics, "/ics",
                 N_("the next meetup as a calendar file; /ics all for every meetup"),
                 N_("The meetup as a calendar file")),
+    CommandSpec("calendar", Role.ANYONE, calendars.calendar, "/calendar",
+                N_("(in a DM) your own calendar feed of the meetups you said yes or maybe "
+                   "to; /calendar reset gives a new address"),
+                N_("Subscribe to your meetups")),
     CommandSpec("cancel", Role.ORGANISER, meetups.cancel, "/cancel",
                 N_("(organisers) cancels the next meetup and tells everyone"),
                 N_("Cancel the meetup (organisers)")),

@@ -31,6 +31,7 @@ from bot.core.queries import (
 )
 from bot.core.recurring import open_next
 from bot.core.reminders import clear_meetup
+from bot.core.slugs import meetup_page
 from bot.core.syntax import split_args
 from bot.core.text import defuse
 from bot.core.work import Ctx
@@ -130,6 +131,8 @@ async def list_meetups(ctx: Ctx, args: str) -> None:
                 continue
             if ctx.is_private:
                 lines[-1] += defuse(f" ({chapter.name})")
+            if public_url := ctx.svc.settings.public_url:
+                lines[-1] += f" {meetup_page(public_url, m)}"
     if not lines:
         ctx.reply(_("No meetups planned. Send /next to hear when one is."))
         return
@@ -148,6 +151,7 @@ async def cancel(ctx: Ctx, args: str) -> None:
         return
     was_polling = meetup.status == MeetupStatus.POLLING
     meetup.status = MeetupStatus.CANCELLED
+    meetup.sequence += 1  # calendars that have it (files, feeds) show it cancelled
     await clear_meetup(ctx, meetup.id)
     if was_polling:
         polls = await ctx.s.scalars(select(Poll).where(Poll.meetup_id == meetup.id,

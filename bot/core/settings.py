@@ -43,3 +43,6 @@ class CoreSettings:
     keep_handled: timedelta = timedelta(days=7)  # inbox updates handled, handled event ids
     keep_posts: timedelta = timedelta(days=30)  # after a meetup's start, after a poll closed
     prune_batch: int = 1000  # rows deleted per transaction
+    # The web server's public address ([web] public_url; no "/" at the end), None when it is
+    # off: announcements, /meetups and /setup then carry the pages' links, and /calendar works.
+    public_url: str | None = None

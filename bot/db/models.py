@@ -161,6 +161,9 @@ class Chapter(Base):
     link_code: Mapped[str | None] = mapped_column(String(32), unique=True)
     link_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Its web page's address, /c/<slug> (bot/core/slugs.py): made from the name at /setup,
+    # unique, kept when the name changes so shared links keep working.
+    slug: Mapped[str | None] = mapped_column(String(80), unique=True)
 
 
 class ChatBinding(Base):
@@ -517,3 +520,16 @@ class AdapterState(Base):
     platform: Mapped[str] = mapped_column(String(16))
     key: Mapped[str] = mapped_column(String(120))
     value: Mapped[str] = mapped_column(Text)
+
+
+class CalendarToken(Base):
+    """/calendar: the secret in a member's private feed URL (/feed/<token>.ics) of the meetups
+    they said yes or maybe to. `/calendar reset` replaces it; the old URL then finds nothing."""
+
+    __tablename__ = "calendar_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"),
+                                           unique=True)
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())

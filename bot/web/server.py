@@ -15,16 +15,18 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.clock import SystemClock
+from bot.core.ports import Clock
 from bot.db.session import Database
 from bot.readiness import Readiness
-from bot.web import limits, ops
+from bot.web import feeds, limits, ops, pages
 from bot.web.metrics import Prometheus
 from bot.web.settings import WebSettings
 from bot.web.site import Site
 
 log = logging.getLogger(__name__)
 
-PARTS: list[Callable[[Site], list[web.RouteDef]]] = [ops.routes]
+PARTS: list[Callable[[Site], list[web.RouteDef]]] = [ops.routes, pages.routes, feeds.routes]
 
 
 def make_app(site: Site) -> web.Application:
@@ -41,8 +43,10 @@ class WebServer:
     `server.stop()`."""
 
     def __init__(self, settings: WebSettings, database_url: str,
-                 readiness: Readiness | None = None, metrics: Prometheus | None = None) -> None:
+                 readiness: Readiness | None = None, metrics: Prometheus | None = None,
+                 clock: Clock | None = None) -> None:
         self.settings = settings
+        self.clock: Clock = clock or SystemClock()  # the demo's and the tests' virtual one
         self.database_url = database_url
         self.readiness = readiness
         # The core's metrics, to serve at /metrics (a registry of its own when not given).
@@ -96,7 +100,7 @@ class WebServer:
         self._stop = asyncio.Event()
         db = Database(self.database_url)
         self.site = Site(self.settings, db, self.readiness, loop=self._loop,
-                         metrics=self.metrics)
+                         metrics=self.metrics, clock=self.clock)
         runner = web.AppRunner(make_app(self.site), access_log=None)
         await runner.setup()
         try:

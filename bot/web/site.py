@@ -11,6 +11,8 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from bot.clock import SystemClock
+from bot.core.ports import Clock
 from bot.db.session import Database
 from bot.readiness import Readiness
 from bot.web.metrics import Prometheus
@@ -37,6 +39,7 @@ class Site:
     listeners: list[Callable[[dict[str, Any]], None]] = field(default_factory=list)
     # The process's metrics (the core counts into them; /metrics renders them).
     metrics: Prometheus = field(default_factory=Prometheus)
+    clock: Clock = field(default_factory=SystemClock)  # "upcoming" and "past" on the pages
 
     def url(self, path: str) -> str:
         return self.settings.public_url.rstrip("/") + path

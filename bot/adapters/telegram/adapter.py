@@ -37,6 +37,9 @@ from bot.core.i18n import DEFAULT_LANGUAGE, SUPPORTED_LANGUAGES
 from bot.core.messages import ChatRef, Inbound, PollAnswer, Reply, RsvpAction
 from bot.db.session import Database, database_unreachable
 
+PLATFORM_NAME = "telegram"
+USERNAME_KEY = "username"  # adapter_state: the bot's @name, for t.me links (bot/web/pages.py)
+
 log = logging.getLogger(__name__)
 
 ALLOWED_UPDATES = [
@@ -101,6 +104,7 @@ class TelegramAdapter:
         )
         # Without a database (tests, benchmarks that only send) the inbox is kept in memory.
         self.inbox = Inbox(db)
+        self._db = db
         self._poller: Poller | None = None
         self._webhook: WebhookServer | None = None
         self._stopping = False
@@ -145,6 +149,14 @@ class TelegramAdapter:
         self._stopping = False
         self.poll_answers.restart()
         await app.initialize()  # getMe
+        if self._db is not None:  # the web pages' "answer in the chat" links name the bot
+            from bot.db.state import save_state
+
+            try:
+                await save_state(self._db, PLATFORM_NAME, USERNAME_KEY, self.bot_username)
+            except Exception:  # only the pages' links need it; the bot runs on without
+                log.warning("telegram: could not store the bot's username for the web pages",
+                            exc_info=True)
         await self._set_commands()
         await app.start()
         # What a crash (or a stop) left stored but unhandled goes first, in update_id order.

@@ -214,7 +214,7 @@ async def run(config: Config) -> int:
     if config.web is not None:
         from bot.web.server import WebServer
 
-        server = WebServer(config.web, config.database.url, readiness, metrics)
+        server = WebServer(config.web, config.database.url, readiness, metrics=metrics)
         server.start()
     try:
         for name, adapter in adapters.items():

@@ -43,7 +43,7 @@ class WebServer:
     `server.stop()`."""
 
     def __init__(self, settings: WebSettings, database_url: str,
-                 readiness: Readiness | None = None, metrics: Prometheus | None = None,
+                 readiness: Readiness | None = None, *, metrics: Prometheus | None = None,
                  clock: Clock | None = None) -> None:
         self.settings = settings
         self.clock: Clock = clock or SystemClock()  # the demo's and the tests' virtual one

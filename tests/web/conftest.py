@@ -35,7 +35,7 @@ def web(db_url: str, readiness: Readiness, clock: VirtualClock,
     """On the tests' virtual clock (the one `chat` moves), so "upcoming" agrees with the bot."""
     port = free_port()
     server = WebServer(WebSettings(port=port, public_url=f"http://127.0.0.1:{port}"), db_url,
-                       readiness, clock)
+                       readiness, clock=clock)
     server.start()
     yield server
     server.stop()

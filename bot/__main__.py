@@ -89,14 +89,16 @@ async def demo(db_path: str | None, language: str, lines_in: Sequence[str] | Non
     messenger = ConsoleMessenger(write, data_dir / "files", GROUP, codes)
     room = ConsoleMessenger(write, data_dir / "files", ROOM, codes)
     settings = CoreSettings(default_language=language)
-    core = Core(db, {messenger.platform: messenger, room.platform: room}, clock, settings)
-    chat = ConsoleChat(core, messenger, clock, write, settings.default_timezone, room)
-    interactive = lines_in is None
     server = None
     if web is not None:
         from bot.web.server import WebServer
 
         server = WebServer(web, f"sqlite+aiosqlite:///{db_file}")
+    core = Core(db, {messenger.platform: messenger, room.platform: room}, clock, settings,
+                wall=server)
+    chat = ConsoleChat(core, messenger, clock, write, settings.default_timezone, room)
+    interactive = lines_in is None
+    if server is not None:
         server.start()
     write(f"-- IRL demo: a chapter's group and room on a virtual clock. Data: {data_dir}")
     if server is not None:
@@ -194,7 +196,12 @@ async def run(config: Config) -> int:
         adapters["matrix"] = build_matrix(config.matrix, db)
     wakeups = Wakeups(clock, sweep_every=config.core.sweep_every, readiness=readiness)
     messengers = {name: adapter.messenger for name, adapter in adapters.items()}
-    core = Core(db, messengers, clock, config.core, due_changed=wakeups.notify)
+    server = None
+    if config.web is not None:
+        from bot.web.server import WebServer
+
+        server = WebServer(config.web, config.database.url, readiness)
+    core = Core(db, messengers, clock, config.core, due_changed=wakeups.notify, wall=server)
     for adapter in adapters.values():
         adapter.bind(core)
     wakeups.bind(core)
@@ -203,11 +210,7 @@ async def run(config: Config) -> int:
     led = {name: adapter for name, adapter in adapters.items()
            if any(account.startswith(name + ":") for account in leadership.accounts)}
     keeper: asyncio.Task[None] | None = None
-    server = None
-    if config.web is not None:
-        from bot.web.server import WebServer
-
-        server = WebServer(config.web, config.database.url, readiness)
+    if server is not None:
         server.start()
     try:
         for name, adapter in adapters.items():

@@ -34,6 +34,7 @@ class Site:
     # Live events for the wall (bot/web/wall.py); set by the server once its loop runs.
     loop: asyncio.AbstractEventLoop | None = None
     listeners: list[Callable[[dict[str, Any]], None]] = field(default_factory=list)
+    photo_dir: Path | None = None  # the wall's photos (bot/web/photos.py)
 
     def url(self, path: str) -> str:
         return self.settings.public_url.rstrip("/") + path

@@ -238,12 +238,12 @@ class Core:
         await self._handle(self._event(f"/{command.name}", msg.chat, msg.sender), body,
                            answer, answer)
 
-    async def handle_post(self, post: ChatPost) -> None:
+    async def handle_post(self, post: ChatPost) -> bool:
         """A message carrying a "#" that is no command: a post for a live wall when it
         carries the hashtag of an open wall (known in memory for a few seconds, so chatter
-        costs no query), else nothing."""
+        costs no query), else nothing. False when it was nothing for a wall."""
         if not await self.walls.carries_one(post.text):
-            return
+            return False
         photo = await wall_posts.fetch_photo(post)
 
         async def body(w: Work, event: Event) -> None:
@@ -254,6 +254,7 @@ class Core:
 
         await self._handle(self._event("wall post", post.chat, post.sender), body,
                            self._log_refusal, None)
+        return True
 
     async def _too_many(self, msg: Inbound) -> None:
         """Tell a member, once, that their commands here are ignored for now."""

@@ -114,6 +114,8 @@ class WebServer:
             self._ready.set()
             await self._stop.wait()
         finally:
+            for listener in list(self.site.listeners):  # open streams end (the wall's pages)
+                listener({"type": "shutdown"})
             await runner.cleanup()
             await db.dispose()
 

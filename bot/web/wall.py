@@ -63,6 +63,11 @@ class Hub:
                 del self.clients[client.wall_id]
 
     def dispatch(self, event: dict[str, Any]) -> None:
+        if event.get("type") == "shutdown":  # the server stops: every stream ends
+            for client in [c for cs in self.clients.values() for c in cs]:
+                with contextlib.suppress(asyncio.QueueFull):
+                    client.queue.put_nowait(None)
+            return
         if event.get("type") == "here":
             targets = [c for cs in self.clients.values() for c in cs
                        if c.meetup_id == event.get("meetup")]

@@ -74,9 +74,9 @@ class Stream:
     def __init__(self, response: aiohttp.ClientResponse) -> None:
         self.response = response
 
-    async def next(self, timeout: float = 5.0) -> tuple[str, dict[str, Any]]:
+    async def next(self) -> tuple[str, dict[str, Any]]:
         kind, data = "", ""
-        async with asyncio.timeout(timeout):
+        async with asyncio.timeout(5):
             while True:
                 line = (await self.response.content.readline()).decode().rstrip("\n")
                 if line.startswith("event: "):

@@ -220,3 +220,19 @@ async def test_open_pages_are_bounded(db_url: str, tmp_path: Path, chat: Chat,
         assert len(streams) == 2
     finally:
         server.stop()
+
+
+async def test_check_ins_count_live_on_the_wall(chat: Chat, http: aiohttp.ClientSession) -> None:
+    url = await open_wall(chat)
+    async with http.get(url) as page:
+        assert re.search(r'<span id="here">0</span> here', await page.text())
+    stream = await listen(http, url)
+    chat.clock.set(chat.clock.now() + timedelta(hours=2, minutes=30))  # check-in is open
+    await chat.say("bob", "/checkin")
+    await chat.say("carol", "/checkin")
+    assert (await stream.next())[1]["n"] == 1
+    assert (await stream.next())[1]["n"] == 2
+    async with http.get(url) as page:
+        html = await page.text()
+    assert re.search(r'<span id="here">2</span> here', html)
+    assert "Carol" not in html  # a count, no list of who is here

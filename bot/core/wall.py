@@ -207,6 +207,11 @@ async def _open(ctx: Ctx, chapter: Chapter, tag: str) -> None:
                                                  Wall.closed_at.is_(None)))
     fresh = wall is None
     if wall is None:
+        # One wall open a chapter: the previous meetup's closes.
+        for old in await ctx.s.scalars(select(Wall).where(Wall.chapter_id == chapter.id,
+                                                          Wall.closed_at.is_(None))):
+            old.closed_at = ctx.now
+            ctx.out.live.append({"type": "closed", "wall": old.id})
         wall = Wall(id=secrets.token_urlsafe(12), chapter_id=chapter.id, meetup_id=meetup.id,
                     hashtag=hashtag, token=secrets.token_urlsafe(24), approval_first=False,
                     join_url=_join_url(ctx), opened_at=ctx.now)

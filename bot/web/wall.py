@@ -121,8 +121,9 @@ def routes(site: Site) -> list[web.RouteDef]:
             s.expunge_all()
         return wall, chapter, meetup
 
-    def post_dict(wall: Wall, post: WallPost) -> dict[str, Any]:
-        photo = f"/w/{wall.id}/p/{post.number}.jpg" if post.photo else None
+    def post_dict(wall: Wall, post: WallPost, mod: bool = False) -> dict[str, Any]:
+        base = f"/w/{wall.id}/mod/{wall.token}" if mod else f"/w/{wall.id}"
+        photo = f"{base}/p/{post.number}.jpg" if post.photo else None
         return {"number": post.number, "name": post.author_name, "text": post.text,
                 "photo": photo, "hidden": post.hidden, "approved": post.approved}
 
@@ -181,13 +182,19 @@ def routes(site: Site) -> list[web.RouteDef]:
             hub.leave(client)
 
     async def photo(request: web.Request) -> web.StreamResponse:
+        """A post's photo: on the wall once approved; on the moderation page while it waits."""
         wall_id, number = request.match_info["wall_id"], request.match_info["number"]
         if not number.isdigit() or len(number) > 9 or site.photo_dir is None:
             raise not_found()
+        if "token" in request.match_info:
+            await mod_wall(request)
+        query = select(WallPost.photo).where(
+            WallPost.wall_id == wall_id, WallPost.number == int(number),
+            WallPost.hidden.is_(False))
+        if "token" not in request.match_info:
+            query = query.where(WallPost.approved.is_(True))
         async with site.db.transaction() as s:
-            name = await s.scalar(select(WallPost.photo).where(
-                WallPost.wall_id == wall_id, WallPost.number == int(number),
-                WallPost.hidden.is_(False)))
+            name = await s.scalar(query)
         path = photos.path_of(site.photo_dir, name) if name else None
         if path is None:
             raise not_found()
@@ -207,7 +214,8 @@ def routes(site: Site) -> list[web.RouteDef]:
             posts = (await s.scalars(select(WallPost).where(WallPost.wall_id == wall.id)
                                      .order_by(WallPost.number.desc()).limit(500))).all()
         html = site.render("wall_mod.html", wall=wall, chapter=chapter, meetup=meetup,
-                           lang=chapter.language, posts=[post_dict(wall, p) for p in posts],
+                           lang=chapter.language,
+                           posts=[post_dict(wall, p, mod=True) for p in posts],
                            t=texts(chapter.language, wall.hashtag))
         return web.Response(text=html, content_type="text/html",
                             headers={"Cache-Control": "no-store",
@@ -246,5 +254,6 @@ def routes(site: Site) -> list[web.RouteDef]:
         web.get(base + "/events", events),
         web.get(base + "/p/{number}.jpg", photo),
         web.get(base + "/mod/{token}", mod_page),
+        web.get(base + "/mod/{token}/p/{number}.jpg", photo),
         web.post(base + "/mod/{token}/{action:hide|approve}/{number}", mod_action),
     ]

@@ -236,3 +236,43 @@ async def test_check_ins_count_live_on_the_wall(chat: Chat, http: aiohttp.Client
         html = await page.text()
     assert re.search(r'<span id="here">2</span> here', html)
     assert "Carol" not in html  # a count, no list of who is here
+
+
+def a_photo() -> bytes:
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (2000, 500), (200, 30, 30)).save(out, "JPEG")
+    return out.getvalue()
+
+
+async def test_a_waiting_photo_is_seen_on_the_moderation_page_only(
+        chat: Chat, http: aiohttp.ClientSession) -> None:
+    from bot.core.messages import ChatPost
+
+    url = await open_wall(chat)
+    mod = re.search(r"(http://\S+/mod/\S+)", chat.messenger.dms("alice")[-1].text)
+    assert mod
+    await chat.say("alice", "/wall approval on")
+
+    async def download() -> bytes:
+        return a_photo()
+
+    await chat.core.handle_post(ChatPost(chat.chat, chat.user("bob"), "#tweetup073 look",
+                                         message_id="p1", photo=download))
+    async with http.get(url + "/p/1.jpg") as response:
+        assert response.status == 404  # not approved yet
+    async with http.get(mod.group(1)) as page:
+        assert f'src="/w/{url.rsplit("/", 1)[1]}/mod/' in await page.text()
+    async with http.get(mod.group(1) + "/p/1.jpg") as response:
+        assert response.status == 200 and response.content_type == "image/jpeg"
+        import io
+
+        from PIL import Image
+        assert Image.open(io.BytesIO(await response.read())).size == (1280, 320)
+    async with http.post(mod.group(1) + "/approve/1"):
+        pass
+    async with http.get(url + "/p/1.jpg") as response:
+        assert response.status == 200

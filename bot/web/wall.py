@@ -163,6 +163,19 @@ def routes(site: Site) -> list[web.RouteDef]:
                 "X-Accel-Buffering": "no"})
             await response.prepare(request)
             await response.write(b"retry: 2000\n\n")
+            # What came after the page was rendered (or after the last event a reconnecting
+            # browser saw), from the database: nothing falls between the page and the stream.
+            after = request.query.get("after") or request.headers.get("Last-Event-ID") or ""
+            if after.isdigit() and len(after) < 10:
+                async with site.db.transaction() as s:
+                    missed = (await s.scalars(select(WallPost).where(
+                        WallPost.wall_id == wall.id, WallPost.number > int(after),
+                        WallPost.hidden.is_(False), WallPost.approved.is_(True))
+                        .order_by(WallPost.number).limit(SHOWN))).all()
+                for post in missed:
+                    data = {"type": "post", "wall": wall.id, **post_dict(wall, post)}
+                    await response.write(
+                        f"id: {post.number}\nevent: post\ndata: {json.dumps(data)}\n\n".encode())
             while True:
                 try:
                     event = await asyncio.wait_for(client.queue.get(), KEEPALIVE)
@@ -175,8 +188,9 @@ def routes(site: Site) -> list[web.RouteDef]:
                 data = dict(event)
                 if data.get("photo"):  # the page's own address, wherever it is reached
                     data["photo"] = f"/w/{wall.id}/p/{data['number']}.jpg"
+                event_id = f"id: {data['number']}\n" if kind == "post" else ""
                 await response.write(
-                    f"event: {kind}\ndata: {json.dumps(data)}\n\n".encode())
+                    f"{event_id}event: {kind}\ndata: {json.dumps(data)}\n\n".encode())
             return response
         finally:
             hub.leave(client)

@@ -276,3 +276,15 @@ async def test_a_waiting_photo_is_seen_on_the_moderation_page_only(
         pass
     async with http.get(url + "/p/1.jpg") as response:
         assert response.status == 200
+
+
+async def test_a_post_between_the_page_and_its_stream_is_not_lost(
+        chat: Chat, http: aiohttp.ClientSession) -> None:
+    url = await open_wall(chat)
+    await chat.say("bob", "#tweetup073 first")
+    async with http.get(url) as page:  # the page shows post 1, its stream not open yet
+        assert 'data-number="1"' in await page.text()
+    await chat.say("carol", "#tweetup073 in between")
+    response = await http.get(url + "/events?after=1")
+    kind, post = await Stream(response).next()
+    assert (kind, post["number"], post["text"]) == ("post", 2, "#tweetup073 in between")

@@ -57,11 +57,13 @@ def browser() -> Iterator[Any]:
         driver.quit()
 
 
-async def wait_in_browser(driver: Any, condition: Callable[[Any], Any], within: float) -> Any:
+async def wait_in_browser(driver: Any, condition: Callable[[Any], Any], within: float,
+                          what: str = "") -> Any:
     """Wait (in a thread) up to `within` seconds for `condition(driver)` to be truthy."""
     import asyncio
 
     from selenium.webdriver.support.ui import WebDriverWait
 
     return await asyncio.to_thread(
-        WebDriverWait(driver, within, poll_frequency=0.05).until, condition)
+        WebDriverWait(driver, within, poll_frequency=0.05).until, condition,
+        f"{what} not within {within} s")

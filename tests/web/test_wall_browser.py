@@ -119,7 +119,8 @@ async def test_posts_arrive_live_photos_show_and_hide_takes_them_off(
     assert fake.user_sends(wired.bob, group, "#tweetup073 not a reply") is None
     assert fake.user_sends(wired.bob, group, "#tweetup073 great talk!",
                            reply_to=wall_message) is not None
-    await wait_in_browser(browser, lambda d: "#tweetup073 great talk!" in post_texts(d), 2.0)
+    await wait_in_browser(browser, lambda d: "#tweetup073 great talk!" in post_texts(d), 2.0,
+                          "bob's post on the page")
     assert browser.execute_script("return window.notReloaded") is True
     assert browser.find_element("css selector", "#posts .post .who").text == "Bob"
 
@@ -127,7 +128,7 @@ async def test_posts_arrive_live_photos_show_and_hide_takes_them_off(
                           reply_to=wall_message)
     await wait_in_browser(browser, lambda d: d.execute_script(
         "const i = document.querySelector('#posts .post img');"
-        "return i !== null && i.complete && i.naturalWidth > 0"), 5.0)
+        "return i !== null && i.complete && i.naturalWidth > 0"), 5.0, "the photo")
     width, height = browser.execute_script(
         "const i = document.querySelector('#posts .post img');"
         "return [i.naturalWidth, i.naturalHeight]")
@@ -140,14 +141,15 @@ async def test_posts_arrive_live_photos_show_and_hide_takes_them_off(
 
     fake.user_sends(wired.alice, group, "#tweetup073 welcome everyone, the talks start at 8",
                     reply_to=wall_message)
-    await wait_in_browser(browser, lambda d: len(post_texts(d)) == 3, 2.0)
+    await wait_in_browser(browser, lambda d: len(post_texts(d)) == 3, 2.0, "alice's post")
     shot = os.environ.get("IRL_WALL_SCREENSHOT")
     if shot:
         await asyncio.sleep(0.8)  # the last post's arrival animation
         await asyncio.to_thread(browser.save_screenshot, shot)
 
     fake.user_sends(wired.alice, group, "/wall hide 1")
-    await wait_in_browser(browser, lambda d: "#tweetup073 great talk!" not in post_texts(d), 2.0)
+    await wait_in_browser(browser, lambda d: "#tweetup073 great talk!" not in post_texts(d),
+                          2.0, "the hidden post gone")
     assert post_texts(browser) == ["#tweetup073 welcome everyone, the talks start at 8",
                                    "#tweetup073 the stage"]
     assert browser.execute_script("return window.notReloaded") is True

@@ -92,15 +92,16 @@ async def demo(db_path: str | None, language: str, lines_in: Sequence[str] | Non
     settings = CoreSettings(default_language=language,
                             public_url=web.public_url if web is not None else None)
     metrics = Prometheus(clock)  # counted always; served at /metrics with --web
-    core = Core(db, {messenger.platform: messenger, room.platform: room}, clock, settings,
-                metrics=metrics)
-    chat = ConsoleChat(core, messenger, clock, write, settings.default_timezone, room)
-    interactive = lines_in is None
     server = None
     if web is not None:
         from bot.web.server import WebServer
 
         server = WebServer(web, f"sqlite+aiosqlite:///{db_file}", metrics=metrics, clock=clock)
+    core = Core(db, {messenger.platform: messenger, room.platform: room}, clock, settings,
+                metrics=metrics, wall=server)
+    chat = ConsoleChat(core, messenger, clock, write, settings.default_timezone, room)
+    interactive = lines_in is None
+    if server is not None:
         server.start()
     write(f"-- IRL demo: a chapter's group and room on a virtual clock. Data: {data_dir}")
     if server is not None:
@@ -200,8 +201,13 @@ async def run(config: Config) -> int:
     messengers = {name: adapter.messenger for name, adapter in adapters.items()}
     # One per process, counted whether or not the web server serves it at /metrics.
     metrics = Prometheus(clock)
+    server = None
+    if config.web is not None:
+        from bot.web.server import WebServer
+
+        server = WebServer(config.web, config.database.url, readiness, metrics=metrics)
     core = Core(db, messengers, clock, config.core, due_changed=wakeups.notify,
-                metrics=metrics)
+                metrics=metrics, wall=server)
     for adapter in adapters.values():
         adapter.bind(core)
     wakeups.bind(core)
@@ -210,11 +216,7 @@ async def run(config: Config) -> int:
     led = {name: adapter for name, adapter in adapters.items()
            if any(account.startswith(name + ":") for account in leadership.accounts)}
     keeper: asyncio.Task[None] | None = None
-    server = None
-    if config.web is not None:
-        from bot.web.server import WebServer
-
-        server = WebServer(config.web, config.database.url, readiness, metrics=metrics)
+    if server is not None:
         server.start()
     try:
         for name, adapter in adapters.items():

@@ -156,7 +156,8 @@ def load_config(path: str | Path | None) -> Config:
         "default_timezone", "default_language", "reminder_offsets", "group_reminder",
         "reminder_grace", "send_lease_seconds", "sweep_seconds", "shutdown_deadline_seconds",
         "commands_per_minute"}))
-    web = (_web(_Section(source, "web", raw["web"], {"listen", "public_url"}))
+    web = (_web(_Section(source, "web", raw["web"], {"listen", "public_url", "wall_blocklist",
+                                                     "photo_dir"}))
            if "web" in raw else None)
     if web is not None:  # the core puts the pages' links in announcements, /meetups, /setup
         core = dataclasses.replace(core, public_url=web.public_url)
@@ -191,7 +192,14 @@ def _web(s: _Section) -> WebSettings:
         raise s.error("listen", f'must be host:port like "127.0.0.1:8080", not {listen!r}')
     host, port = address
     public_url = s.url("public_url", f"http://{listen}", ' like "https://irl.example.org"')
-    return WebSettings(host=host, port=port, public_url=public_url.rstrip("/"))
+    blocklist = s.data.get("wall_blocklist", [])
+    if not isinstance(blocklist, list) or not all(isinstance(w, str) and w.strip()
+                                                  for w in blocklist):
+        raise s.error("wall_blocklist", 'must be a list of words like ["spam", "casino"]')
+    photo_dir = s.text("photo_dir", "")
+    return WebSettings(host=host, port=port, public_url=public_url.rstrip("/"),
+                       wall_blocklist=tuple(w.strip().lower() for w in blocklist),
+                       photo_dir=Path(photo_dir) if photo_dir else None)
 
 
 def _database(s: _Section) -> DatabaseConfig:

@@ -21,11 +21,13 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.core import confirm, delivery, housekeeping, polls, rsvp, voters
+from bot.core import wall as wall_posts
 from bot.core.commands import COMMANDS, command_named
 from bot.core.errors import UserError
 from bot.core.i18n import N_, format_when, gettext, translator
 from bot.core.messages import (
     Button,
+    ChatPost,
     ChatRef,
     Inbound,
     PollAnswer,
@@ -37,7 +39,7 @@ from bot.core.messages import (
 )
 from bot.core.outbox import chat_key
 from bot.core.people import ensure_membership, home_language, note_admin, person_for
-from bot.core.ports import Clock, MemberCheck, Messenger, Metrics
+from bot.core.ports import Clock, MemberCheck, Messenger, Metrics, WallBus
 from bot.core.queries import chapter_for_chat
 from bot.core.settings import CoreSettings
 from bot.core.syntax import MAX_COMMAND_TEXT, parse_command
@@ -103,6 +105,7 @@ class Core:
         settings: CoreSettings | None = None,
         due_changed: Callable[[datetime], None] | None = None,
         metrics: Metrics | None = None,
+        wall: WallBus | None = None,
     ) -> None:
         self.db = db
         self.svc = Services(messengers=messengers, clock=clock,
@@ -111,6 +114,10 @@ class Core:
             self.svc.due_changed = due_changed
         if metrics is not None:
             self.svc.metrics = metrics
+        if wall is not None:
+            self.svc.wall = wall
+        self.walls = wall_posts.OpenHashtags(db)
+        self.svc.wall_tags_changed = self.walls.forget
         self.units = Units(db, self.svc)
         self.command_limit = CommandLimit(self.svc.settings.commands_per_minute)
 
@@ -194,6 +201,9 @@ class Core:
         received = time.monotonic()
         command = parse_command(scrub(msg.text))
         if command is None:
+            if "#" in msg.text:  # the console hands over every line: maybe a wall post
+                await self.handle_post(ChatPost(msg.chat, msg.sender, msg.text, msg.is_private,
+                                                msg.message_id))
             return
         verdict = self.command_limit.check(msg.chat.platform, msg.chat.id, msg.sender.id,
                                            self.svc.clock.now())
@@ -243,6 +253,24 @@ class Core:
 
         await self._handle(self._event(f"/{command.name}", msg.chat, msg.sender), body,
                            answer, answer, received)
+
+    async def handle_post(self, post: ChatPost) -> bool:
+        """A message carrying a "#" that is no command: a post for a live wall when it
+        carries the hashtag of an open wall (known in memory for a few seconds, so chatter
+        costs no query), else nothing. False when it was nothing for a wall."""
+        if not await self.walls.carries_one(post.text):
+            return False
+        photo = await wall_posts.fetch_photo(post)
+
+        async def body(w: Work, event: Event) -> None:
+            if not await self._first_delivery(w, post.chat.platform, post.chat.id,
+                                              post.message_id):
+                return
+            await wall_posts.take_post(w, post, photo)
+
+        await self._handle(self._event("wall post", post.chat, post.sender), body,
+                           self._log_refusal, None)
+        return True
 
     async def _too_many(self, msg: Inbound) -> None:
         """Tell a member, once, that their commands here are ignored for now."""

@@ -46,6 +46,7 @@ async def checkin(ctx: Ctx, args: str) -> None:
     await ctx.s.flush()
     here = await ctx.s.scalar(select(func.count()).select_from(Rsvp).where(
         Rsvp.meetup_id == current.id, Rsvp.checked_in_at.is_not(None)))
+    ctx.out.live.append({"type": "here", "meetup": current.id, "n": int(here or 0)})
     ctx.reply(_.n("Welcome, {name}! {n} checked in at {title} so far.",
                   "Welcome, {name}! {n} checked in at {title} so far.", int(here or 0),
                   name=ctx.person.display_name, title=current.title))

@@ -22,6 +22,7 @@ from bot.core import (
     polls,
     recurring,
     rsvp,
+    wall,
 )
 from bot.core.i18n import N_, translator
 from bot.core.work import Ctx
@@ -152,6 +153,11 @@ _TABLE = (
     CommandSpec("organisers", Role.ANYONE, organisers.organisers, "/organisers",
                 N_("who organises and why; organisers can /organisers add or remove a name"),
                 N_("Who organises this chapter")),
+    CommandSpec("wall", Role.ORGANISER, wall.wall_command, "/wall #tweetup73",
+                N_("(organisers) opens the live wall for the meetup: posts with its hashtag "
+                   "show on a page for the projector; /wall hide 3, /wall ban Name, "
+                   "/wall approval on, /wall close"),
+                N_("Open the live wall (organisers)")),
 )
 
 COMMANDS: dict[str, CommandSpec] = {spec.name: spec for spec in _TABLE}

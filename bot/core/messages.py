@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -37,6 +38,20 @@ class Inbound:
     is_private: bool = False
     sender_is_admin: bool = False
     message_id: str | None = None
+
+
+@dataclass(frozen=True)
+class ChatPost:
+    """A message that is no command but carries a "#": it may be a post for a live wall
+    (bot/core/wall.py). Adapters hand over only such messages; `photo`, when the message is a
+    photo, downloads it (called only when the message goes to a wall)."""
+
+    chat: ChatRef
+    sender: UserRef
+    text: str
+    is_private: bool = False
+    message_id: str | None = None
+    photo: Callable[[], Awaitable[bytes]] | None = None
 
 
 class RsvpAnswer(StrEnum):

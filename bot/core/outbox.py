@@ -67,6 +67,8 @@ class Outbox:
     def __init__(self) -> None:
         self._replies: list[Entry] = []
         self._entries: list[Entry] = []
+        # Live events for the wall's open pages (WallBus.publish), handed over after the commit.
+        self.live: list[dict[str, Any]] = []
 
     def reply(self, chat: ChatRef, text: str, buttons: Sequence[Button] = ()) -> None:
         """The answer to whoever acted: sent before everything else this unit queued."""

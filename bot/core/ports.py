@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from bot.core.messages import Button, ChatRef, OutFile, SentMessage, SentPoll, UserRef
 
@@ -134,3 +134,37 @@ class NoMetrics:
 
     def retried(self, platform: str, reason: str) -> None:
         return None
+class WallBus(Protocol):
+    """Where the live wall (bot/core/wall.py) meets the web server, which implements it: the
+    wall's public address, the config's word blocklist, the photo folder, and the live events
+    a wall's open pages get (`publish`, called after the commit, from the bot's thread)."""
+
+    @property
+    def blocklist(self) -> Sequence[str]: ...
+
+    def wall_url(self, wall_id: str) -> str | None:
+        """The wall page's public address; None when no web server is configured."""
+        ...
+
+    def publish(self, event: dict[str, Any]) -> None: ...
+
+    async def save_photo(self, name: str, data: bytes) -> bool:
+        """Shrink, strip and keep a photo under `name`; False when it isn't one."""
+        ...
+
+
+class NoWall:
+    """The WallBus of a bot without a web server: /wall says it needs one."""
+
+    @property
+    def blocklist(self) -> Sequence[str]:
+        return ()
+
+    def wall_url(self, wall_id: str) -> str | None:
+        return None
+
+    def publish(self, event: dict[str, Any]) -> None:
+        return None
+
+    async def save_photo(self, name: str, data: bytes) -> bool:
+        return False

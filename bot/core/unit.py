@@ -138,6 +138,8 @@ class Units:
                 if committed is not None:
                     committed.set_result(None)
                     self._carrying.discard(committed)
+            for event in box.live:  # committed: the wall's open pages may show it
+                self.svc.wall.publish(event)
             await self.send(rows)
 
     async def claim(self, ids: Sequence[int]) -> list[Claimed]:

@@ -13,12 +13,16 @@ from bot.core.errors import UserError
 from bot.core.i18n import Translate
 from bot.core.messages import Button, ChatRef, UserRef
 from bot.core.outbox import Outbox
-from bot.core.ports import Clock, Messenger, Metrics, NoMetrics
+from bot.core.ports import Clock, Messenger, Metrics, NoMetrics, NoWall, WallBus
 from bot.core.settings import CoreSettings
 from bot.db.models import Chapter, Membership, Person
 
 
 def _ignore(_when: datetime) -> None:
+    return None
+
+
+def _nothing() -> None:
     return None
 
 
@@ -33,6 +37,9 @@ class Services:
     settings: CoreSettings
     due_changed: Callable[[datetime], None] = _ignore
     metrics: Metrics = field(default_factory=NoMetrics)
+    wall: WallBus = field(default_factory=NoWall)
+    # A wall opened or closed here: the hashtags kept in memory are read again (wall.py).
+    wall_tags_changed: Callable[[], None] = _nothing
 
     def messenger(self, platform: str) -> Messenger:
         try:

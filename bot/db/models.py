@@ -533,3 +533,56 @@ class CalendarToken(Base):
                                            unique=True)
     token: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Wall(Base):
+    """A live wall (issue 13): the posts carrying `hashtag` in the chapter's chats, shown at
+    /w/<id>. `id` is unguessable (it is the wall's address); `token` is the secret of its
+    moderation page."""
+
+    __tablename__ = "walls"
+    __table_args__ = (Index("ix_walls_chapter_closed", "chapter_id", "closed_at"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    chapter_id: Mapped[int] = mapped_column(ForeignKey("chapters.id", ondelete="CASCADE"))
+    meetup_id: Mapped[int | None] = mapped_column(ForeignKey("meetups.id", ondelete="SET NULL"))
+    hashtag: Mapped[str] = mapped_column(String(100))  # lower case, with the "#"
+    token: Mapped[str] = mapped_column(String(64))
+    approval_first: Mapped[bool] = mapped_column(Boolean, default=False)
+    join_url: Mapped[str | None] = mapped_column(String(500))  # what the QR code opens
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class WallPost(Base):
+    """A message on a wall: first name only, the text as written, a photo kept on disk."""
+
+    __tablename__ = "wall_posts"
+    __table_args__ = (UniqueConstraint("wall_id", "number"),
+                      UniqueConstraint("platform", "source_event_id"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    wall_id: Mapped[str] = mapped_column(ForeignKey("walls.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)  # shown on the post: /wall hide N
+    platform: Mapped[str] = mapped_column(String(16))
+    author_name: Mapped[str] = mapped_column(String(64))
+    author_id: Mapped[str] = mapped_column(String(255))  # the platform's user id (for bans)
+    text: Mapped[str] = mapped_column(String(2000))
+    photo: Mapped[str | None] = mapped_column(String(200))  # a file name in the photo folder
+    hidden: Mapped[bool] = mapped_column(Boolean, default=False)
+    approved: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    source_event_id: Mapped[str] = mapped_column(String(255))
+
+
+class WallBan(Base):
+    """An author an organiser banned from a wall: their posts are no longer taken."""
+
+    __tablename__ = "wall_bans"
+    __table_args__ = (UniqueConstraint("wall_id", "platform", "author_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    wall_id: Mapped[str] = mapped_column(ForeignKey("walls.id", ondelete="CASCADE"))
+    platform: Mapped[str] = mapped_column(String(16))
+    author_id: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -10,7 +10,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -19,14 +20,15 @@ from bot.clock import SystemClock
 from bot.core.ports import Clock
 from bot.db.session import Database
 from bot.readiness import Readiness
-from bot.web import feeds, limits, ops, pages
+from bot.web import feeds, limits, ops, pages, photos, wall
 from bot.web.metrics import Prometheus
 from bot.web.settings import WebSettings
 from bot.web.site import Site
 
 log = logging.getLogger(__name__)
 
-PARTS: list[Callable[[Site], list[web.RouteDef]]] = [ops.routes, pages.routes, feeds.routes]
+PARTS: list[Callable[[Site], list[web.RouteDef]]] = [ops.routes, pages.routes, feeds.routes,
+                                                     wall.routes]
 
 
 def make_app(site: Site) -> web.Application:
@@ -57,6 +59,19 @@ class WebServer:
         self._ready = threading.Event()
         self._stop: asyncio.Event | None = None
         self._failed: BaseException | None = None
+        self.photo_dir = settings.photo_dir or default_photo_dir(database_url)
+
+    # --- the core's WallBus (bot/core/ports.py) ------------------------------------------------
+
+    @property
+    def blocklist(self) -> Sequence[str]:
+        return self.settings.wall_blocklist
+
+    def wall_url(self, wall_id: str) -> str | None:
+        return f"{self.settings.public_url.rstrip('/')}/w/{wall_id}"
+
+    async def save_photo(self, name: str, data: bytes) -> bool:
+        return await asyncio.to_thread(photos.store, self.photo_dir, name, data)
 
     @property
     def url(self) -> str:
@@ -100,7 +115,7 @@ class WebServer:
         self._stop = asyncio.Event()
         db = Database(self.database_url)
         self.site = Site(self.settings, db, self.readiness, loop=self._loop,
-                         metrics=self.metrics, clock=self.clock)
+                         metrics=self.metrics, clock=self.clock, photo_dir=self.photo_dir)
         runner = web.AppRunner(make_app(self.site), access_log=None)
         await runner.setup()
         try:
@@ -109,5 +124,15 @@ class WebServer:
             self._ready.set()
             await self._stop.wait()
         finally:
+            for listener in list(self.site.listeners):  # open streams end (the wall's pages)
+                listener({"type": "shutdown"})
             await runner.cleanup()
             await db.dispose()
+
+
+def default_photo_dir(database_url: str) -> Path:
+    """Beside an SQLite database file; else "wall-photos" in the working directory."""
+    prefix = "sqlite+aiosqlite:///"
+    if database_url.startswith(prefix) and ":memory:" not in database_url:
+        return Path(database_url[len(prefix):]).resolve().parent / "wall-photos"
+    return Path("wall-photos").resolve()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -15,3 +16,8 @@ class WebSettings:
     # `request_burst` (a page with its images); beyond that: 429 with Retry-After (limits.py).
     requests_per_second: float = 20.0
     request_burst: int = 40
+    # The live wall: words that keep a post off it, and where its photos are kept (None: a
+    # "wall-photos" folder beside an SQLite database, else in the working directory).
+    wall_blocklist: tuple[str, ...] = ()
+    photo_dir: Path | None = None
+    sse_per_wall: int = 200  # open live pages a wall serves at most

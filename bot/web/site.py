@@ -40,6 +40,7 @@ class Site:
     # The process's metrics (the core counts into them; /metrics renders them).
     metrics: Prometheus = field(default_factory=Prometheus)
     clock: Clock = field(default_factory=SystemClock)  # "upcoming" and "past" on the pages
+    photo_dir: Path | None = None  # the wall's photos (bot/web/photos.py)
 
     def url(self, path: str) -> str:
         return self.settings.public_url.rstrip("/") + path

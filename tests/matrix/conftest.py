@@ -133,9 +133,11 @@ class RealCore:
     clock: VirtualClock
     core: Core | None = None
     settings: CoreSettings = field(default_factory=CoreSettings)
+    wall: Any = None  # the web server, for the live wall (tests/matrix/test_matrix_wall.py)
 
     def __call__(self, messenger: MatrixMessenger) -> Core:
-        self.core = Core(self.db, {"matrix": messenger}, self.clock, self.settings)
+        self.core = Core(self.db, {"matrix": messenger}, self.clock, self.settings,
+                         wall=self.wall)
         return self.core
 
 

@@ -11,7 +11,7 @@ import asyncio
 import time
 from collections.abc import Callable
 
-from bot.core.messages import ChatRef, Inbound, PollAnswer, ReactionRsvp
+from bot.core.messages import ChatPost, ChatRef, Inbound, PollAnswer, ReactionRsvp
 from bot.core.ports import Messenger
 from bot.waiting import wait_set
 
@@ -43,6 +43,10 @@ class RecordingCore:
         self._changed.set()
         if self.reply and self.messenger is not None and msg.text.startswith("/"):
             await self.messenger.send_text(msg.chat, f"ok {msg.text}")
+
+    async def handle_post(self, post: ChatPost) -> bool:
+        """Hashtag chatter: nothing for a wall here."""
+        return False
 
     async def handle_poll_answer(self, answer: PollAnswer) -> None:
         if not self.first_delivery(answer.event_id):

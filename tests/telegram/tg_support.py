@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.adapters.telegram import FloodLimits, TelegramAdapter, TelegramSettings
-from bot.core.messages import ChatRef, Inbound, PollAnswer, Reply, RsvpAction
+from bot.core.messages import ChatPost, ChatRef, Inbound, PollAnswer, Reply, RsvpAction
 from bot.db.session import Database
 from tests.telegram.fake_bot_api import FakeBotAPI
 
@@ -37,6 +37,7 @@ class RecordingCore:
     poll_answers: list[PollAnswer] = field(default_factory=list)
     actions: list[RsvpAction] = field(default_factory=list)
     migrations: list[tuple[ChatRef, ChatRef]] = field(default_factory=list)
+    posts: list[ChatPost] = field(default_factory=list)
     on_message: Callable[[Inbound], Awaitable[None]] | None = None
     toast: str = "Noted"
 
@@ -44,6 +45,10 @@ class RecordingCore:
         self.messages.append(msg)
         if self.on_message is not None:
             await self.on_message(msg)
+
+    async def handle_post(self, post: ChatPost) -> bool:
+        self.posts.append(post)
+        return True
 
     async def handle_poll_answer(self, answer: PollAnswer) -> None:
         self.poll_answers.append(answer)

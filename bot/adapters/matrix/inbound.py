@@ -24,6 +24,7 @@ from bot.adapters.matrix.rsvp import Reactions, RsvpMessages
 from bot.adapters.matrix.state import StateStore, state_key
 from bot.core.i18n import N_
 from bot.core.messages import (
+    ChatPost,
     ChatRef,
     Inbound,
     PollAnswer,
@@ -49,6 +50,8 @@ class CoreSink(Protocol):
     """The part of bot.core.app.Core this adapter calls."""
 
     async def handle_message(self, msg: Inbound) -> None: ...
+
+    async def handle_post(self, post: ChatPost) -> bool: ...
 
     async def handle_poll_answer(self, answer: PollAnswer) -> None: ...
 
@@ -116,9 +119,15 @@ class EventRouter:
         if rel is not None and rel[0] == "m.replace":
             return False  # an edit must not run a command a second time
         text = command_text(strip_reply_fallback(body))
-        if not text.startswith("/"):
-            return False  # chatter: not even the room's state is needed
         sender = str(event["sender"])
+        if not text.startswith("/"):
+            if "#" not in text:
+                return False  # chatter: not even the room's state is needed
+            # Maybe a post for a live wall (bot/core/wall.py checks the hashtag).
+            return await self._core().handle_post(ChatPost(
+                chat=ChatRef(PLATFORM, room_id), sender=await self._user(room_id, sender),
+                text=text, is_private=self._direct.is_direct(room_id),
+                message_id=str(event.get("event_id"))))
         msg = Inbound(
             chat=ChatRef(PLATFORM, room_id),
             sender=await self._user(room_id, sender),

@@ -34,7 +34,7 @@ from bot.adapters.telegram.ratelimit import FloodLimits, TelegramRateLimiter
 from bot.adapters.telegram.settings import TelegramSettings
 from bot.adapters.telegram.votes import PollAnswerBatches
 from bot.core.i18n import DEFAULT_LANGUAGE, SUPPORTED_LANGUAGES
-from bot.core.messages import ChatRef, Inbound, PollAnswer, Reply, RsvpAction
+from bot.core.messages import ChatPost, ChatRef, Inbound, PollAnswer, Reply, RsvpAction
 from bot.db.session import Database, database_unreachable
 
 PLATFORM_NAME = "telegram"
@@ -60,6 +60,8 @@ class CoreHandler(Protocol):
     """What the adapter calls on the core (bot.core.app.Core)."""
 
     async def handle_message(self, msg: Inbound) -> None: ...
+
+    async def handle_post(self, post: ChatPost) -> bool: ...
 
     async def handle_poll_answers(self, answers: Sequence[PollAnswer],
                                   inbox: str | None = None) -> None: ...
@@ -95,6 +97,7 @@ class TelegramAdapter:
             ApplicationBuilder()
             .token(settings.token)
             .base_url(settings.base_url)
+            .base_file_url(file_url(settings.base_url))
             .rate_limiter(self.rate_limiter)
             # Updates of different chats handled at once; one chat takes at most one.
             .concurrent_updates(ChatOrderedProcessor(slots))
@@ -411,6 +414,9 @@ class TelegramAdapter:
         if message.migrate_from_chat_id:
             await self.messenger.note_migration(message.migrate_from_chat_id, message.chat.id)
             return
+        if message.photo and message.caption and "#" in message.caption:
+            await self._on_photo(message)
+            return
         if not message.text:
             return
         sender = translate.sender_of(message)
@@ -428,6 +434,24 @@ class TelegramAdapter:
                 message_id=str(message.message_id),
             )
         )
+
+    async def _on_photo(self, message: Message) -> None:
+        """A photo whose caption carries a "#": maybe a wall post; the photo (its largest
+        size) is downloaded only if it goes to a wall."""
+        sender = translate.sender_of(message)
+        if sender is None or not message.caption:
+            return
+        largest = message.photo[-1]
+        bot = self.application.bot
+
+        async def download() -> bytes:
+            file = await bot.get_file(largest.file_id)
+            return bytes(await file.download_as_bytearray())
+
+        await self.core.handle_post(ChatPost(
+            chat=translate.chat_ref(message.chat.id), sender=sender, text=message.caption,
+            is_private=message.chat.type == ChatType.PRIVATE,
+            message_id=str(message.message_id), photo=download))
 
     async def _is_admin(self, message: Message) -> bool:
         if translate.is_anonymous_admin(message):
@@ -487,3 +511,10 @@ def _describe(update: Update) -> str:
     kind = next((k for k in ("message", "callback_query", "poll_answer", "chat_member",
                              "my_chat_member") if getattr(update, k, None) is not None), "update")
     return " ".join([kind, *parts])
+
+
+def file_url(base_url: str) -> str:
+    """Where files are fetched: "https://api.telegram.org/bot" -> ".../file/bot" (a local
+    Bot API server or the tests' fake the same way)."""
+    root = base_url[:-3] if base_url.endswith("/bot") else base_url.rstrip("/") + "/"
+    return root + "file/bot"

@@ -40,16 +40,17 @@ def command_text(text: str, bot_username: str) -> str | None:
 
 
 def worth_storing(update: Update) -> bool:
-    """False for a group message that can't be a command (chatter the bot sees as a group
-    admin, or with privacy mode off): it is confirmed to Telegram and dropped, costing no
-    database write. Commands, private messages, group migrations and every other kind of
-    update are kept."""
+    """False for a group message that can't be a command or a wall post (chatter the bot
+    sees as a group admin, or with privacy mode off: no "/" in front, no "#"): it is
+    confirmed to Telegram and dropped, costing no database write. Commands, private
+    messages, group migrations and every other kind of update are kept."""
     message = update.message
     if message is None or message.chat.type == Chat.PRIVATE:
         return True
     if message.migrate_to_chat_id or message.migrate_from_chat_id:
         return True
-    return (message.text or "").startswith("/")
+    # A "#": maybe a post for a live wall (bot/core/wall.py checks its hashtag).
+    return (message.text or "").startswith("/") or "#" in (message.text or message.caption or "")
 
 
 def is_anonymous_admin(message: Message) -> bool:

@@ -132,6 +132,7 @@ class FakeBotAPI:
         self._webhook_task: asyncio.Task[None] | None = None
         self._holds: list[Hold] = []
         self._session: aiohttp.ClientSession | None = None
+        self.files: dict[str, bytes] = {}  # file_id -> content (photos members sent)
         self.port = 0
         self._methods: dict[str, Handler] = {
             name.lower(): getattr(self, f"_m_{name}")
@@ -152,6 +153,7 @@ class FakeBotAPI:
                 "getChat",
                 "getChatAdministrators",
                 "getChatMember",
+                "getFile",
                 "setMyCommands",
                 "getMyCommands",
                 "deleteMyCommands",
@@ -168,6 +170,7 @@ class FakeBotAPI:
     async def start(self) -> FakeBotAPI:
         app = web.Application(client_max_size=60 * 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
+        app.router.add_get("/file/bot{token}/{path:.+}", self._file)
         self._runner = web.AppRunner(app, handler_cancellation=True)
         await self._runner.setup()
         site = self._site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -331,9 +334,11 @@ class FakeBotAPI:
             self.chats[user.id] = chat
         return chat
 
-    def user_sends(self, user: FakeUser, chat: FakeChat, text: str) -> JSON | None:
-        """`user` posts `text` in `chat`. Returns the message as the bot gets it, or None when
-        privacy mode keeps it from the bot (a group message that is not a command for it)."""
+    def user_sends(self, user: FakeUser, chat: FakeChat, text: str,
+                   reply_to: BotMessage | None = None) -> JSON | None:
+        """`user` posts `text` in `chat` (as a reply to the bot's `reply_to`). Returns the
+        message as the bot gets it, or None when privacy mode keeps it from the bot (a group
+        message that is neither a command for it nor a reply to one of its messages)."""
         if chat.is_group and chat.status(user.id) in ("left", "kicked"):
             chat.members[user.id] = "member"
         message = self._user_message(user, chat, text=text)
@@ -342,10 +347,48 @@ class FakeBotAPI:
             message["entities"] = [
                 {"type": "bot_command", "offset": 0, "length": utf16_len(command.group(0))}
             ]
-        if chat.is_group and self._hidden_by_privacy(chat, command):
+        if reply_to is not None:
+            message["reply_to_message"] = self._message_json(reply_to)
+        if chat.is_group and reply_to is None and self._hidden_by_privacy(chat, command):
             return None
         self.push_update("message", message)
         return message
+
+    def user_sends_photo(self, user: FakeUser, chat: FakeChat, photo: bytes, caption: str = "",
+                         reply_to: BotMessage | None = None,
+                         size: tuple[int, int] = (1600, 1200)) -> JSON | None:
+        """`user` posts a photo with a caption; Telegram offers it in sizes (here the one),
+        fetched with getFile and the file URL."""
+        if chat.is_group and chat.status(user.id) in ("left", "kicked"):
+            chat.members[user.id] = "member"
+        message = self._user_message(user, chat)
+        file_id = f"photo-{next(self._ids)}"
+        self.files[file_id] = photo
+        message["photo"] = [{"file_id": file_id, "file_unique_id": "u" + file_id,
+                             "width": size[0], "height": size[1], "file_size": len(photo)}]
+        if caption:
+            message["caption"] = caption
+        if reply_to is not None:
+            message["reply_to_message"] = self._message_json(reply_to)
+        if chat.is_group and reply_to is None and self._hidden_by_privacy(chat, None):
+            return None
+        self.push_update("message", message)
+        return message
+
+    async def _file(self, request: web.Request) -> web.Response:
+        if request.match_info["token"] != self.token:
+            return web.Response(status=401)
+        file_id = request.match_info["path"].rsplit("/", 1)[-1].removesuffix(".jpg")
+        if file_id not in self.files:
+            return web.Response(status=404)
+        return web.Response(body=self.files[file_id], content_type="image/jpeg")
+
+    async def _m_getFile(self, p: Params, record: RequestRecord) -> JSON:
+        file_id = p.str("file_id")
+        if file_id is None or file_id not in self.files:
+            raise ApiError(400, "Bad Request: invalid file_id")
+        return {"file_id": file_id, "file_unique_id": "u" + file_id,
+                "file_size": len(self.files[file_id]), "file_path": f"photos/{file_id}.jpg"}
 
     def start_bot(self, user: FakeUser, payload: str = "") -> JSON | None:
         """The user presses Start (or opens a t.me/<bot>?start=<payload> link)."""

@@ -25,6 +25,7 @@ from bot.core.work import Work
 from bot.db.models import (
     AccountCode,
     CalendarSent,
+    CalendarToken,
     Chapter,
     ChatAdmin,
     Confirmation,
@@ -56,6 +57,7 @@ PERSON_COLUMNS = frozenset({
     ("meetups", "created_by"), ("votes", "person_id"), ("rsvps", "person_id"),
     ("reminders", "person_id"), ("interests", "person_id"), ("follows", "person_id"),
     ("calendar_sends", "person_id"), ("dm_hints", "person_id"),
+    ("calendar_tokens", "person_id"),
 })
 
 Owned = TypeVar("Owned", ChatAdmin, Interest, Follow, DmHint, Confirmation)
@@ -103,6 +105,7 @@ async def join(w: Work, keeper: Person, other: Person) -> Joined:
     await _move_once(w, Follow, Follow.chapter_id, k, o)
     await _move_once(w, DmHint, DmHint.meetup_id, k, o)
     await _join_calendar_sends(w, k, o)
+    await _join_calendar_tokens(w, k, o)
     await _move_once(w, Confirmation, Confirmation.chapter_id, k, o, Confirmation.command)
     await s.execute(delete(AccountCode).where(AccountCode.person_id.in_([k, o])))
     await s.execute(update(Meetup).where(Meetup.created_by == o).values(created_by=k)
@@ -226,6 +229,17 @@ async def _move_once(w: Work, model: type[Owned],
         else:
             row.person_id = k
     await s.flush()
+
+
+async def _join_calendar_tokens(w: Work, k: int, o: int) -> None:
+    """One private calendar feed: the kept person's address stays; the other's moves over
+    when the kept person has none (either way, subscribed calendars keep working for one)."""
+    s = w.s
+    if await s.scalar(select(CalendarToken.id).where(CalendarToken.person_id == k)) is None:
+        await s.execute(update(CalendarToken).where(CalendarToken.person_id == o)
+                        .values(person_id=k).execution_options(synchronize_session=False))
+    else:
+        await s.execute(delete(CalendarToken).where(CalendarToken.person_id == o))
 
 
 async def _join_calendar_sends(w: Work, k: int, o: int) -> None:

@@ -68,6 +68,18 @@ class Database:
         """Bring the schema up to date with Alembic, on this engine's own connection. On
         PostgreSQL under a lock held until the commit: of two copies starting together, the
         second waits and then finds nothing left to do."""
+        if self.dialect == "sqlite":
+            # Alembic's batch mode rebuilds a SQLite table (copy, drop, rename) to change a
+            # constraint; with foreign keys enforced, the drop would delete every row that
+            # points at it (ON DELETE CASCADE). The pragma only works outside a transaction.
+            async with self.engine.connect() as conn:
+                await conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+                try:
+                    await conn.run_sync(_upgrade, revision)
+                    await conn.commit()
+                finally:
+                    await conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+            return
         async with self.engine.begin() as conn:
             if self.dialect == "postgresql":
                 await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"),

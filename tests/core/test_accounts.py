@@ -319,3 +319,20 @@ async def test_rows_both_people_own_once_are_kept_once(linked: Linked) -> None:
     async with linked.db.transaction() as s:
         assert await s.scalar(select(CalendarSent.sequence)) == 2  # the newest file
         assert await s.get(Person, people["matrix"]) is None
+
+
+async def test_joined_accounts_keep_one_private_calendar_feed(linked: Linked) -> None:
+    from bot.db.models import CalendarToken, Identity
+
+    await linked.group.dm("bob", "/help")
+    await linked.room.dm("bob", "/help")
+    async with linked.db.transaction() as s:
+        people = dict((await s.execute(select(Identity.platform, Identity.person_id)
+                                       .where(Identity.platform_user_id == "bob"))).all())
+        for platform, token in (("telegram", "tg-feed"), ("matrix", "mx-feed")):
+            s.add(CalendarToken(person_id=people[platform], token=token,
+                                created_at=linked.group.clock.now()))
+    assert (await join_bob(linked)).startswith("Done:")
+    async with linked.db.transaction() as s:
+        tokens = (await s.execute(select(CalendarToken.token, CalendarToken.person_id))).all()
+    assert [tuple(t) for t in tokens] == [("tg-feed", people["telegram"])]  # the asker's feed

@@ -261,12 +261,13 @@ class Core:
         if not await self.walls.carries_one(post.text):
             return False
         photo = await wall_posts.fetch_photo(post)
+        avatar = await wall_posts.fetch_avatar(post)
 
         async def body(w: Work, event: Event) -> None:
             if not await self._first_delivery(w, post.chat.platform, post.chat.id,
                                               post.message_id):
                 return
-            await wall_posts.take_post(w, post, photo)
+            await wall_posts.take_post(w, post, photo, avatar)
 
         await self._handle(self._event("wall post", post.chat, post.sender), body,
                            self._log_refusal, None)

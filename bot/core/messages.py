@@ -44,7 +44,8 @@ class Inbound:
 class ChatPost:
     """A message that is no command but carries a "#": it may be a post for a live wall
     (bot/core/wall.py). Adapters hand over only such messages; `photo`, when the message is a
-    photo, downloads it (called only when the message goes to a wall)."""
+    photo, downloads it, and `avatar` the sender's profile picture when they have one (None
+    when not); both are called only when the message goes to a wall."""
 
     chat: ChatRef
     sender: UserRef
@@ -52,6 +53,7 @@ class ChatPost:
     is_private: bool = False
     message_id: str | None = None
     photo: Callable[[], Awaitable[bytes]] | None = None
+    avatar: Callable[[], Awaitable[bytes | None]] | None = None
 
 
 class RsvpAnswer(StrEnum):

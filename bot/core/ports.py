@@ -148,8 +148,9 @@ class WallBus(Protocol):
 
     def publish(self, event: dict[str, Any]) -> None: ...
 
-    async def save_photo(self, name: str, data: bytes) -> bool:
-        """Shrink, strip and keep a photo under `name`; False when it isn't one."""
+    async def save_photo(self, name: str, data: bytes, side: int | None = None) -> bool:
+        """Shrink (to `side` px at most, else the wall's photo size), strip and keep a photo
+        under `name`; False when it isn't one."""
         ...
 
 
@@ -166,5 +167,5 @@ class NoWall:
     def publish(self, event: dict[str, Any]) -> None:
         return None
 
-    async def save_photo(self, name: str, data: bytes) -> bool:
+    async def save_photo(self, name: str, data: bytes, side: int | None = None) -> bool:
         return False

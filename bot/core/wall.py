@@ -13,6 +13,7 @@ seen within that time; one opened here at once)."""
 
 from __future__ import annotations
 
+import logging
 import re
 import secrets
 import time
@@ -30,6 +31,8 @@ from bot.core.text import scrub
 from bot.core.work import Ctx, Services, Work
 from bot.db.models import Chapter, Meetup, MeetupStatus, Wall, WallBan, WallPost
 from bot.db.session import Database
+
+log = logging.getLogger(__name__)
 
 TAGS_TTL = 5.0  # seconds the open walls' hashtags are trusted in memory
 WALL_FROM = timedelta(hours=6)  # a meetup that started this long ago still gets its wall
@@ -84,6 +87,9 @@ class OpenHashtags:
         return bool(found & self.tags)
 
 
+AVATAR_SIDE = 96  # px: the small round picture beside the first name
+
+
 async def fetch_photo(post: ChatPost) -> bytes | None:
     """The photo, downloaded before the unit of work (no transaction waits on a platform)."""
     if post.photo is None:
@@ -91,10 +97,25 @@ async def fetch_photo(post: ChatPost) -> bytes | None:
     return await post.photo()
 
 
+async def fetch_avatar(post: ChatPost) -> bytes | None:
+    """The sender's avatar, when they have one; a platform that fails to hand it over
+    costs the post nothing but the picture."""
+    if post.avatar is None:
+        return None
+    try:
+        return await post.avatar()
+    except Exception:
+        log.info("an avatar could not be fetched; the wall post goes without it",
+                 exc_info=True)
+        return None
+
+
 def post_event(wall: Wall, post: WallPost, url: str | None) -> dict[str, Any]:
     photo = f"{url}/p/{post.number}.jpg" if url and post.photo else None
+    avatar = f"{url}/a/{post.number}.jpg" if url and post.avatar else None
     return {"type": "post", "wall": wall.id, "number": post.number, "name": post.author_name,
-            "text": post.text, "photo": photo, "at": post.created_at.isoformat()}
+            "text": post.text, "photo": photo, "avatar": avatar,
+            "at": post.created_at.isoformat()}
 
 
 def hide_event(wall: Wall, number: int) -> dict[str, Any]:
@@ -106,7 +127,8 @@ def blocked(svc: Services, text: str) -> bool:
     return any(word.lower() in words for word in svc.wall.blocklist)
 
 
-async def take_post(w: Work, post: ChatPost, photo: bytes | None) -> None:
+async def take_post(w: Work, post: ChatPost, photo: bytes | None,
+                    avatar: bytes | None = None) -> None:
     """File a message carrying an open wall's hashtag as that wall's post."""
     tags = hashtags(post.text)
     if post.is_private:  # a DM: the wall with its hashtag opened last
@@ -135,9 +157,14 @@ async def take_post(w: Work, post: ChatPost, photo: bytes | None) -> None:
         name = f"{wall.id}-{secrets.token_hex(8)}.jpg"
         if not await w.svc.wall.save_photo(name, photo):
             name = None
+    face = None
+    if avatar is not None:
+        face = f"{wall.id}-a{secrets.token_hex(8)}.jpg"
+        if not await w.svc.wall.save_photo(face, avatar, AVATAR_SIDE):
+            face = None
     entry = WallPost(wall_id=wall.id, number=number, platform=post.sender.platform,
                      author_name=first_name(post.sender.name), author_id=author, text=text,
-                     photo=name, hidden=blocked(w.svc, text), approved=not wall.approval_first,
+                     photo=name, avatar=face, hidden=blocked(w.svc, text), approved=not wall.approval_first,
                      created_at=w.now,
                      source_event_id=(post.message_id or secrets.token_hex(12))[:255])
     w.s.add(entry)

@@ -569,6 +569,7 @@ class WallPost(Base):
     author_id: Mapped[str] = mapped_column(String(255))  # the platform's user id (for bans)
     text: Mapped[str] = mapped_column(String(2000))
     photo: Mapped[str | None] = mapped_column(String(200))  # a file name in the photo folder
+    avatar: Mapped[str | None] = mapped_column(String(200))  # the author's, same folder
     hidden: Mapped[bool] = mapped_column(Boolean, default=False)
     approved: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -1,6 +1,6 @@
-"""Wall photos: shrunk to at most 1280 px, turned upright, stripped of every metadata field
-(EXIF with its GPS position, comments) by re-encoding the pixels only, and kept as JPEG files
-in the photo folder."""
+"""Wall photos (and authors' avatars, at most 96 px): shrunk to at most 1280 px, turned
+upright, stripped of every metadata field (EXIF with its GPS position, comments) by
+re-encoding the pixels only, and kept as JPEG files in the photo folder."""
 
 from __future__ import annotations
 
@@ -19,13 +19,13 @@ Image.MAX_IMAGE_PIXELS = 50_000_000  # a "decompression bomb" is refused
 SAFE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}\.jpg$")
 
 
-def shrink(data: bytes) -> bytes:
+def shrink(data: bytes, side: int = MAX_SIDE) -> bytes:
     """A clean JPEG of the photo; raises when it isn't an image Pillow reads."""
     if len(data) > MAX_BYTES:
         raise ValueError("photo too large")
     with Image.open(io.BytesIO(data)) as opened:
         img = ImageOps.exif_transpose(opened)
-        img.thumbnail((MAX_SIDE, MAX_SIDE))
+        img.thumbnail((side, side))
         clean = Image.new("RGB", img.size)
         clean.paste(img.convert("RGB"))
     out = io.BytesIO()
@@ -33,11 +33,11 @@ def shrink(data: bytes) -> bytes:
     return out.getvalue()
 
 
-def store(folder: Path, name: str, data: bytes) -> bool:
+def store(folder: Path, name: str, data: bytes, side: int = MAX_SIDE) -> bool:
     if not SAFE_NAME.match(name):
         raise ValueError(f"not a photo name: {name!r}")
     try:
-        jpeg = shrink(data)
+        jpeg = shrink(data, side)
     except Exception as exc:
         log.info("a wall photo could not be read (%s); the post is kept without it", exc)
         return False

@@ -70,8 +70,9 @@ class WebServer:
     def wall_url(self, wall_id: str) -> str | None:
         return f"{self.settings.public_url.rstrip('/')}/w/{wall_id}"
 
-    async def save_photo(self, name: str, data: bytes) -> bool:
-        return await asyncio.to_thread(photos.store, self.photo_dir, name, data)
+    async def save_photo(self, name: str, data: bytes, side: int | None = None) -> bool:
+        return await asyncio.to_thread(photos.store, self.photo_dir, name, data,
+                                       side or photos.MAX_SIDE)
 
     @property
     def url(self) -> str:

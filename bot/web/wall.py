@@ -124,8 +124,10 @@ def routes(site: Site) -> list[web.RouteDef]:
     def post_dict(wall: Wall, post: WallPost, mod: bool = False) -> dict[str, Any]:
         base = f"/w/{wall.id}/mod/{wall.token}" if mod else f"/w/{wall.id}"
         photo = f"{base}/p/{post.number}.jpg" if post.photo else None
+        avatar = f"{base}/a/{post.number}.jpg" if post.avatar else None
         return {"number": post.number, "name": post.author_name, "text": post.text,
-                "photo": photo, "hidden": post.hidden, "approved": post.approved}
+                "photo": photo, "avatar": avatar, "hidden": post.hidden,
+                "approved": post.approved}
 
     async def wall_page(request: web.Request) -> web.Response:
         found = await find(request.match_info["wall_id"])
@@ -188,6 +190,8 @@ def routes(site: Site) -> list[web.RouteDef]:
                 data = dict(event)
                 if data.get("photo"):  # the page's own address, wherever it is reached
                     data["photo"] = f"/w/{wall.id}/p/{data['number']}.jpg"
+                if data.get("avatar"):
+                    data["avatar"] = f"/w/{wall.id}/a/{data['number']}.jpg"
                 event_id = f"id: {data['number']}\n" if kind == "post" else ""
                 await response.write(
                     f"{event_id}event: {kind}\ndata: {json.dumps(data)}\n\n".encode())
@@ -196,13 +200,15 @@ def routes(site: Site) -> list[web.RouteDef]:
             hub.leave(client)
 
     async def photo(request: web.Request) -> web.StreamResponse:
-        """A post's photo: on the wall once approved; on the moderation page while it waits."""
+        """A post's photo (or its author's avatar, /a/): on the wall once approved; on the
+        moderation page while it waits."""
         wall_id, number = request.match_info["wall_id"], request.match_info["number"]
         if not number.isdigit() or len(number) > 9 or site.photo_dir is None:
             raise not_found()
         if "token" in request.match_info:
             await mod_wall(request)
-        query = select(WallPost.photo).where(
+        column = WallPost.avatar if request.match_info.get("kind") == "a" else WallPost.photo
+        query = select(column).where(
             WallPost.wall_id == wall_id, WallPost.number == int(number),
             WallPost.hidden.is_(False))
         if "token" not in request.match_info:
@@ -256,7 +262,8 @@ def routes(site: Site) -> list[web.RouteDef]:
                                 .values(approved=True))
                 event = {"type": "post", "wall": wall.id, "number": post.number,
                          "name": post.author_name, "text": post.text,
-                         "photo": bool(post.photo), "at": post.created_at.isoformat()}
+                         "photo": bool(post.photo), "avatar": bool(post.avatar),
+                         "at": post.created_at.isoformat()}
         if event is not None:  # committed: the open pages follow
             for listener in list(site.listeners):
                 listener(event)
@@ -266,8 +273,8 @@ def routes(site: Site) -> list[web.RouteDef]:
     return [
         web.get(base, wall_page),
         web.get(base + "/events", events),
-        web.get(base + "/p/{number}.jpg", photo),
+        web.get(base + "/{kind:p|a}/{number}.jpg", photo),
         web.get(base + "/mod/{token}", mod_page),
-        web.get(base + "/mod/{token}/p/{number}.jpg", photo),
+        web.get(base + "/mod/{token}/{kind:p|a}/{number}.jpg", photo),
         web.post(base + "/mod/{token}/{action:hide|approve}/{number}", mod_action),
     ]

@@ -44,6 +44,7 @@ def upgrade() -> None:
     sa.Column('author_id', sa.String(length=255), nullable=False),
     sa.Column('text', sa.String(length=2000), nullable=False),
     sa.Column('photo', sa.String(length=200), nullable=True),
+    sa.Column('avatar', sa.String(length=200), nullable=True),
     sa.Column('hidden', sa.Boolean(), nullable=False),
     sa.Column('approved', sa.Boolean(), nullable=False),
     sa.Column('created_at', bot.db.models.UTCDateTime(), nullable=False),

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Protocol
 
+from bot.adapters.matrix import media
 from bot.adapters.matrix.content import (
     POLL_END_TYPES,
     POLL_RESPONSE_TYPES,
@@ -113,6 +114,8 @@ class EventRouter:
     async def _message(self, room_id: str, event: Event) -> bool:
         content = event.get("content") or {}
         body = content.get("body")
+        if content.get("msgtype") == "m.image" and isinstance(body, str):
+            return await self._image(room_id, event, content, body)
         if content.get("msgtype") != "m.text" or not isinstance(body, str):
             return False
         rel = relation(content)
@@ -124,10 +127,7 @@ class EventRouter:
             if "#" not in text:
                 return False  # chatter: not even the room's state is needed
             # Maybe a post for a live wall (bot/core/wall.py checks the hashtag).
-            return await self._core().handle_post(ChatPost(
-                chat=ChatRef(PLATFORM, room_id), sender=await self._user(room_id, sender),
-                text=text, is_private=self._direct.is_direct(room_id),
-                message_id=str(event.get("event_id"))))
+            return await self._core().handle_post(await self._post(room_id, event, text))
         msg = Inbound(
             chat=ChatRef(PLATFORM, room_id),
             sender=await self._user(room_id, sender),
@@ -138,6 +138,38 @@ class EventRouter:
         )
         await self._core().handle_message(msg)
         return True
+
+    async def _post(self, room_id: str, event: Event, text: str,
+                    photo: Callable[[], Awaitable[bytes]] | None = None) -> ChatPost:
+        """A wall post candidate; its sender's avatar is downloaded only when the core
+        takes it for a wall."""
+        sender = str(event["sender"])
+        mxc = await self._rooms.avatar_url(room_id, sender)
+        client = self._rooms.client
+
+        async def avatar() -> bytes | None:
+            return await media.avatar(client, mxc) if mxc else None
+
+        return ChatPost(chat=ChatRef(PLATFORM, room_id), sender=await self._user(room_id, sender),
+                        text=text, is_private=self._direct.is_direct(room_id),
+                        message_id=str(event.get("event_id")), photo=photo,
+                        avatar=avatar if mxc else None)
+
+    async def _image(self, room_id: str, event: Event, content: Event, body: str) -> bool:
+        """A picture whose caption (its body) carries a "#": maybe a wall photo; it is
+        downloaded (and decrypted, in an encrypted room) only when it goes on a wall."""
+        extra = content.get("caption")
+        caption = extra if isinstance(extra, str) else body
+        source = media.image_source(content)
+        if "#" not in caption or source is None:
+            return False
+        client = self._rooms.client
+
+        async def photo() -> bytes:
+            return await media.image(client, source[0], source[1])
+
+        return await self._core().handle_post(
+            await self._post(room_id, event, caption.strip(), photo))
 
     async def _poll_response(self, room_id: str, event: Event) -> None:
         content = event.get("content") or {}

@@ -131,5 +131,15 @@ class RoomDirectory:
         name = (room.members.get(user_id) or {}).get("displayname")
         return name if isinstance(name, str) and name else user_id
 
+    @property
+    def client(self) -> AsyncClient:
+        return self._client
+
+    async def avatar_url(self, room_id: str, user_id: str) -> str | None:
+        """The member's avatar in this room (their m.room.member event), an mxc:// address."""
+        room = await self.get(room_id)
+        url = (room.members.get(user_id) or {}).get("avatar_url")
+        return url if isinstance(url, str) and url.startswith("mxc://") else None
+
     async def is_encrypted(self, room_id: str) -> bool:
         return (await self.get(room_id)).encrypted

@@ -109,6 +109,9 @@ def post_texts(driver: Any) -> list[str]:
 async def test_posts_arrive_live_photos_show_and_hide_takes_them_off(
         wired: Wired, browser: Any) -> None:  # noqa: F811
     fake, group = wired.fake, wired.group
+    # Alice has a profile photo on Telegram (Bob has none): it shows beside her name.
+    fake.user_sets_profile_photo(wired.alice, {160: jpeg_with_metadata((160, 160)),
+                                               640: jpeg_with_metadata((640, 640))})
     url, wall_message = await open_wall(wired)
     await asyncio.to_thread(browser.get, url)
     assert "#tweetup073" in browser.find_element("tag name", "h1").text
@@ -123,17 +126,18 @@ async def test_posts_arrive_live_photos_show_and_hide_takes_them_off(
                           "bob's post on the page")
     assert browser.execute_script("return window.notReloaded") is True
     assert browser.find_element("css selector", "#posts .post .who").text == "Bob"
+    assert browser.find_elements("css selector", "#posts .post .who img") == []
 
     fake.user_sends_photo(wired.bob, group, jpeg_with_metadata(), "#tweetup073 the stage",
                           reply_to=wall_message)
     await wait_in_browser(browser, lambda d: d.execute_script(
-        "const i = document.querySelector('#posts .post img');"
+        "const i = document.querySelector('#posts .post > img');"
         "return i !== null && i.complete && i.naturalWidth > 0"), 5.0, "the photo")
     width, height = browser.execute_script(
-        "const i = document.querySelector('#posts .post img');"
+        "const i = document.querySelector('#posts .post > img');"
         "return [i.naturalWidth, i.naturalHeight]")
     assert (width, height) == (1280, 960)  # shrunk to 1280 px
-    src = browser.find_element("css selector", "#posts .post img").get_attribute("src")
+    src = browser.find_element("css selector", "#posts .post > img").get_attribute("src")
     data = await asyncio.to_thread(lambda: urllib.request.urlopen(src, timeout=10).read())
     with Image.open(io.BytesIO(data)) as served:
         assert served.format == "JPEG" and not served.getexif() and "exif" not in served.info
@@ -142,6 +146,20 @@ async def test_posts_arrive_live_photos_show_and_hide_takes_them_off(
     fake.user_sends(wired.alice, group, "#tweetup073 welcome everyone, the talks start at 8",
                     reply_to=wall_message)
     await wait_in_browser(browser, lambda d: len(post_texts(d)) == 3, 2.0, "alice's post")
+    await wait_in_browser(browser, lambda d: d.execute_script(
+        "const i = document.querySelector('#posts .post .who img.avatar');"
+        "return i !== null && i.complete && i.naturalWidth > 0"), 5.0, "alice's avatar")
+    assert browser.execute_script(
+        "const i = document.querySelector('#posts .post .who img.avatar');"
+        "return [i.naturalWidth, i.naturalHeight, i.getBoundingClientRect().width < 60,"
+        " getComputedStyle(i).borderRadius]") == [96, 96, True, "50%"]
+    avatar = browser.find_element("css selector", "#posts .post .who img.avatar")
+    data = await asyncio.to_thread(lambda: urllib.request.urlopen(
+        avatar.get_attribute("src"), timeout=10).read())
+    assert b"Kerkstraat" not in data
+    assert len(browser.find_elements("css selector", "#posts .post .who img.avatar")) == 1
+    assert [c.text for c in browser.find_elements("css selector", "#posts .post .who")] == [
+        "Alice", "Bob", "Bob"]
     shot = os.environ.get("IRL_WALL_SCREENSHOT")
     if shot:
         await asyncio.sleep(0.8)  # the last post's arrival animation

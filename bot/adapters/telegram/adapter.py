@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol
 
 from telegram import Message, Update
@@ -35,6 +35,9 @@ from bot.adapters.telegram.settings import TelegramSettings
 from bot.adapters.telegram.votes import PollAnswerBatches
 from bot.core.i18n import DEFAULT_LANGUAGE, SUPPORTED_LANGUAGES
 from bot.core.messages import ChatPost, ChatRef, Inbound, PollAnswer, Reply, RsvpAction
+from bot.core.syntax import parse_command
+from bot.core.text import scrub
+from bot.core.wall import AVATAR_SIDE
 from bot.db.session import Database, database_unreachable
 
 PLATFORM_NAME = "telegram"
@@ -424,6 +427,13 @@ class TelegramAdapter:
         if sender is None or text is None:
             return
         private = message.chat.type == ChatType.PRIVATE
+        if parse_command(scrub(text)) is None and "#" in text and message.from_user is not None:
+            # Maybe a wall post: handed over with a way to its author's profile photo.
+            await self.core.handle_post(ChatPost(
+                chat=translate.chat_ref(message.chat.id), sender=sender, text=text,
+                is_private=private, message_id=str(message.message_id),
+                avatar=self._avatar(message.from_user.id)))
+            return
         await self.core.handle_message(
             Inbound(
                 chat=translate.chat_ref(message.chat.id),
@@ -448,10 +458,31 @@ class TelegramAdapter:
             file = await bot.get_file(largest.file_id)
             return bytes(await file.download_as_bytearray())
 
+        user = message.from_user
         await self.core.handle_post(ChatPost(
             chat=translate.chat_ref(message.chat.id), sender=sender, text=message.caption,
             is_private=message.chat.type == ChatType.PRIVATE,
-            message_id=str(message.message_id), photo=download))
+            message_id=str(message.message_id), photo=download,
+            avatar=self._avatar(user.id) if user is not None else None))
+
+    def _avatar(self, user_id: int) -> Callable[[], Awaitable[bytes | None]]:
+        """The member's current profile photo, its smallest size of at least 96 px
+        (getUserProfilePhotos, then getFile); None when they have none. Called only for a
+        message that goes on a wall."""
+        bot = self.application.bot
+
+        async def download() -> bytes | None:
+            found = await bot.get_user_profile_photos(user_id, limit=1)
+            if not found.photos or not found.photos[0]:
+                return None
+            sizes = sorted(found.photos[0], key=lambda size: min(size.width, size.height))
+            big_enough = [size for size in sizes
+                          if min(size.width, size.height) >= AVATAR_SIDE]
+            chosen = big_enough[0] if big_enough else sizes[-1]
+            file = await bot.get_file(chosen.file_id)
+            return bytes(await file.download_as_bytearray())
+
+        return download
 
     async def _is_admin(self, message: Message) -> bool:
         if translate.is_anonymous_admin(message):

@@ -133,6 +133,8 @@ class FakeBotAPI:
         self._holds: list[Hold] = []
         self._session: aiohttp.ClientSession | None = None
         self.files: dict[str, bytes] = {}  # file_id -> content (photos members sent)
+        # user id -> their profile photos, newest first, each its sizes (small to large)
+        self.profile_photos: dict[int, list[list[JSON]]] = {}
         self.port = 0
         self._methods: dict[str, Handler] = {
             name.lower(): getattr(self, f"_m_{name}")
@@ -154,6 +156,7 @@ class FakeBotAPI:
                 "getChatAdministrators",
                 "getChatMember",
                 "getFile",
+                "getUserProfilePhotos",
                 "setMyCommands",
                 "getMyCommands",
                 "deleteMyCommands",
@@ -374,6 +377,32 @@ class FakeBotAPI:
             return None
         self.push_update("message", message)
         return message
+
+    def user_sets_profile_photo(self, user: FakeUser, sizes: dict[int, bytes]) -> None:
+        """`user` sets a new profile photo; Telegram keeps it in several square sizes
+        (side in px -> the file), offered smallest first, the newest photo first."""
+        photo: list[JSON] = []
+        for side in sorted(sizes):
+            file_id = f"profile-{next(self._ids)}"
+            self.files[file_id] = sizes[side]
+            photo.append({"file_id": file_id, "file_unique_id": "u" + file_id,
+                          "width": side, "height": side, "file_size": len(sizes[side])})
+        self.profile_photos.setdefault(user.id, []).insert(0, photo)
+
+    async def _m_getUserProfilePhotos(self, p: Params, record: RequestRecord) -> JSON:
+        """Bot API getUserProfilePhotos: user_id, offset (default 0), limit (1-100, default
+        100) -> UserProfilePhotos {total_count, photos}; no photos: total_count 0."""
+        user_id = p.int("user_id")
+        if user_id is None:
+            raise bad_request("user_id is empty")
+        if user_id not in self.users:
+            raise bad_request("user not found")
+        offset = p.int("offset", 0) or 0
+        limit = p.int("limit", 100) or 100
+        if not 1 <= limit <= 100:
+            raise bad_request("limit must be between 1 and 100")
+        photos = self.profile_photos.get(user_id, [])
+        return {"total_count": len(photos), "photos": photos[offset:offset + limit]}
 
     async def _file(self, request: web.Request) -> web.Response:
         if request.match_info["token"] != self.token:

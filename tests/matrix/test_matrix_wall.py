@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 import aiohttp
 from nio import ProfileSetAvatarResponse, UploadResponse
+from nio.crypto.attachments import encrypt_attachment
 from PIL import Image
 
 from bot.adapters.matrix.calls import call
@@ -21,8 +22,9 @@ from bot.readiness import Readiness
 from bot.web.server import WebServer
 from bot.web.settings import WebSettings
 from tests.browser import browser, wait_in_browser  # noqa: F401  (the fixture)
-from tests.matrix.conftest import START, MakeBot, MakeMember, RealCore
+from tests.matrix.conftest import START, MakeBot, MakeCryptoMember, MakeMember, RealCore
 from tests.matrix.mx_helpers import is_text_from, room_with_bot
+from tests.matrix.test_matrix_encrypted import ask, encrypted_room_with_bot
 from tests.web.conftest import free_port
 
 TZ = ZoneInfo("Europe/Amsterdam")
@@ -179,5 +181,58 @@ async def test_the_wall_shows_a_members_avatar_and_their_room_photo(
         await command("!wall hide 1", "off the wall")
         async with aiohttp.ClientSession() as http, http.get(f"{url}/a/1.jpg") as r:
             assert r.status == 404  # a hidden post's avatar is gone with it
+    finally:
+        web.stop()
+
+
+async def test_a_photo_in_an_encrypted_room_is_decrypted_onto_the_wall(
+        make_bot: MakeBot, make_crypto_member: MakeCryptoMember, real_core: RealCore,
+        tmp_path: Path) -> None:
+    port = free_port()
+    web = WebServer(WebSettings(port=port, public_url=f"http://127.0.0.1:{port}",
+                                photo_dir=tmp_path / "photos"), real_core.db.url, Readiness())
+    real_core.wall = web
+    web.start()
+    try:
+        bot = await make_bot(core_factory=real_core, store_dir=str(tmp_path / "bot-store"))
+        alice, bob = await make_crypto_member("alice"), await make_crypto_member("bob")
+        room = await encrypted_room_with_bot(alice, bot.user_id, bob)
+        await ask(alice, room, bot.user_id,
+                  "!setup SMC Den Bosch; Den Bosch; Europe/Amsterdam; en", "SMC Den Bosch")
+        when = (START + timedelta(hours=2)).astimezone(TZ).strftime("%Y-%m-%d %H:%M")
+        await ask(alice, room, bot.user_id, f"!newmeetup Tweetup #73; {when}; Verkadefabriek",
+                  "Tweetup #73")
+        opened = await ask(alice, room, bot.user_id, "!wall #tweetup073", "/w/")
+        match = re.search(r"(http://\S+/w/[\w-]+)", opened["content"]["body"])
+        assert match, opened
+        url = match.group(1)
+
+        # As Element sends a picture in an encrypted room: the file encrypted, its key in
+        # the (itself encrypted) event.
+        ciphertext, keys = encrypt_attachment(picture("blue", 1600))
+        resp, _ = await bob.client.upload(lambda *_a: io.BytesIO(ciphertext),
+                                          "application/octet-stream", "stage.jpg",
+                                          filesize=len(ciphertext))
+        assert isinstance(resp, UploadResponse), resp
+        await bob.send_event(room, "m.room.message", {
+            "msgtype": "m.image", "body": "the stage #tweetup073",
+            "info": {"mimetype": "image/jpeg"},
+            "file": {"url": resp.content_uri, "key": keys["key"], "iv": keys["iv"],
+                     "hashes": keys["hashes"], "v": "v2", "mimetype": "image/jpeg"}})
+
+        async with aiohttp.ClientSession() as http:
+            for _ in range(150):
+                async with http.get(f"{url}/p/1.jpg") as r:
+                    if r.status == 200:
+                        photo = Image.open(io.BytesIO(await r.read()))
+                        break
+                await asyncio.sleep(0.2)
+            else:
+                raise AssertionError("the photo never reached the wall")
+            async with http.get(url) as r:
+                assert "the stage #tweetup073" in await r.text()
+        assert max(photo.size) == 1280 and not photo.getexif()
+        red, _green, blue = photo.convert("RGB").getpixel((600, 600))
+        assert blue > 200 and red < 60
     finally:
         web.stop()

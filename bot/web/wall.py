@@ -188,10 +188,10 @@ def routes(site: Site) -> list[web.RouteDef]:
                     break
                 kind = str(event.get("type"))
                 data = dict(event)
-                if data.get("photo"):  # the page's own address, wherever it is reached
-                    data["photo"] = f"/w/{wall.id}/p/{data['number']}.jpg"
-                if data.get("avatar"):
-                    data["avatar"] = f"/w/{wall.id}/a/{data['number']}.jpg"
+                for key, part in (("photo", "p"), ("avatar", "a")):
+                    if key in data:  # the page's own address, wherever it is reached
+                        data[key] = (f"/w/{wall.id}/{part}/{data['number']}.jpg"
+                                     if data[key] else None)
                 event_id = f"id: {data['number']}\n" if kind == "post" else ""
                 await response.write(
                     f"{event_id}event: {kind}\ndata: {json.dumps(data)}\n\n".encode())

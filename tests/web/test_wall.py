@@ -297,3 +297,49 @@ async def test_a_post_between_the_page_and_its_stream_is_not_lost(
     response = await http.get(url + "/events?after=1")
     kind, post = await Stream(response).next()
     assert (kind, post["number"], post["text"]) == ("post", 2, "#tweetup073 in between")
+
+
+async def test_an_avatar_waits_with_its_post_and_arrives_live_with_it(
+        chat: Chat, http: aiohttp.ClientSession) -> None:
+    import io
+
+    from PIL import Image
+
+    from bot.core.messages import ChatPost
+
+    url = await open_wall(chat)
+    mod = await mod_link(chat)
+    await chat.say("alice", "/wall approval on")
+    stream = await listen(http, url)
+
+    async def face() -> bytes | None:
+        return a_photo()
+
+    async def broken() -> bytes | None:
+        raise OSError("the platform is down")
+
+    await chat.core.handle_post(ChatPost(chat.chat, chat.user("bob"), "#tweetup073 hi",
+                                         message_id="a1", avatar=face))
+    await chat.core.handle_post(ChatPost(chat.chat, chat.user("carol"), "#tweetup073 hey",
+                                         message_id="a2", avatar=broken))
+    async with http.get(url + "/a/1.jpg") as response:
+        assert response.status == 404  # not approved yet
+    async with http.get(mod.group(1) + "/a/1.jpg") as response:
+        assert response.status == 200
+        with Image.open(io.BytesIO(await response.read())) as small:
+            assert max(small.size) == 96 and not small.getexif()
+    async with http.post(mod.group(1) + "/approve/1"):
+        pass
+    kind, post = await stream.next()
+    assert (kind, post["name"], post["avatar"]) == ("post", "Bob",
+                                                    f"/w/{url.rsplit('/', 1)[1]}/a/1.jpg")
+    async with http.post(mod.group(1) + "/approve/2"):
+        pass
+    kind, post = await stream.next()
+    assert (kind, post["name"], post["avatar"]) == ("post", "Carol", None)  # posted without
+    async with http.get(url) as page:
+        html = await page.text()
+    assert html.count('class="avatar"') == 1 and "/a/1.jpg" in html
+    await chat.say("alice", "/wall hide 1")
+    async with http.get(url + "/a/1.jpg") as response:
+        assert response.status == 404

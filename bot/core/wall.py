@@ -239,7 +239,9 @@ async def _open(ctx: Ctx, chapter: Chapter, tag: str) -> None:
                                                           Wall.closed_at.is_(None))):
             old.closed_at = ctx.now
             ctx.out.live.append({"type": "closed", "wall": old.id})
-        wall = Wall(id=secrets.token_urlsafe(12), chapter_id=chapter.id, meetup_id=meetup.id,
+        # Hex: an id ending in "-" would make "-/mod" a Telegram command to defuse,
+        # breaking the moderation link.
+        wall = Wall(id=secrets.token_hex(12), chapter_id=chapter.id, meetup_id=meetup.id,
                     hashtag=hashtag, token=secrets.token_urlsafe(24), approval_first=False,
                     join_url=_join_url(ctx), opened_at=ctx.now)
         ctx.s.add(wall)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import io
 import re
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,8 @@ from bot.web.server import WebServer
 from bot.web.settings import WebSettings
 from tests.browser import browser, wait_in_browser  # noqa: F401  (the fixture)
 from tests.matrix.conftest import START, MakeBot, MakeCryptoMember, MakeMember, RealCore
-from tests.matrix.mx_helpers import is_text_from, room_with_bot
+from tests.matrix.mx_helpers import room_with_bot
+from tests.matrix.mx_process import command as mx_command
 from tests.matrix.test_matrix_encrypted import ask, encrypted_room_with_bot
 from tests.web.conftest import free_port
 
@@ -33,6 +35,18 @@ TZ = ZoneInfo("Europe/Amsterdam")
 def post_texts(driver: Any) -> list[str]:
     return [str(t) for t in driver.execute_script(
         "return [...document.querySelectorAll('#posts .post .text')].map(e => e.textContent)")]
+
+
+async def open_wall(command: Callable[[str, str], Awaitable[dict[str, Any]]]) -> str:
+    """The chapter set up, Tweetup #73 in two hours, and its wall opened by an organiser's
+    `command` (her message, and the answer that must contain some text); the wall's URL."""
+    await command("!setup SMC Den Bosch; Den Bosch; Europe/Amsterdam; en", "SMC Den Bosch")
+    when = (START + timedelta(hours=2)).astimezone(TZ).strftime("%Y-%m-%d %H:%M")
+    await command(f"!newmeetup Tweetup #73; {when}; Verkadefabriek", "Tweetup #73")
+    opened = await command("!wall #tweetup073", "/w/")
+    match = re.search(r"(http://\S+/w/[\w-]+)", opened["content"]["body"])
+    assert match, opened
+    return match.group(1)
 
 
 async def test_a_room_message_with_the_hashtag_appears_on_the_wall(
@@ -48,19 +62,11 @@ async def test_a_room_message_with_the_hashtag_appears_on_the_wall(
         alice, bob = await make_member("alice"), await make_member("bob")
         room = await room_with_bot(alice, bot.user_id, bob)
 
-        async def command(text: str, expect: str) -> str:
-            mark = len(alice.timeline)
-            await alice.say(room, text)
-            _, reply = await alice.wait_for(is_text_from(bot.user_id, room, expect), after=mark)
-            return str(reply["content"]["body"])
+        async def command(text: str, expect: str) -> dict[str, Any]:
+            return await mx_command(alice, room, bot.user_id, text, expect)
 
-        await command("!setup SMC Den Bosch; Den Bosch; Europe/Amsterdam; en", "SMC Den Bosch")
-        when = (START + timedelta(hours=2)).astimezone(TZ).strftime("%Y-%m-%d %H:%M")
-        await command(f"!newmeetup Tweetup #73; {when}; Verkadefabriek", "Tweetup #73")
-        opened = await command("!wall #tweetup073", "/w/")
-        match = re.search(r"(http://\S+/w/[\w-]+)", opened)
-        assert match, opened
-        await asyncio.to_thread(browser.get, match.group(1))
+        url = await open_wall(command)
+        await asyncio.to_thread(browser.get, url)
         browser.execute_script("window.notReloaded = true")
 
         await bob.say(room, "what a night #tweetup072")  # another hashtag: not this wall
@@ -111,19 +117,10 @@ async def test_the_wall_shows_a_members_avatar_and_their_room_photo(
         assert isinstance(resp, ProfileSetAvatarResponse), resp
         room = await room_with_bot(alice, bot.user_id, bob, carol)
 
-        async def command(text: str, expect: str) -> str:
-            mark = len(alice.timeline)
-            await alice.say(room, text)
-            _, reply = await alice.wait_for(is_text_from(bot.user_id, room, expect), after=mark)
-            return str(reply["content"]["body"])
+        async def command(text: str, expect: str) -> dict[str, Any]:
+            return await mx_command(alice, room, bot.user_id, text, expect)
 
-        await command("!setup SMC Den Bosch; Den Bosch; Europe/Amsterdam; en", "SMC Den Bosch")
-        when = (START + timedelta(hours=2)).astimezone(TZ).strftime("%Y-%m-%d %H:%M")
-        await command(f"!newmeetup Tweetup #73; {when}; Verkadefabriek", "Tweetup #73")
-        opened = await command("!wall #tweetup073", "/w/")
-        match = re.search(r"(http://\S+/w/[\w-]+)", opened)
-        assert match, opened
-        url = match.group(1)
+        url = await open_wall(command)
 
         await bob.say(room, "#tweetup073 hello with my face")
         await carol.say(room, "#tweetup073 no face here")
@@ -197,15 +194,7 @@ async def test_a_photo_in_an_encrypted_room_is_decrypted_onto_the_wall(
         bot = await make_bot(core_factory=real_core, store_dir=str(tmp_path / "bot-store"))
         alice, bob = await make_crypto_member("alice"), await make_crypto_member("bob")
         room = await encrypted_room_with_bot(alice, bot.user_id, bob)
-        await ask(alice, room, bot.user_id,
-                  "!setup SMC Den Bosch; Den Bosch; Europe/Amsterdam; en", "SMC Den Bosch")
-        when = (START + timedelta(hours=2)).astimezone(TZ).strftime("%Y-%m-%d %H:%M")
-        await ask(alice, room, bot.user_id, f"!newmeetup Tweetup #73; {when}; Verkadefabriek",
-                  "Tweetup #73")
-        opened = await ask(alice, room, bot.user_id, "!wall #tweetup073", "/w/")
-        match = re.search(r"(http://\S+/w/[\w-]+)", opened["content"]["body"])
-        assert match, opened
-        url = match.group(1)
+        url = await open_wall(lambda text, expect: ask(alice, room, bot.user_id, text, expect))
 
         # As Element sends a picture in an encrypted room: the file encrypted, its key in
         # the (itself encrypted) event.

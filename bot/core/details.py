@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from bot.core.errors import UserError
 from bot.core.i18n import N_
-from bot.core.text import one_line, visible
+from bot.core.text import number, one_line, visible
 from bot.core.time_of_day import read_time_of_day
 
 MAX_TITLE = 200
@@ -80,11 +80,8 @@ def check_venue(text: str) -> str:
 
 def read_capacity(text: str) -> int:
     """`40`: a number of seats from 1 to MAX_CAPACITY."""
-    text = text.strip()
-    if not text.isascii() or not text.isdigit() or len(text) > 9:
-        raise UserError("After max, write a number of seats from 1 to {max}.", max=MAX_CAPACITY)
-    capacity = int(text)
-    if not 1 <= capacity <= MAX_CAPACITY:
+    capacity = number(text.strip(), 1, MAX_CAPACITY)
+    if capacity is None:
         raise UserError("After max, write a number of seats from 1 to {max}.", max=MAX_CAPACITY)
     return capacity
 

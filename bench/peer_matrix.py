@@ -43,7 +43,7 @@ issue 14 (IRL/peer): CPU a command ≤ 0.5, RSS after the commands ≤ 1, start-
 4-rooms p95 ≤ 0.63.
 
     .venv/bin/python bench/peer_matrix.py [--commands 200] [--rounds 2] [--starts 3]
-        [--only irl|peer] [--irl-python PATH] [--json PATH] [--keep]
+        [--only irl|peer] [--irl-python PATH] [--json PATH] [--keep] [--py-spy DIR]
 """
 
 from __future__ import annotations
@@ -383,6 +383,30 @@ class Running:
             self.proc.wait()
 
 
+def py_spy(folder: Path | None, pid: int, name: str) -> subprocess.Popen[bytes] | None:
+    """With --py-spy: sample the bot (py-spy record, raw collapsed stacks) until stop_spy."""
+    if folder is None:
+        return None
+    exe = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    folder.mkdir(parents=True, exist_ok=True)
+    proc = subprocess.Popen(
+        [exe, "record", "--pid", str(pid), "--rate", "200", "--nonblocking", "--format", "raw",
+         "--output", str(folder / f"{name}.txt")],
+        stdout=subprocess.DEVNULL, stderr=(folder / f"{name}.log").open("wb"))
+    _CHILDREN.append(proc)
+    return proc
+
+
+async def stop_spy(proc: subprocess.Popen[bytes] | None) -> None:
+    if proc is None:
+        return
+    proc.send_signal(signal.SIGINT)  # py-spy writes its output on Ctrl-C
+    try:
+        await asyncio.to_thread(proc.wait, 30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
 # -- measuring --------------------------------------------------------------------------------
 
 
@@ -520,6 +544,7 @@ async def run_bot(bot: BotKind, synapse: SynapseServer, watch: SyncWatch, args: 
         log(f"{bot.name}: idle RSS {result.rss_idle:.1f} MiB")
 
         # serial
+        spy = py_spy(args.py_spy, pid, f"{bot.name}-{work.name}-serial")
         cpu0, t0 = cpu_seconds(pid), time.monotonic()
         for _ in range(args.commands):
             result.serial_ms.append(
@@ -527,6 +552,7 @@ async def run_bot(bot: BotKind, synapse: SynapseServer, watch: SyncWatch, args: 
         result.cpu_serial = cpu_seconds(pid) - cpu0
         result.wall_serial_s = time.monotonic() - t0
         result.rss_serial = rss_mib(pid)
+        await stop_spy(spy)
         log(f"{bot.name}: serial {args.commands} in {result.wall_serial_s:.1f} s, "
             f"CPU {result.cpu_serial:.2f} s")
 
@@ -677,6 +703,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--peer-version", default=PEER_VERSION)
     p.add_argument("--json", type=Path, help="also write the results here ('-': stdout)")
     p.add_argument("--keep", action="store_true", help="keep the temporary folder (logs)")
+    p.add_argument("--py-spy", type=Path, metavar="DIR",
+                   help="profile each bot in the serial phase with py-spy (not installed by "
+                        "this script), collapsed stacks into DIR; the figures of such a run "
+                        "carry py-spy's cost")
     args = p.parse_args(argv)
     if args.commands % ROOMS:
         p.error(f"--commands must be a multiple of {ROOMS}")

@@ -201,7 +201,7 @@ class SyncLoop:
         params = {
             # The first sync only learns where "now" is: history is not answered.
             "filter": await self._filter(1 if first else self._settings.timeline_limit),
-            "timeout": "0" if first else str(self._settings.sync_timeout_ms),
+            "timeout": "0" if first else str(self._poll_ms()),
         }
         if self._token:
             params["since"] = self._token
@@ -218,6 +218,15 @@ class SyncLoop:
             raise
         finally:
             self.in_long_poll = False
+
+    def _poll_ms(self) -> int:
+        """How long the homeserver may hold the sync: while handled events wait for their
+        token to be written, no longer than until it is due, so a quiet room still gets it
+        written within HANDLED_TOKEN_SAVE_S (by the empty batch that then comes back)."""
+        if not self._handled:
+            return self._settings.sync_timeout_ms
+        due_s = HANDLED_TOKEN_SAVE_S - (time.monotonic() - self._saved_at)
+        return max(0, min(self._settings.sync_timeout_ms, int(due_s * 1000) + 50))
 
     @property
     def _encrypting(self) -> bool:

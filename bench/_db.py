@@ -28,8 +28,9 @@ async def _admin():  # type: ignore[no-untyped-def]
 
 
 @contextlib.asynccontextmanager
-async def fresh_database(kind: str) -> AsyncIterator[str]:
-    """Yields the SQLAlchemy URL of a new database of `kind` ("sqlite" or "postgres")."""
+async def fresh_database(kind: str, keep: bool = False) -> AsyncIterator[str]:
+    """Yields the SQLAlchemy URL of a new database of `kind` ("sqlite" or "postgres");
+    `keep`: a PostgreSQL database is left in place afterwards."""
     if kind == "sqlite":
         folder = Path(tempfile.mkdtemp(prefix="irl_bench_"))
         try:
@@ -48,11 +49,12 @@ async def fresh_database(kind: str) -> AsyncIterator[str]:
     try:
         yield f"postgresql+asyncpg://{PG_USER}@{PG_HOST}:{PG_PORT}/{name}"
     finally:
-        conn = await _admin()
-        try:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await conn.close()
+        if not keep:
+            conn = await _admin()
+            try:
+                await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            finally:
+                await conn.close()
 
 
 def percentile(values: list[float], q: float) -> float:

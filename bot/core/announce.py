@@ -20,9 +20,8 @@ from bot.core.outbox import Posted
 from bot.core.poll_outcome import date_poll_lines
 from bot.core.queries import (
     announcement_posts,
-    answer_counts,
     dm_targets_of,
-    seats_taken,
+    tally,
 )
 from bot.core.reminders import schedule_group
 from bot.core.slugs import meetup_page
@@ -73,9 +72,10 @@ def detail_lines(meetup: Meetup) -> list[str]:
 
 async def counts_line(w: Work, meetup: Meetup, language: str) -> str:
     _ = translator(language)
-    taken = await seats_taken(w.s, meetup.id)
-    counts = await answer_counts(w.s, meetup.id)
-    maybe, waiting = counts.get(RsvpStatus.MAYBE, 0), counts.get(RsvpStatus.WAITLIST, 0)
+    counts = await tally(w.s, meetup.id)
+    taken = counts.get(RsvpStatus.YES, (0, 0))[1]
+    maybe = counts.get(RsvpStatus.MAYBE, (0, 0))[0]
+    waiting = counts.get(RsvpStatus.WAITLIST, (0, 0))[0]
     going = (_.np("rsvp count", "{n}/{max} going", "{n}/{max} going", taken,
                   max=meetup.capacity) if meetup.capacity
              else _.np("rsvp count", "{n} going", "{n} going", taken))

@@ -18,7 +18,6 @@ from datetime import datetime, timedelta
 from typing import TypeVar
 
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
 
 from bot.core import confirm, delivery, housekeeping, polls, rsvp, voters
 from bot.core import wall as wall_posts
@@ -38,7 +37,13 @@ from bot.core.messages import (
     UserRef,
 )
 from bot.core.outbox import chat_key
-from bot.core.people import ensure_membership, home_language, note_admin, person_for
+from bot.core.people import (
+    ensure_membership,
+    home_language,
+    note_admin,
+    person_for,
+    sender_in,
+)
 from bot.core.ports import Clock, MemberCheck, Messenger, Metrics, WallBus
 from bot.core.queries import chapter_for_chat
 from bot.core.settings import CoreSettings
@@ -174,11 +179,16 @@ class Core:
     def _event(self, kind: str, chat: ChatRef | None, sender: UserRef | None) -> Event:
         return Event(kind, chat, sender, self.settings.default_language)
 
-    async def _say(self, chat: ChatRef, text: str, received: float | None = None) -> None:
+    async def _say(self, chat: ChatRef, text: str, received: float | None = None,
+                   once: str | None = None) -> None:
         """A refusal, after the rollback: through the outbox like every answer, or straight to
-        the platform when the database can't take it."""
+        the platform when the database can't take it. `once`: the message refused, recorded
+        as handled with the refusal, so a platform delivering it again (a sync read again
+        after a crash) doesn't get it refused twice."""
         try:
             async with self.units(received=received) as w:
+                if not await self._first_delivery(w, chat.platform, chat.id, once):
+                    return
                 w.out.reply(chat, text)
             return
         except Exception:
@@ -222,19 +232,20 @@ class Core:
                 return  # another bot's command in a chat that is no chapter: nothing to write
             if not await self._first_delivery(w, msg.chat.platform, msg.chat.id, msg.message_id):
                 return
-            person, identity = await person_for(w.s, msg.sender, w.now)
+            sender = await sender_in(w.s, msg.sender, None if msg.is_private else msg.chat,
+                                     w.now)
+            person, identity = sender.person, sender.identity
+            chapter, membership = sender.chapter, sender.membership
             if identity.last_spoke_at is None or w.now - identity.last_spoke_at >= SPOKE_EVERY:
                 identity.last_spoke_at = w.now
-            chapter = None if msg.is_private else await chapter_for_chat(w.s, msg.chat)
-            membership = (await ensure_membership(w.s, chapter, person, w.now)
-                          if chapter else None)
             if msg.is_private:
                 identity.dm_started = True
                 event.language = await home_language(w.s, person, self.settings)
             elif chapter is not None:
                 event.language = chapter.language
                 if spec is not None:
-                    await note_admin(w.s, msg.chat, person, msg.sender_is_admin, w.now)
+                    await note_admin(w.s, msg.chat, person, msg.sender_is_admin, w.now,
+                                     sender)
             if spec is None:
                 if msg.is_private or chapter is not None:
                     raise UserError("I don't know /{name}. /help lists what I can do.",
@@ -248,11 +259,14 @@ class Core:
                       _=translator(event.language))
             await spec.handler(ctx, command.args)
 
+        async def refuse(text: str) -> None:
+            await self._say(msg.chat, text, received, once=msg.message_id)
+
         async def answer(text: str) -> None:
             await self._say(msg.chat, text, received)
 
         await self._handle(self._event(f"/{command.name}", msg.chat, msg.sender), body,
-                           answer, answer, received)
+                           refuse, answer, received)
 
     async def handle_post(self, post: ChatPost) -> bool:
         """A message carrying a "#" that is no command: a post for a live wall when it
@@ -299,15 +313,15 @@ class Core:
         platform delivering it again after a restart): its effect then happens once."""
         if event_id is None:
             return True
-        try:
-            async with w.s.begin_nested():
-                w.s.add(HandledMessage(platform=platform, chat_id=chat_id[:255],
-                                       message_id=event_id[:255], handled_at=w.now))
-                await w.s.flush()
-        except IntegrityError:
-            log.info("%s %s in %s was handled before", platform, event_id, chat_id)
-            return False
-        return True
+        # One INSERT … ON CONFLICT DO NOTHING (a savepoint around a plain insert costs three
+        # statements, and this runs for every command).
+        if await insert_skipping(
+                w.s, HandledMessage, ["platform", "chat_id", "message_id"],
+                [{"platform": platform, "chat_id": chat_id[:255], "message_id": event_id[:255],
+                  "handled_at": w.now}], returning=[HandledMessage.id]):
+            return True
+        log.info("%s %s in %s was handled before", platform, event_id, chat_id)
+        return False
 
     async def handle_poll_answer(self, answer: PollAnswer) -> None:
         """A native poll vote (empty option_indexes = vote taken back)."""

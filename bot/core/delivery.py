@@ -51,12 +51,19 @@ log = logging.getLogger(__name__)
 async def next_due_at(w: Work) -> datetime | None:
     """The earliest moment something may be done: a claimed row counts from its lease's end,
     a message still to send from when it was queued."""
+    # Reminders in two parts, each read through an index: the earliest unclaimed one (the first
+    # row in due order, nearly always), and the few being sent, from their lease's end. One
+    # min() over a CASE read every pending reminder of the network at each wake.
+    first_free = await w.s.scalar(
+        select(Reminder.due_at).where(Reminder.status == ReminderStatus.PENDING,
+                                      Reminder.claimed_until.is_(None))
+        .order_by(Reminder.due_at).limit(1))
     rem_at = case((Reminder.claimed_until > Reminder.due_at, Reminder.claimed_until),
                   else_=Reminder.due_at)
+    first_claimed = await w.s.scalar(select(func.min(rem_at)).where(
+        Reminder.status == ReminderStatus.PENDING, Reminder.claimed_until.is_not(None)))
     poll_at = case((Poll.claimed_until > Poll.closes_at, Poll.claimed_until),
                    else_=Poll.closes_at)
-    first_reminder = await w.s.scalar(select(func.min(rem_at)).where(
-        Reminder.status == ReminderStatus.PENDING))
     first_poll = await w.s.scalar(select(func.min(poll_at)).where(
         Poll.closed_at.is_(None), Poll.close_attempts < w.svc.settings.max_attempts))
     out_at = case((OutboxMessage.claimed_until.is_not(None), OutboxMessage.claimed_until),
@@ -64,7 +71,8 @@ async def next_due_at(w: Work) -> datetime | None:
     first_message = await w.s.scalar(select(func.min(out_at)).where(
         OutboxMessage.status == OutboxStatus.PENDING,
         OutboxMessage.platform.in_(list(w.svc.messengers))))
-    candidates = [t for t in (first_reminder, first_poll, first_message) if t is not None]
+    candidates = [t for t in (first_free, first_claimed, first_poll, first_message)
+                  if t is not None]
     if not candidates:
         return None
     # min() over a CASE loses the column type on SQLite; normalise to aware UTC.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 
 from bot.core.announce import (
     calendar_event,
@@ -27,7 +27,7 @@ from bot.core.queries import (
     dm_targets_of,
     next_meetup,
     open_poll_of,
-    seats_taken,
+    tally,
 )
 from bot.core.recurring import open_next
 from bot.core.reminders import clear_meetup
@@ -81,31 +81,57 @@ async def who(ctx: Ctx, args: str) -> None:
     meetup = await next_meetup(ctx.s, chapter.id, ctx.now)
     if meetup is None:
         raise UserError("No meetup is planned yet. Send /next to hear when one is.")
-    rows = (await ctx.s.execute(
-        select(Rsvp, Person).join(Person, Person.id == Rsvp.person_id)
-        .where(Rsvp.meetup_id == meetup.id).order_by(Rsvp.updated_at, Rsvp.id))).all()
+    counts = await tally(ctx.s, meetup.id)
+    shown = await who_shown(ctx, meetup.id)
 
-    def label(rsvp: Rsvp, person: Person) -> str:
-        text = person.display_name + (f" (+{rsvp.guests})" if rsvp.guests else "")
-        return defuse(text + (f" — {person.intro}" if person.intro else ""))
+    def label(guests: int, name: str, intro: str | None) -> str:
+        text = name + (f" (+{guests})" if guests else "")
+        return defuse(text + (f" — {intro}" if intro else ""))
 
-    going = [label(r, p) for r, p in rows if r.status == RsvpStatus.YES]
-    maybe = [label(r, p) for r, p in rows if r.status == RsvpStatus.MAYBE]
-    waiting = sorted(((r.waitlist_seq or 0, label(r, p)) for r, p in rows
-                      if r.status == RsvpStatus.WAITLIST))
-    taken = await seats_taken(ctx.s, meetup.id)
+    def section(status: RsvpStatus) -> list[str]:
+        return [label(guests, name, intro) for st, guests, name, intro in shown if st == status]
+
+    def more(status: RsvpStatus, listed: int) -> list[str]:
+        rest = counts.get(status, (0, 0))[0] - listed
+        return [_.n("… and {n} more", "… and {n} more", rest)] if rest > 0 else []
+
+    going, maybe, waiting = (section(RsvpStatus.YES), section(RsvpStatus.MAYBE),
+                             section(RsvpStatus.WAITLIST))
+    taken = counts.get(RsvpStatus.YES, (0, 0))[1]
     lines = [describe(meetup, chapter, ctx.lang), *detail_lines(meetup)]
     head = (_.n("Going ({n}/{max}):", "Going ({n}/{max}):", taken, max=meetup.capacity)
             if meetup.capacity else _.n("Going ({n}):", "Going ({n}):", taken))
     lines.append(head + ("" if going else " " + _.p("who heading", "nobody yet")))
-    lines += [f"• {g}" for g in going]
+    lines += [f"• {g}" for g in going] + more(RsvpStatus.YES, len(going))
     if maybe:
         lines.append(_.p("who heading", "Maybe:"))
-        lines += [f"• {m}" for m in maybe]
+        lines += [f"• {m}" for m in maybe] + more(RsvpStatus.MAYBE, len(maybe))
     if waiting:
         lines.append(_.p("who heading", "Waitlist:"))
-        lines += [f"{i}. {w}" for i, (_seq, w) in enumerate(waiting, 1)]
+        lines += [f"{i}. {w}" for i, w in enumerate(waiting, 1)]
+        lines += more(RsvpStatus.WAITLIST, len(waiting))
     ctx.reply("\n".join(lines))
+
+
+WHO_SHOWN = 100  # names shown under each answer; a chapter of thousands gets a count for the rest
+
+
+async def who_shown(ctx: Ctx, meetup_id: int) -> list[tuple[RsvpStatus, int, str, str | None]]:
+    """(answer, guests, name, intro) of the first WHO_SHOWN of each answer, in the order they
+    answered (the waitlist in its order). Two bounded steps, so that a meetup of thousands
+    reads its own answers and at most 3 × WHO_SHOWN people, never the network's people."""
+    order = func.row_number().over(partition_by=Rsvp.status,
+                                   order_by=(Rsvp.waitlist_seq, Rsvp.updated_at, Rsvp.id))
+    ranked = (select(Rsvp.person_id, Rsvp.status, Rsvp.guests, order.label("n"))
+              .where(Rsvp.meetup_id == meetup_id).subquery())
+    firsts = (await ctx.s.execute(
+        select(ranked.c.person_id, ranked.c.status, ranked.c.guests)
+        .where(ranked.c.n <= WHO_SHOWN).order_by(ranked.c.status, ranked.c.n))).all()
+    people = {pid: (name, intro) for pid, name, intro in (await ctx.s.execute(
+        select(Person.id, Person.display_name, Person.intro)
+        .where(Person.id.in_([row[0] for row in firsts])))).all()} if firsts else {}
+    return [(RsvpStatus(status), guests, *people[pid]) for pid, status, guests in firsts
+            if pid in people]
 
 
 async def list_meetups(ctx: Ctx, args: str) -> None:

@@ -4,9 +4,10 @@ the language and timezone to use with them."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import and_, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,13 +21,90 @@ Account = tuple[str, str]  # (platform, platform user id)
 _IN_LIST = 1000  # ids in one IN (...)
 
 
+# Built once: this runs for every event (SQLAlchemy still caches the compiled SQL, but building
+# the expression costs more than running it).
+_IDENTITY_AND_PERSON = (
+    select(Identity, Person).join(Person, Person.id == Identity.person_id)
+    .where(Identity.platform == bindparam("platform"),
+           Identity.platform_user_id == bindparam("user_id")))
+
+
+_CHAPTER_AND_BINDING = (
+    select(Chapter, ChatBinding.id).join(ChatBinding, ChatBinding.chapter_id == Chapter.id)
+    .where(ChatBinding.platform == bindparam("platform"), ChatBinding.chat_id == bindparam("chat")))
+
+
+async def chapter_and_binding(s: AsyncSession, chat: ChatRef) -> tuple[Chapter, int] | None:
+    """The chat's chapter and the id of the chat's binding to it (for what is kept per chat,
+    like its admins), in one query: every command in a group asks."""
+    found = (await s.execute(_CHAPTER_AND_BINDING,
+                             {"platform": chat.platform, "chat": chat.id})).first()
+    return None if found is None else (found[0], found[1])
+
+
+@dataclass
+class Sender:
+    """Who sent a command, and where: what every command in a chat needs first."""
+
+    person: Person
+    identity: Identity
+    chapter: Chapter | None  # the chat's chapter
+    binding_id: int | None  # the chat's binding to it
+    membership: Membership | None  # the sender's, of that chapter
+    admin_row: int | None  # the sender's row in the chat's admins (note_admin)
+
+
+# Everything above in one query for someone known (every command); the first contact goes the
+# long way round (person_for, ensure_membership).
+_ADMIN_OF_SENDER = (  # a subquery, not a join: read by its key even in a small table
+    select(ChatAdmin.id).where(ChatAdmin.binding_id == ChatBinding.id,
+                               ChatAdmin.person_id == Identity.person_id)
+    .correlate(ChatBinding, Identity).scalar_subquery())
+_SENDER = (
+    select(Identity, Person, Chapter, ChatBinding.id, Membership, _ADMIN_OF_SENDER)
+    .join(Person, Person.id == Identity.person_id)
+    .outerjoin(ChatBinding, and_(ChatBinding.platform == bindparam("chat_platform"),
+                                 ChatBinding.chat_id == bindparam("chat")))
+    .outerjoin(Chapter, Chapter.id == ChatBinding.chapter_id)
+    .outerjoin(Membership, and_(Membership.chapter_id == ChatBinding.chapter_id,
+                                Membership.person_id == Identity.person_id))
+    .where(Identity.platform == bindparam("platform"),
+           Identity.platform_user_id == bindparam("user_id")))
+
+
+async def sender_in(s: AsyncSession, user: UserRef, chat: ChatRef | None,
+                    now: datetime) -> Sender:
+    """The sender (made on first contact, name kept current), the chat's chapter (None for a
+    private chat), and their membership of it (made on first contact)."""
+    found = (await s.execute(_SENDER, {
+        "platform": user.platform, "user_id": user.id,
+        "chat_platform": chat.platform if chat else "", "chat": chat.id if chat else ""})).first()
+    if found is None:
+        person, identity = await person_for(s, user, now)
+        chapter_binding = await chapter_and_binding(s, chat) if chat is not None else None
+        chapter, binding_id = chapter_binding or (None, None)
+        membership = await ensure_membership(s, chapter, person, now) if chapter else None
+        admin_row = (await s.scalar(_ADMIN_ROW, {"binding": binding_id, "person": person.id})
+                     if binding_id is not None else None)
+        return Sender(person, identity, chapter, binding_id, membership, admin_row)
+    identity, person, chapter, binding_id, membership, admin_row = found
+    name = shown_name(user.display_name, user.id)
+    if identity.display_name != name:
+        identity.display_name = name
+        person.display_name = name
+    if chapter is not None and membership is None:
+        membership = await ensure_membership(s, chapter, person, now)
+    return Sender(person, identity, chapter, binding_id, membership, admin_row)
+
+
 async def person_for(s: AsyncSession, user: UserRef, now: datetime) -> tuple[Person, Identity]:
     """The person behind a platform account, made on first contact; their name kept current.
     Two first actions of one person at once (PostgreSQL runs them side by side) make one
     person: the second insert waits for the first, fails on the unique account, and reads it."""
     name = shown_name(user.display_name, user.id)
-    identity = await _identity(s, user)
-    if identity is None:
+    found = (await s.execute(_IDENTITY_AND_PERSON, {"platform": user.platform,
+                                                    "user_id": user.id})).first()
+    if found is None:
         try:
             async with s.begin_nested():
                 person = Person(display_name=name, created_at=now)
@@ -39,10 +117,12 @@ async def person_for(s: AsyncSession, user: UserRef, now: datetime) -> tuple[Per
                 await s.flush()
             return person, identity
         except IntegrityError:
-            identity = await _identity(s, user)
-            if identity is None:
+            theirs = await _identity(s, user)
+            if theirs is None:
                 raise
-    person = await s.get_one(Person, identity.person_id)
+            identity, person = theirs, await s.get_one(Person, theirs.person_id)
+    else:
+        identity, person = found
     if identity.display_name != name:
         identity.display_name = name
         person.display_name = name
@@ -165,21 +245,30 @@ async def home_language(s: AsyncSession, person: Person, settings: CoreSettings)
 
 
 async def note_admin(s: AsyncSession, chat: ChatRef, person: Person, is_admin: bool,
-                     now: datetime) -> None:
+                     now: datetime, known: Sender | None = None) -> None:
     """Keep the /organisers list of a chat's admins in step with what the adapter just said
-    about the sender (a command in a chapter's chat)."""
-    binding_id = await s.scalar(select(ChatBinding.id).where(
-        ChatBinding.platform == chat.platform, ChatBinding.chat_id == chat.id))
-    if binding_id is None:
-        return
-    row = await s.scalar(select(ChatAdmin).where(ChatAdmin.binding_id == binding_id,
-                                                 ChatAdmin.person_id == person.id))
-    if is_admin and row is None:
+    about the sender (a command in a chapter's chat). `known`: what `sender_in` found."""
+    if known is not None:
+        binding_id, row_id = known.binding_id, known.admin_row
+        if binding_id is None:
+            return
+    else:
+        binding_id = await s.scalar(select(ChatBinding.id).where(
+            ChatBinding.platform == chat.platform, ChatBinding.chat_id == chat.id))
+        if binding_id is None:
+            return
+        row_id = await s.scalar(_ADMIN_ROW, {"binding": binding_id, "person": person.id})
+    if is_admin and row_id is None:
         try:
             async with s.begin_nested():
                 s.add(ChatAdmin(binding_id=binding_id, person_id=person.id, seen_at=now))
                 await s.flush()
         except IntegrityError:
             pass  # two commands of one admin at once: the other one wrote it
-    elif not is_admin and row is not None:
-        await s.delete(row)
+    elif not is_admin and row_id is not None:
+        await s.execute(delete(ChatAdmin).where(ChatAdmin.id == row_id)
+                        .execution_options(synchronize_session=False))
+
+
+_ADMIN_ROW = select(ChatAdmin.id).where(ChatAdmin.binding_id == bindparam("binding"),
+                                        ChatAdmin.person_id == bindparam("person"))

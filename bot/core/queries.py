@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import case, func, or_, select
+from sqlalchemy import bindparam, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.messages import ChatRef, UserRef
@@ -67,9 +67,18 @@ async def seats_taken(s: AsyncSession, meetup_id: int, except_person: int | None
 
 async def answer_counts(s: AsyncSession, meetup_id: int) -> dict[RsvpStatus, int]:
     """How many people gave each answer (guests not counted)."""
-    rows = await s.execute(select(Rsvp.status, func.count()).where(Rsvp.meetup_id == meetup_id)
-                           .group_by(Rsvp.status))
-    return {RsvpStatus(status): int(n) for status, n in rows.all()}
+    return {status: people for status, (people, _seats) in (await tally(s, meetup_id)).items()}
+
+
+_TALLY = (select(Rsvp.status, func.count(), func.coalesce(func.sum(1 + Rsvp.guests), 0))
+          .where(Rsvp.meetup_id == bindparam("meetup")).group_by(Rsvp.status))
+
+
+async def tally(s: AsyncSession, meetup_id: int) -> dict[RsvpStatus, tuple[int, int]]:
+    """For each answer: how many people gave it, and their seats (guests counted), in one
+    query (every RSVP redraws the announcement's counts)."""
+    rows = await s.execute(_TALLY, {"meetup": meetup_id})
+    return {RsvpStatus(status): (int(n), int(seats)) for status, n, seats in rows.all()}
 
 
 async def waitlist_position(s: AsyncSession, rsvp: Rsvp) -> int:

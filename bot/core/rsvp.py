@@ -133,6 +133,7 @@ async def apply_rsvp(w: Work, meetup: Meetup, chapter: Chapter, person: Person,
     rsvp = await s.scalar(select(Rsvp).where(Rsvp.meetup_id == meetup.id,
                                              Rsvp.person_id == person.id))
     was_yes = rsvp is not None and rsvp.status == RsvpStatus.YES
+    seats_before = 1 + rsvp.guests if rsvp is not None and was_yes else 0
     party_guests = guests if guests is not None else (rsvp.guests if rsvp else 0)
     name = person.display_name
     if answer is None:
@@ -191,7 +192,9 @@ async def apply_rsvp(w: Work, meetup: Meetup, chapter: Chapter, person: Person,
         await schedule_person(w, meetup, person, chapter)
     else:
         await clear_person(w, meetup.id, person.id)
-    if was_yes:  # a seat, or a guest's seat, may have opened up
+    holds_seats = answer is not None and rsvp is not None and rsvp.status == RsvpStatus.YES
+    seats_now = 1 + rsvp.guests if holds_seats and rsvp is not None else 0
+    if was_yes and seats_now < seats_before:  # a seat, or a guest's seat, opened up
         await promote(w, meetup, chapter)
     await refresh_announcements(w, meetup, chapter)
     return line

@@ -358,6 +358,8 @@ class Reminder(Base):
     __tablename__ = "reminders"
     __table_args__ = (
         Index("ix_reminders_due", "status", "due_at"),
+        # The few rows being sent (claimed), for the scheduler's next wake (next_due_at).
+        Index("ix_reminders_claimed", "status", "claimed_until"),
         UniqueConstraint("meetup_id", "person_id", "offset_minutes"),
     )
 

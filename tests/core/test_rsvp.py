@@ -92,3 +92,19 @@ async def test_two_people_taking_the_last_seat_at_once_do_not_overbook(
                                     .where(Rsvp.status == "waitlist")))
     assert going == 2
     assert len(seqs) == 3 and len(set(seqs)) == 3, "two people share a waitlist position"
+
+
+async def test_who_in_a_big_chapter_names_the_first_hundred_and_counts_the_rest(
+        chat: Chat, db: Database) -> None:
+    await chapter(chat)
+    await chat.say("alice", f"/newmeetup Borrel; {local(chat, timedelta(days=5))}")
+    for i in range(103):
+        await chat.say(f"member{i:03d}", "/rsvp yes")
+    await chat.say("zed", "/rsvp maybe")
+    who = (await chat.say("alice", "/who"))[0].text
+    assert "Going (103):" in who
+    assert "• Member000" in who and "• Member099" in who  # in the order they answered
+    assert "Member100" not in who and "… and 3 more" in who
+    assert "Maybe:\n• Zed" in who and who.count("more") == 1
+    async with db.transaction() as s:  # nothing was cut from the answers themselves
+        assert await s.scalar(select(func.count()).select_from(Rsvp)) == 104

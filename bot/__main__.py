@@ -30,7 +30,6 @@ from bot.readiness import Readiness
 from bot.redact import install as redact_logs
 from bot.redact import mask_url
 from bot.waiting import wait_set
-from bot.web.metrics import Prometheus
 from bot.web.settings import WebSettings
 
 if TYPE_CHECKING:
@@ -71,6 +70,7 @@ async def demo(db_path: str | None, language: str, lines_in: Sequence[str] | Non
                web: WebSettings | None = None) -> int:
     from bot.adapters.console.chat import ConsoleChat
     from bot.adapters.console.messenger import GROUP, ROOM, ConsoleMessenger
+    from bot.web.metrics import Prometheus
 
     if db_path:
         db_file = Path(db_path).resolve()
@@ -199,12 +199,15 @@ async def run(config: Config) -> int:
         adapters["matrix"] = build_matrix(config.matrix, db)
     wakeups = Wakeups(clock, sweep_every=config.core.sweep_every, readiness=readiness)
     messengers = {name: adapter.messenger for name, adapter in adapters.items()}
-    # One per process, counted whether or not the web server serves it at /metrics.
-    metrics = Prometheus(clock)
+    # One per process, served at /metrics; without a web server nobody reads it, and the
+    # core counts into its NoMetrics (prometheus-client is not even loaded).
+    metrics = None
     server = None
     if config.web is not None:
+        from bot.web.metrics import Prometheus
         from bot.web.server import WebServer
 
+        metrics = Prometheus(clock)
         server = WebServer(config.web, config.database.url, readiness, metrics=metrics)
     core = Core(db, messengers, clock, config.core, due_changed=wakeups.notify,
                 metrics=metrics, wall=server)

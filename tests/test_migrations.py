@@ -47,3 +47,33 @@ async def test_two_copies_starting_together_migrate_once_and_both_serve(db_url: 
     finally:
         await first.dispose()
         await second.dispose()
+
+
+def test_heads_read_from_the_files_are_alembics() -> None:
+    from alembic.script import ScriptDirectory
+
+    from bot.db.session import alembic_config, head_revisions
+
+    assert head_revisions() == frozenset(ScriptDirectory.from_config(alembic_config()).get_heads())
+
+
+def test_heads_of_files_written_otherwise_are_left_to_alembic(tmp_path) -> None:
+    from bot.db.session import head_revisions
+
+    (tmp_path / "a.py").write_text('revision = "a"\ndown_revision = None\n')
+    (tmp_path / "b.py").write_text('revision: str = "b"\ndown_revision = ("a",)\n')
+    assert head_revisions(tmp_path) == {"b"}
+    (tmp_path / "c.py").write_text('revision = make_id()\ndown_revision = "b"\n')
+    assert head_revisions(tmp_path) is None
+
+
+async def test_a_schema_at_the_head_is_seen_without_alembic(db_url: str) -> None:
+    database = Database(db_url)  # an empty database: not at the head until migrated
+    try:
+        assert not await database.at_head()
+        await database.migrate("c5e9a2d4f7b1")
+        assert not await database.at_head()
+        await database.migrate()  # from an older schema: Alembic runs
+        assert await database.at_head()
+    finally:
+        await database.dispose()

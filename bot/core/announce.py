@@ -7,8 +7,8 @@ from __future__ import annotations
 import re
 from collections.abc import Collection
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from icalendar import Event
 from sqlalchemy import delete, select
 
 from bot.core.calendar import calendar_file, meetup_event
@@ -37,6 +37,9 @@ from bot.db.models import (
     PostKind,
     RsvpStatus,
 )
+
+if TYPE_CHECKING:
+    from icalendar import Event
 
 
 def rsvp_buttons(meetup_id: int, language: str) -> list[Button]:

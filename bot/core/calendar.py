@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-
-from icalendar import Calendar, Event
+from typing import TYPE_CHECKING
 
 from bot.core.messages import OutFile
+
+if TYPE_CHECKING:
+    from icalendar import Event
+
+# icalendar (some 3 MiB) is loaded with the first calendar file, not at start.
 
 MEETUP_LENGTH = timedelta(hours=3)
 
@@ -20,6 +24,8 @@ def meetup_event(
 ) -> Event:
     """One meetup. A changed meetup keeps its `uid` and gets a higher `sequence`, so a
     calendar that imported it before updates the entry instead of adding a second one."""
+    from icalendar import Event
+
     event = Event()
     event.add("uid", uid)
     event.add("sequence", sequence)
@@ -38,6 +44,8 @@ def meetup_event(
 
 
 def calendar_file(filename: str, events: Sequence[Event], name: str) -> OutFile:
+    from icalendar import Calendar
+
     cal = Calendar()
     cal.add("prodid", "-//IRL meetup bot//irlbot//EN")
     cal.add("version", "2.0")

@@ -7,8 +7,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-import dateparser
-
 from bot.core.errors import UserError
 from bot.core.i18n import format_when
 from bot.core.time_of_day import missing_hour, read_time_of_day
@@ -58,6 +56,10 @@ def parse_when(text: str, *, timezone: str, language: str, now: datetime) -> Whe
     cleaned = _NEXT_WEEKDAY.sub("", reading.rest)
     if reading.time is not None:
         cleaned = f"{cleaned} {reading.time}"
+    # Loaded on the first date read, not at start: dateparser and its regex patterns are some
+    # 10 MiB that a bot whose members send no dates never needs.
+    import dateparser
+
     other = "en" if language != "en" else "nl"
     parsed = None
     for languages in ([language], [other]):

@@ -17,8 +17,6 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime, format_timedelta
 from babel.lists import format_list
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
 
 from bot.core.text import Tappable, defuse
 
@@ -45,6 +43,10 @@ def _translations(language: str) -> NullTranslations:
     path = catalog_path(language)
     if not path.is_file():
         return NullTranslations()
+    # Babel's catalog reader, only when a language other than English is first used.
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
     with path.open("rb") as po:
         catalog = read_po(po, locale=language, domain=DOMAIN)
     mo = io.BytesIO()

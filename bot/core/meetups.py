@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import bindparam, func, or_, select
 
 from bot.core.announce import (
     calendar_event,
@@ -35,7 +35,16 @@ from bot.core.slugs import meetup_page
 from bot.core.syntax import split_args
 from bot.core.text import defuse
 from bot.core.work import Ctx
-from bot.db.models import Chapter, Meetup, MeetupStatus, Person, Poll, Rsvp, RsvpStatus
+from bot.db.models import (
+    Chapter,
+    Meetup,
+    MeetupStatus,
+    Person,
+    Poll,
+    Rsvp,
+    RsvpStatus,
+    UTCDateTime,
+)
 
 MAX_OPTIONS = 10
 
@@ -134,6 +143,13 @@ async def who_shown(ctx: Ctx, meetup_id: int) -> list[tuple[RsvpStatus, int, str
             if pid in people]
 
 
+_UPCOMING = (select(Meetup).where(
+    Meetup.chapter_id == bindparam("chapter"),
+    Meetup.status.in_([MeetupStatus.SCHEDULED, MeetupStatus.POLLING]),
+    or_(Meetup.starts_at.is_(None), Meetup.starts_at > bindparam("now", type_=UTCDateTime())))
+    .order_by(Meetup.starts_at, Meetup.id))
+
+
 async def list_meetups(ctx: Ctx, args: str) -> None:
     _ = ctx._
     if ctx.is_private:
@@ -143,11 +159,7 @@ async def list_meetups(ctx: Ctx, args: str) -> None:
     lines = []
     for chapter_id in chapter_ids:
         chapter = await ctx.s.get_one(Chapter, chapter_id)
-        meetups = await ctx.s.scalars(select(Meetup).where(
-            Meetup.chapter_id == chapter_id,
-            Meetup.status.in_([MeetupStatus.SCHEDULED, MeetupStatus.POLLING]),
-            or_(Meetup.starts_at.is_(None), Meetup.starts_at > ctx.now))
-            .order_by(Meetup.starts_at, Meetup.id))
+        meetups = await ctx.s.scalars(_UPCOMING, {"chapter": chapter_id, "now": ctx.now})
         for m in meetups:
             if m.starts_at is None:
                 lines.append(_("{title} — date still being voted on", title=m.title))

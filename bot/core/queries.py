@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import bindparam, case, func, or_, select
+from sqlalchemy import Select, bindparam, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.messages import ChatRef, UserRef
@@ -46,15 +46,23 @@ async def chapter_ids_of(s: AsyncSession, person_id: int) -> list[int]:
         Membership.person_id == person_id)))
 
 
+def _next_of(statuses: list[MeetupStatus]) -> Select[Meetup]:
+    # The earliest dated one; a meetup whose date is still being polled comes after those.
+    return (select(Meetup).where(Meetup.chapter_id == bindparam("chapter"),
+                                 Meetup.status.in_(statuses),
+                                 or_(Meetup.starts_at.is_(None),
+                                     Meetup.starts_at > bindparam("now")))
+            .order_by(Meetup.starts_at.is_(None), Meetup.starts_at, Meetup.id).limit(1))
+
+
+_NEXT = _next_of([MeetupStatus.SCHEDULED])
+_NEXT_OR_POLLING = _next_of([MeetupStatus.SCHEDULED, MeetupStatus.POLLING])
+
+
 async def next_meetup(s: AsyncSession, chapter_id: int, now: datetime,
                       *, include_polling: bool = False) -> Meetup | None:
-    statuses = ([MeetupStatus.SCHEDULED, MeetupStatus.POLLING] if include_polling
-                else [MeetupStatus.SCHEDULED])
-    # The earliest dated one; a meetup whose date is still being polled comes after those.
-    return await s.scalar(
-        select(Meetup).where(Meetup.chapter_id == chapter_id, Meetup.status.in_(statuses),
-                             or_(Meetup.starts_at.is_(None), Meetup.starts_at > now))
-        .order_by(Meetup.starts_at.is_(None), Meetup.starts_at, Meetup.id).limit(1))
+    return await s.scalar(_NEXT_OR_POLLING if include_polling else _NEXT,
+                          {"chapter": chapter_id, "now": now})
 
 
 async def seats_taken(s: AsyncSession, meetup_id: int, except_person: int | None = None) -> int:

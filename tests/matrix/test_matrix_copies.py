@@ -89,6 +89,9 @@ async def test_telegram_only_and_matrix_only_copies_serve_a_chapter_linked_acros
         await fake.wait_for(lambda: any("now the chapter" in t for t in fake.texts(group)),
                             within=30, what="the /setup answer")
         fake.start_bot(alice)  # the code comes by DM
+        # Back in the group once the bot has said hello (handled side by side, a /link sent
+        # at the same moment as the Start may be read before it).
+        await fake.wait_for(lambda: bool(fake.texts(alice.id)), within=30, what="the welcome")
         fake.user_sends(alice, group, "/link")
         await fake.wait_for(lambda: any("/link " in t for t in fake.texts(alice.id)),
                             within=30, what="the link code")

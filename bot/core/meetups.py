@@ -43,7 +43,6 @@ from bot.db.models import (
     Poll,
     Rsvp,
     RsvpStatus,
-    UTCDateTime,
 )
 
 MAX_OPTIONS = 10
@@ -146,7 +145,7 @@ async def who_shown(ctx: Ctx, meetup_id: int) -> list[tuple[RsvpStatus, int, str
 _UPCOMING = (select(Meetup).where(
     Meetup.chapter_id == bindparam("chapter"),
     Meetup.status.in_([MeetupStatus.SCHEDULED, MeetupStatus.POLLING]),
-    or_(Meetup.starts_at.is_(None), Meetup.starts_at > bindparam("now", type_=UTCDateTime())))
+    or_(Meetup.starts_at.is_(None), Meetup.starts_at > bindparam("now")))
     .order_by(Meetup.starts_at, Meetup.id))
 
 

@@ -29,19 +29,6 @@ _IDENTITY_AND_PERSON = (
            Identity.platform_user_id == bindparam("user_id")))
 
 
-_CHAPTER_AND_BINDING = (
-    select(Chapter, ChatBinding.id).join(ChatBinding, ChatBinding.chapter_id == Chapter.id)
-    .where(ChatBinding.platform == bindparam("platform"), ChatBinding.chat_id == bindparam("chat")))
-
-
-async def chapter_and_binding(s: AsyncSession, chat: ChatRef) -> tuple[Chapter, int] | None:
-    """The chat's chapter and the id of the chat's binding to it (for what is kept per chat,
-    like its admins), in one query: every command in a group asks."""
-    found = (await s.execute(_CHAPTER_AND_BINDING,
-                             {"platform": chat.platform, "chat": chat.id})).first()
-    return None if found is None else (found[0], found[1])
-
-
 @dataclass
 class Sender:
     """Who sent a command, and where: what every command in a chat needs first."""
@@ -54,8 +41,7 @@ class Sender:
     admin_row: int | None  # the sender's row in the chat's admins (note_admin)
 
 
-# Everything above in one query for someone known (every command); the first contact goes the
-# long way round (person_for, ensure_membership).
+# Everything above in one query (every command); a first contact makes the person first.
 _ADMIN_OF_SENDER = (  # a subquery, not a join: read by its key even in a small table
     select(ChatAdmin.id).where(ChatAdmin.binding_id == ChatBinding.id,
                                ChatAdmin.person_id == Identity.person_id)
@@ -76,25 +62,25 @@ async def sender_in(s: AsyncSession, user: UserRef, chat: ChatRef | None,
                     now: datetime) -> Sender:
     """The sender (made on first contact, name kept current), the chat's chapter (None for a
     private chat), and their membership of it (made on first contact)."""
-    found = (await s.execute(_SENDER, {
-        "platform": user.platform, "user_id": user.id,
-        "chat_platform": chat.platform if chat else "", "chat": chat.id if chat else ""})).first()
-    if found is None:
-        person, identity = await person_for(s, user, now)
-        chapter_binding = await chapter_and_binding(s, chat) if chat is not None else None
-        chapter, binding_id = chapter_binding or (None, None)
-        membership = await ensure_membership(s, chapter, person, now) if chapter else None
-        admin_row = (await s.scalar(_ADMIN_ROW, {"binding": binding_id, "person": person.id})
-                     if binding_id is not None else None)
-        return Sender(person, identity, chapter, binding_id, membership, admin_row)
+    params = {"platform": user.platform, "user_id": user.id,
+              "chat_platform": chat.platform if chat else "", "chat": chat.id if chat else ""}
+    found = (await s.execute(_SENDER, params)).first()
+    if found is None:  # first contact: the person is made, then read like everyone else
+        await person_for(s, user, now)
+        found = (await s.execute(_SENDER, params)).one()
     identity, person, chapter, binding_id, membership, admin_row = found
+    _keep_name(identity, person, user)
+    if chapter is not None and membership is None:
+        membership = await ensure_membership(s, chapter, person, now)
+    return Sender(person, identity, chapter, binding_id, membership, admin_row)
+
+
+def _keep_name(identity: Identity, person: Person, user: UserRef) -> None:
+    """The name the platform gives now, on the account and the person."""
     name = shown_name(user.display_name, user.id)
     if identity.display_name != name:
         identity.display_name = name
         person.display_name = name
-    if chapter is not None and membership is None:
-        membership = await ensure_membership(s, chapter, person, now)
-    return Sender(person, identity, chapter, binding_id, membership, admin_row)
 
 
 async def person_for(s: AsyncSession, user: UserRef, now: datetime) -> tuple[Person, Identity]:
@@ -123,9 +109,7 @@ async def person_for(s: AsyncSession, user: UserRef, now: datetime) -> tuple[Per
             identity, person = theirs, await s.get_one(Person, theirs.person_id)
     else:
         identity, person = found
-    if identity.display_name != name:
-        identity.display_name = name
-        person.display_name = name
+    _keep_name(identity, person, user)
     return person, identity
 
 

@@ -73,11 +73,6 @@ async def seats_taken(s: AsyncSession, meetup_id: int, except_person: int | None
     return int(await s.scalar(query) or 0)
 
 
-async def answer_counts(s: AsyncSession, meetup_id: int) -> dict[RsvpStatus, int]:
-    """How many people gave each answer (guests not counted)."""
-    return {status: people for status, (people, _seats) in (await tally(s, meetup_id)).items()}
-
-
 _TALLY = (select(Rsvp.status, func.count(), func.coalesce(func.sum(1 + Rsvp.guests), 0))
           .where(Rsvp.meetup_id == bindparam("meetup")).group_by(Rsvp.status))
 

@@ -192,8 +192,8 @@ async def apply_rsvp(w: Work, meetup: Meetup, chapter: Chapter, person: Person,
         await schedule_person(w, meetup, person, chapter)
     else:
         await clear_person(w, meetup.id, person.id)
-    holds_seats = answer is not None and rsvp is not None and rsvp.status == RsvpStatus.YES
-    seats_now = 1 + rsvp.guests if holds_seats and rsvp is not None else 0
+    seats_now = (1 + rsvp.guests if answer is not None and rsvp is not None
+                 and rsvp.status == RsvpStatus.YES else 0)
     if was_yes and seats_now < seats_before:  # a seat, or a guest's seat, opened up
         await promote(w, meetup, chapter)
     await refresh_announcements(w, meetup, chapter)

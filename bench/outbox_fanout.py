@@ -9,6 +9,10 @@ in its unit of work, which sends it after the commit and records it, as in produ
 reminder DM carries the meetup's calendar file, so each one is a sendDocument with the text
 as caption.
 
+The bot (the Core, the adapter's messenger, PTB) runs in a process of its own and the fake in
+the script's, as Telegram is not in a bot's process (`bench/_process.py`); `--one-process`
+puts both in one event loop, as the runs before 2026-12-01 did.
+
 The bound is what the limits allow: N / 30 s. Goal: within 10% of it, 0 lost, 0 requests
 made while a retry_after ran.
 
@@ -26,14 +30,17 @@ import itertools
 import logging
 import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import func, insert, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._db import fresh_database
+from bench._process import bot_process_main, run_bot_process
 from bot.adapters.telegram import FloodLimits, TelegramAdapter, TelegramSettings
 from bot.clock import SystemClock
 from bot.core.app import Core
@@ -129,24 +136,53 @@ def pace(stamps: list[float], batch: int) -> dict[str, float]:
     }
 
 
-async def fan_out(kind: str, members: int, limits: bool) -> dict[str, float]:
+async def bot_side(p: dict[str, Any], ready: Callable[[], None]) -> dict[str, Any]:
+    """The bot: a Core with the TelegramAdapter's messenger sending what is due. Timed from
+    the call of `run_due()` to its return."""
+    db = Database(p["url"])
+    adapter = TelegramAdapter(
+        TelegramSettings(token=p["token"], base_url=p["base_url"]),
+        limits=FloodLimits() if p["limits"] else FloodLimits(None, None, None),
+    )
+    await adapter.application.initialize()  # getMe; sending needs no update polling
+    core = Core(db, {"telegram": adapter.messenger}, SystemClock(), CoreSettings())
+    ready()
+    profiler = None
+    if p.get("profile"):
+        from pyinstrument import Profiler
+
+        profiler = Profiler(async_mode="disabled")
+        profiler.start()
+    cpu = time.process_time()
+    started = time.monotonic()
+    handled = await core.run_due()
+    elapsed = time.monotonic() - started
+    cpu = time.process_time() - cpu
+    if profiler is not None:
+        profiler.stop()
+        Path(p["profile"]).write_text(profiler.output_html())
+        print(profiler.output_text(unicode=False, color=False, show_all=False),
+              file=sys.stderr)
+    await adapter.application.shutdown()
+    await db.dispose()
+    return {"started": started, "elapsed": elapsed, "cpu": cpu, "handled": handled}
+
+
+async def fan_out(kind: str, members: int, limits: bool, one_process: bool,
+                  profile: str | None) -> dict[str, float]:
     fake_limits = FakeLimits() if limits else FakeLimits.off()
-    client_limits = FloodLimits() if limits else FloodLimits(None, None, None)
     async with fresh_database(kind) as url, FakeBotAPI(limits=fake_limits) as fake:
         db = Database(url)
         await db.migrate()
         user_ids = await populate(db, fake, members)
-        adapter = TelegramAdapter(
-            TelegramSettings(token=fake.token, base_url=fake.base_url), limits=client_limits
-        )
-        await adapter.application.initialize()  # getMe; sending needs no update polling
-        core = Core(db, {"telegram": adapter.messenger}, SystemClock(), CoreSettings())
-        cpu = time.process_time()
-        started = time.monotonic()
-        handled = await core.run_due()
-        elapsed = time.monotonic() - started
-        cpu = time.process_time() - cpu
-        await adapter.application.shutdown()
+        payload = {"url": url, "token": fake.token, "base_url": fake.base_url,
+                   "limits": limits, "profile": profile}
+        fake_cpu = time.process_time()
+        if one_process:
+            bot = await bot_side(payload, lambda: None)
+        else:
+            bot = await run_bot_process(__file__, payload)
+        fake_cpu = time.process_time() - fake_cpu
         got = [len(fake.bot_messages(uid)) for uid in user_ids]
         async with db.transaction() as s:
             rows = dict((await s.execute(select(OutboxMessage.status, func.count())
@@ -158,11 +194,12 @@ async def fan_out(kind: str, members: int, limits: bool) -> dict[str, float]:
         stamps = [r.at for r in sends if r.status == 200]
         return {
             **pace(stamps, CoreSettings().batch_size),
-            "to_first": min(stamps, default=started) - started,
-            "elapsed": elapsed,
-            "cpu": cpu,
+            "to_first": min(stamps, default=bot["started"]) - bot["started"],
+            "elapsed": bot["elapsed"],
+            "cpu": bot["cpu"],
+            "fake_cpu": 0.0 if one_process else fake_cpu,
             "bound": members / OVERALL_PER_SECOND,
-            "handled": handled,
+            "handled": bot["handled"],
             "delivered": sum(1 for n in got if n >= 1),
             "lost": sum(1 for n in got if n == 0),
             "twice": sum(1 for n in got if n > 1),
@@ -182,20 +219,17 @@ def main() -> int:
     parser.add_argument("--no-limits", action="store_true",
                         help="diagnosis: Telegram's limits off on both sides, to see how fast "
                              "the outbox can go at all (no goal)")
+    parser.add_argument("--one-process", action="store_true",
+                        help="the bot in this process, beside the fake (as before 2026-12-01)")
     parser.add_argument("--profile", metavar="HTML",
-                        help="write a pyinstrument profile of the timed part to this file")
-    args = parser.parse_args()
+                        help="write a pyinstrument profile of the bot's timed part to this file")
     logging.basicConfig(level=logging.WARNING)
-    if args.profile:
-        from pyinstrument import Profiler
-
-        profiler = Profiler(async_mode="disabled")
-        profiler.start()
-    r = asyncio.run(fan_out(args.db, args.members, not args.no_limits))
-    if args.profile:
-        profiler.stop()
-        Path(args.profile).write_text(profiler.output_html())
-        print(profiler.output_text(unicode=False, color=False, show_all=False))
+    if bot_process_main(bot_side):
+        return 0
+    args = parser.parse_args()
+    profile = str(Path(args.profile).resolve()) if args.profile else None
+    r = asyncio.run(fan_out(args.db, args.members, not args.no_limits, args.one_process,
+                            profile))
     over = r["elapsed"] / r["bound"] - 1
     s = CoreSettings()
     print(f"database           {args.db}")
@@ -214,9 +248,13 @@ def main() -> int:
           f"limiter's pace {r['limiter_pace']:.1f} s + {r['extra']:.1f} s more "
           f"({r['long_gaps']:.0f} gaps > 0.2 s: {r['long_extra']:.1f} s; at batch "
           f"boundaries: {r['boundary_extra']:.1f} s)")
-    print(f"CPU (this process) {r['cpu']:.1f} s = {r['cpu'] / max(args.members, 1) * 1000:.1f} ms a DM "
-          f"= {r['cpu'] / r['elapsed']:.0%} of one core (the bot and the fake share one "
-          "process and one event loop)")
+    where = ("the bot and the fake share this process and one event loop" if args.one_process
+             else "the bot's process; the fake in the script's")
+    print(f"CPU of the bot     {r['cpu']:.1f} s = {r['cpu'] / max(args.members, 1) * 1000:.1f} ms a DM "
+          f"= {r['cpu'] / r['elapsed']:.0%} of one core ({where})")
+    if not args.one_process:
+        print(f"CPU of the fake    {r['fake_cpu']:.1f} s = "
+              f"{r['fake_cpu'] / max(args.members, 1) * 1000:.1f} ms a DM")
     print(f"429 answers        {r['429s']:.0f}")
     print(f"during retry_after {r['violations']:.0f}")
     if args.no_limits:

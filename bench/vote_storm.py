@@ -9,9 +9,13 @@ quadratic). The adapter long-polls them with python-telegram-bot, stores each ba
 durable inbox table, and hands the answers to one poll over in batches (votes.py) to
 `Core.handle_poll_answers`, which records a batch in one unit of work.
 
+The bot (PTB, the adapter, its inbox, the core) runs in a process of its own and the fake in
+the script's, as Telegram is not in a bot's process (`bench/_process.py`); `--one-process`
+puts both in one event loop, as the runs before 2026-12-01 did.
+
 Per vote: from when its answer was queued in the fake to when the `handle_poll_answers` call
 that carried it returned (its unit of work committed). Rate: votes / (last commit - first
-queued); the queuing itself (the fake, in this process) is inside that time. Finally every
+queued); the queuing itself (in the fake) is inside that time. Finally every
 vote must be in `votes` (SELECT count(*)), with the right tally per option.
 
 Goal (issue 8): at least 2,000 votes a second on PostgreSQL, with every vote counted.
@@ -29,15 +33,17 @@ import asyncio
 import logging
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import event, func, insert, select, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._db import fresh_database, percentile
+from bench._process import bot_process_main, run_bot_process
 from bot.adapters.telegram import FloodLimits, TelegramAdapter, TelegramSettings
 from bot.clock import SystemClock
 from bot.core.app import Core
@@ -112,54 +118,95 @@ async def populate(db: Database, fake: FakeBotAPI, adapter: TelegramAdapter,
     return users, sent.platform_poll_id
 
 
-async def storm(kind: str, voters: int, wait: float) -> dict[str, float]:
+async def bot_side(p: dict[str, Any], ready: Callable[[], None]) -> dict[str, Any]:
+    """The bot: the adapter long-polling the fake, its inbox, and the core recording the
+    answers, each `handle_poll_answers` call timed. Returns when all `voters` are in (or
+    after `wait` seconds)."""
+    voters, wait = p["voters"], p["wait"]
+    db = Database(p["url"])
+    statements = 0
+
+    def count(*_args: object) -> None:
+        nonlocal statements
+        statements += 1
+
+    event.listen(db.engine.sync_engine, "before_cursor_execute", count)
+    adapter = TelegramAdapter(TelegramSettings(token=p["token"], base_url=p["base_url"]), db,
+                              limits=FloodLimits(), poll_timeout=5)
+    core = Core(db, {"telegram": adapter.messenger}, SystemClock(), CoreSettings())
+    await adapter.application.initialize()
+
+    committed: dict[str, float] = {}
+    inside: list[float] = []  # per batch
+    sizes: list[int] = []
+    failed = 0
+    all_in = asyncio.Event()
+    handle = core.handle_poll_answers
+
+    async def timed(answers: Sequence[PollAnswer], inbox: str | None = None) -> None:
+        nonlocal failed
+        began = time.monotonic()
+        try:
+            await handle(answers, inbox)
+        except Exception:
+            failed += len(answers)
+            raise
+        now = time.monotonic()
+        inside.append(now - began)
+        sizes.append(len(answers))
+        for answer in answers:
+            committed[answer.voter.id] = now
+        if len(committed) >= voters:
+            all_in.set()
+
+    core.handle_poll_answers = timed  # type: ignore[method-assign]
+    adapter.bind(core)
+    await adapter.start()  # long polling from here on
+    profiler = None
+    if p.get("profile"):
+        from pyinstrument import Profiler
+
+        profiler = Profiler(async_mode="disabled")
+        profiler.start()
+    try:
+        statements = 0
+        cpu = time.process_time()
+        ready()
+        try:
+            await asyncio.wait_for(all_in.wait(), wait)
+        except TimeoutError:
+            pass
+        during = statements
+        cpu = time.process_time() - cpu
+    finally:
+        if profiler is not None:
+            profiler.stop()
+            Path(p["profile"]).write_text(profiler.output_html())
+            print(profiler.output_text(unicode=False, color=False, show_all=False),
+                  file=sys.stderr)
+        await adapter.stop()
+    await db.dispose()
+    return {"committed": committed, "inside": inside, "sizes": sizes, "statements": during,
+            "cpu": cpu, "failed": failed}
+
+
+async def storm(kind: str, voters: int, wait: float, one_process: bool,
+                profile: str | None) -> dict[str, float]:
     async with fresh_database(kind) as url, FakeBotAPI(limits=FakeLimits()) as fake:
         db = Database(url)
         await db.migrate()
-        statements = 0
-
-        def count(*_args: object) -> None:
-            nonlocal statements
-            statements += 1
-
-        event.listen(db.engine.sync_engine, "before_cursor_execute", count)
-        adapter = TelegramAdapter(TelegramSettings(token=fake.token, base_url=fake.base_url), db,
-                                  limits=FloodLimits(), poll_timeout=5)
-        core = Core(db, {"telegram": adapter.messenger}, SystemClock(), CoreSettings())
-        await adapter.application.initialize()
-        users, poll_id = await populate(db, fake, adapter, voters)
+        sender = TelegramAdapter(TelegramSettings(token=fake.token, base_url=fake.base_url),
+                                 limits=FloodLimits())
+        await sender.application.initialize()
+        users, poll_id = await populate(db, fake, sender, voters)
+        await sender.application.shutdown()
         poll = fake.polls[poll_id]
-
         queued: dict[str, float] = {}
-        committed: dict[str, float] = {}
-        inside: list[float] = []  # per batch
-        sizes: list[int] = []
-        failed = 0
-        all_in = asyncio.Event()
-        handle = core.handle_poll_answers
+        first = 0.0
+        queued_in = 0.0
 
-        async def timed(answers: Sequence[PollAnswer], inbox: str | None = None) -> None:
-            nonlocal failed
-            began = time.monotonic()
-            try:
-                await handle(answers, inbox)
-            except Exception:
-                failed += len(answers)
-                raise
-            now = time.monotonic()
-            inside.append(now - began)
-            sizes.append(len(answers))
-            for answer in answers:
-                committed[answer.voter.id] = now
-            if len(committed) >= voters:
-                all_in.set()
-
-        core.handle_poll_answers = timed  # type: ignore[method-assign]
-        adapter.bind(core)
-        await adapter.start()  # long polling from here on
-        try:
-            statements = 0
-            cpu = time.process_time()
+        async def vote() -> None:
+            nonlocal first, queued_in
             first = time.monotonic()
             for i, user in enumerate(users):
                 chosen = (i % len(OPTIONS),)
@@ -169,15 +216,21 @@ async def storm(kind: str, voters: int, wait: float) -> dict[str, float]:
                     "option_persistent_ids": [f"{poll.id}-{c}" for c in chosen]})
                 queued[str(user.id)] = time.monotonic()
             queued_in = time.monotonic() - first
-            try:
-                await asyncio.wait_for(all_in.wait(), wait)
-            except TimeoutError:
-                pass
-            last = max(committed.values(), default=time.monotonic())
-            during = statements
-            cpu = time.process_time() - cpu
-        finally:
-            await adapter.stop()
+
+        payload = {"url": url, "token": fake.token, "base_url": fake.base_url,
+                   "voters": voters, "wait": wait, "profile": profile}
+        fake_cpu = time.process_time()
+        if one_process:
+            started = asyncio.Event()
+            bot_task = asyncio.create_task(bot_side(payload, started.set))
+            await started.wait()
+            await vote()
+            bot = await bot_task
+        else:
+            bot = await run_bot_process(__file__, payload, on_ready=vote)
+        fake_cpu = time.process_time() - fake_cpu
+        committed: dict[str, float] = bot["committed"]
+        last = max(committed.values(), default=time.monotonic())
         async with db.transaction() as s:
             counted = await s.scalar(select(func.count()).select_from(Vote)) or 0
             per_option = dict((await s.execute(
@@ -187,13 +240,15 @@ async def storm(kind: str, voters: int, wait: float) -> dict[str, float]:
         expected = {p: sum(1 for i in range(voters) if i % len(OPTIONS) == p)
                     for p in range(len(OPTIONS))}
         latency = [committed[v] - queued[v] for v in committed if v in queued]
+        inside, sizes = bot["inside"], bot["sizes"]
         return {
             "queued_in": queued_in,
             "elapsed": last - first,
             "handled": len(committed),
-            "statements": during,
-            "cpu": cpu,
-            "failed": failed,
+            "statements": bot["statements"],
+            "cpu": bot["cpu"],
+            "fake_cpu": 0.0 if one_process else fake_cpu,
+            "failed": bot["failed"],
             "counted": counted,
             "tally_ok": float(per_option == expected),
             "p50": percentile(latency, 50),
@@ -214,20 +269,16 @@ def main() -> int:
     parser.add_argument("--voters", type=int, default=10_000)
     parser.add_argument("--timeout", type=float, default=600.0,
                         help="seconds to wait for every vote")
+    parser.add_argument("--one-process", action="store_true",
+                        help="the bot in this process, beside the fake (as before 2026-12-01)")
     parser.add_argument("--profile", metavar="HTML",
-                        help="write a pyinstrument profile of the whole run to this file")
-    args = parser.parse_args()
+                        help="write a pyinstrument profile of the bot's side to this file")
     logging.basicConfig(level=logging.WARNING)
-    if args.profile:
-        from pyinstrument import Profiler
-
-        profiler = Profiler(async_mode="disabled")
-        profiler.start()
-    r = asyncio.run(storm(args.db, args.voters, args.timeout))
-    if args.profile:
-        profiler.stop()
-        Path(args.profile).write_text(profiler.output_html())
-        print(profiler.output_text(unicode=False, color=False, show_all=False))
+    if bot_process_main(bot_side):
+        return 0
+    args = parser.parse_args()
+    profile = str(Path(args.profile).resolve()) if args.profile else None
+    r = asyncio.run(storm(args.db, args.voters, args.timeout, args.one_process, profile))
     rate = r["handled"] / r["elapsed"] if r["elapsed"] > 0 else 0.0
     print(f"database           {args.db}")
     print(f"voters             {args.voters} (answers queued in {r['queued_in'] * 1000:.0f} ms)")
@@ -239,8 +290,13 @@ def main() -> int:
           f"largest {r['batch_max']:.0f}")
     print(f"inside the core    a batch: p50 {r['in_p50'] * 1000:.1f} ms, p99 "
           f"{r['in_p99'] * 1000:.1f} ms, mean {r['in_mean'] * 1000:.1f} ms")
-    print(f"CPU (this process) {r['cpu']:.1f} s = {r['cpu'] / max(r['handled'], 1) * 1000:.2f} ms a "
-          f"vote (adapter, core, and the fake, which runs in this process)")
+    where = ("adapter, core and the fake in one process" if args.one_process
+             else "the bot's process: PTB, adapter, core")
+    print(f"CPU of the bot     {r['cpu']:.1f} s = {r['cpu'] / max(r['handled'], 1) * 1000:.2f} ms a "
+          f"vote ({where})")
+    if not args.one_process:
+        print(f"CPU of the fake    {r['fake_cpu']:.1f} s = "
+              f"{r['fake_cpu'] / max(r['handled'], 1) * 1000:.2f} ms a vote (queuing and getUpdates)")
     print(f"handled            {r['handled']:.0f} ({r['failed']:.0f} raised), "
           f"{r['statements'] / max(r['handled'], 1):.2f} SQL statements a vote")
     print(f"counted (votes)    {r['counted']:.0f} of {args.voters}; tallies per option "

@@ -104,6 +104,13 @@ class Templates:
 TEMPLATES = Templates()
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The tests marked `long` first: with `-n 2 --dist worksteal` each worker starts on its
+    share of them and the short ones fill in around them, instead of a long test starting
+    last while the other worker idles."""
+    items.sort(key=lambda item: item.get_closest_marker("long") is None)
+
+
 def pytest_sessionfinish(session: pytest.Session) -> None:
     TEMPLATES.remove()
 

@@ -451,10 +451,10 @@ async def repeat_recent_edits(units: Units, window: timedelta) -> int:
                    OutboxMessage.status == OutboxStatus.SENT,
                    OutboxMessage.sent_at >= w.now - window)
             .order_by(OutboxMessage.id))).all()
-        pending = set((await w.s.execute(
+        pending = {(key, target) for key, target in (await w.s.execute(
             select(OutboxMessage.chat_key, OutboxMessage.target_message_id)
             .where(OutboxMessage.kind == OutboxKind.EDIT,
-                   OutboxMessage.status == OutboxStatus.PENDING))).tuples())
+                   OutboxMessage.status == OutboxStatus.PENDING))).all()}
         latest = {(key, target): (platform, payload) for key, target, platform, payload in rows
                   if (key, target) not in pending}
         for (key, target), (platform, payload) in latest.items():

@@ -297,6 +297,7 @@ def errors() -> Iterator[Errors]:
         logger.removeHandler(handler)
 
 
+@pytest.mark.long
 def test_ten_thousand_random_commands_break_nothing(tmp_path: Path, errors: Errors) -> None:
     with asyncio.Runner() as runner:
         db = Database(f"sqlite+aiosqlite:///{tmp_path / 'irl.db'}")

@@ -155,6 +155,7 @@ async def test_limited_sync_is_back_filled(
     assert any("back-filled" in r.getMessage() for r in caplog.records)
 
 
+@pytest.mark.long
 async def test_twenty_commands_under_normal_rate_limits(
     make_bot: MakeBot, make_member: MakeMember, real_core: RealCore,
     caplog: pytest.LogCaptureFixture,

@@ -17,6 +17,7 @@ from bot.adapters.matrix import DbStateStore, MatrixMessenger
 from bot.adapters.matrix.calls import MatrixCallError
 from bot.adapters.matrix.content import POLL_START
 from bot.adapters.matrix.rooms import RoomDirectory
+from bot.adapters.matrix.sync import HANDLED_TOKEN_SAVE_S
 from bot.core.app import Core
 from bot.core.messages import ChatRef, Inbound, UserRef
 from bot.core.settings import CoreSettings
@@ -181,7 +182,7 @@ async def test_chatter_costs_no_database_write(
     room = await room_with_bot(alice, bot.user_id, bob)
     await alice.say(room, "!setup SMC Den Bosch; Den Bosch; Europe/Amsterdam; en")
     await alice.wait_for(is_text_from(bot.user_id, room, "SMC Den Bosch"))
-    await asyncio.sleep(1)  # the batch of the !setup is written down
+    await asyncio.sleep(HANDLED_TOKEN_SAVE_S + 1)  # the batch of the !setup is written down
     before = len(writes)
 
     chatter = await bob.say(room, "Hoi allemaal! Wie komt er donderdag?")

@@ -49,6 +49,7 @@ async def database(db_url: str) -> AsyncIterator[Database]:
     await database.dispose()
 
 
+@pytest.mark.long
 @pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
 async def test_sigterm_during_a_30_dm_fan_out_then_restart_every_dm_arrives_once(
         synapse: SynapseServer, make_member: MakeMember, db_url: str, database: Database,

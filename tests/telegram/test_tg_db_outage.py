@@ -286,6 +286,7 @@ async def test_five_seconds_without_the_database_lose_no_vote_and_no_answer(
     assert bot.proc.returncode == 0
 
 
+@pytest.mark.long
 @ON_POSTGRES
 async def test_twenty_seconds_without_the_database_the_bot_waits_without_spinning(
         fake: FakeBotAPI, db_url: str, relay: TcpRelay, tmp_path: Path) -> None:

@@ -112,6 +112,7 @@ async def test_a_second_copy_on_one_sqlite_file_stops_with_a_clear_line(
 REMINDED = 500
 
 
+@pytest.mark.long
 @pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
 async def test_reminders_falling_due_across_a_failover_are_each_delivered_once(
         fake: FakeBotAPI, db_url: str, tmp_path: Path) -> None:

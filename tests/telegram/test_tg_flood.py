@@ -89,6 +89,7 @@ async def test_a_429_is_waited_out_and_retried() -> None:
     assert fake.violations == []
 
 
+@pytest.mark.long
 @pytest.mark.skipif(not os.environ.get("IRL_SLOW_TESTS"), reason="real limits take ~70 s; IRL_SLOW_TESTS=1")
 async def test_burst_at_real_telegram_limits() -> None:
     fake = await burst(FakeLimits(), FloodLimits(), within=120)

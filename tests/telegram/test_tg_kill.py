@@ -17,6 +17,7 @@ import sqlite3
 import sys
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from bot.db.models import HandledMessage, InboxUpdate, Interest
@@ -34,6 +35,7 @@ async def start_bot(config: Path, log: Path) -> asyncio.subprocess.Process:
             stdout=out, stderr=asyncio.subprocess.STDOUT, env=bot_process_env(), cwd=ROOT)
 
 
+@pytest.mark.long
 async def test_25_commands_queued_behind_the_group_limit_survive_a_sigkill(
         tmp_path: Path) -> None:
     db_file = tmp_path / "irl.db"

@@ -105,6 +105,10 @@ class MatrixAdapter:
         """Lets the batch in hand finish (then its token is saved), then closes. A batch
         cut off is read again at the next start; the core drops what it had done."""
         await self.stop_input(grace_s)
+        try:
+            await self.sync.save_position()
+        except Exception as exc:  # read again at the next start; the core drops repeats
+            log.warning("matrix: could not write down the sync position at stop (%r)", exc)
         await self.client.close()
 
     async def stop_input(self, grace_s: float = 10.0) -> None:

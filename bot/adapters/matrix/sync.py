@@ -57,6 +57,10 @@ ROOM_ATTEMPTS = 3  # reads of one batch a room's bug may cost, then its part is 
 # next batch that did something, or after this long. Read again after a restart, such a
 # batch changes nothing, so chatter costs no database write.
 IDLE_TOKEN_SAVE_S = 300.0
+# A batch whose events the core handled is written down at most this often: the core records
+# each event's id with its effect, so one read again after a crash changes nothing. Writing
+# the token after every command cost a transaction of its own per command.
+HANDLED_TOKEN_SAVE_S = 2.0
 
 
 class TokenRejected(Exception):
@@ -132,7 +136,8 @@ class SyncLoop:
         # Rooms whose part of the batch in hand failed, and how often; emptied when the
         # token moves on (so it holds at most the rooms of one batch).
         self._room_failures: dict[str, int] = {}
-        self._acted = False  # the batch in hand handed something over or joined a room
+        self._acted = False  # the batch in hand joined a room, parked an event, …
+        self._handled = False  # events went to the core since the token was last written
         self._saved_at = -math.inf  # monotonic time the token was last written down
 
     @property
@@ -196,7 +201,7 @@ class SyncLoop:
         params = {
             # The first sync only learns where "now" is: history is not answered.
             "filter": await self._filter(1 if first else self._settings.timeline_limit),
-            "timeout": "0" if first else str(self._settings.sync_timeout_ms),
+            "timeout": "0" if first else str(self._poll_ms()),
         }
         if self._token:
             params["since"] = self._token
@@ -213,6 +218,17 @@ class SyncLoop:
             raise
         finally:
             self.in_long_poll = False
+
+    def _poll_ms(self) -> int:
+        """How long the homeserver may hold the sync: while handled events wait for their
+        token to be written, no longer than until it is due, so a quiet room still gets it
+        written within HANDLED_TOKEN_SAVE_S (by the empty batch that then comes back)."""
+        if not self._handled:
+            return self._settings.sync_timeout_ms
+        due_s = HANDLED_TOKEN_SAVE_S - (time.monotonic() - self._saved_at)
+        if due_s <= 0:  # also never written yet (-inf)
+            return 0
+        return min(self._settings.sync_timeout_ms, int(due_s * 1000) + 50)
 
     @property
     def _encrypting(self) -> bool:
@@ -256,10 +272,21 @@ class SyncLoop:
         self._room_failures.clear()
         if self._crypto is not None:
             await self._crypto.save()  # before the token: a restart reads on from both
-        if since is None or self._acted or time.monotonic() - self._saved_at > IDLE_TOKEN_SAVE_S:
-            await self._store.set(TOKEN_KEY, self._token)
-            self._saved_at = time.monotonic()
-            self._acted = False
+        waited = time.monotonic() - self._saved_at
+        if (since is None or self._acted or (self._handled and waited >= HANDLED_TOKEN_SAVE_S)
+                or waited > IDLE_TOKEN_SAVE_S):
+            await self._save_token()
+
+    async def _save_token(self) -> None:
+        assert self._token is not None
+        await self._store.set(TOKEN_KEY, self._token)
+        self._saved_at = time.monotonic()
+        self._acted = self._handled = False
+
+    async def save_position(self) -> None:
+        """At a stop: the token of the last batch handled, if not written down yet."""
+        if self._token is not None and self._handled:
+            await self._save_token()
 
     async def _isolated(self, what: str, room_id: str, work: Awaitable[None]) -> None:
         """Runs one room's part of the batch. A passing failure (database, homeserver) keeps
@@ -405,7 +432,7 @@ class SyncLoop:
             try:
                 with handling_events.inside():
                     if await self._router.dispatch(room_id, event):
-                        self._acted = True
+                        self._handled = True
                 return
             except Exception as exc:
                 self._acted = True

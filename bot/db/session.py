@@ -56,9 +56,15 @@ class Database:
         # replaced rather than failing the next unit of work.
         # A connection attempt to an unreachable server gives up after 10 s instead of
         # hanging; the caller's retry decides what then.
-        connect_args = {"timeout": 10} if url.startswith("postgresql") else {}
-        self.engine: AsyncEngine = create_async_engine(url, echo=echo, pool_pre_ping=True,
-                                                       connect_args=connect_args)
+        options: dict[str, Any] = {"pool_pre_ping": True}
+        if url.startswith("postgresql"):
+            options["connect_args"] = {"timeout": 10}
+        elif url.startswith("sqlite+aiosqlite"):
+            from bot.db.sqlite_driver import one_trip_dbapi
+
+            # A file has no server that restarts, so no ping before each unit of work.
+            options = {"pool_pre_ping": False, "module": one_trip_dbapi()}
+        self.engine: AsyncEngine = create_async_engine(url, echo=echo, **options)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)

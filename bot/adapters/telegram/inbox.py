@@ -44,6 +44,8 @@ class Inbox:
         self._attempts: dict[int, int] = {}  # in memory: update_id -> handlers that raised
         self._wake = asyncio.Event()
         self._writer: asyncio.Task[None] | None = None
+        self._idle = asyncio.Event()  # cleared while the writer is inside a transaction
+        self._idle.set()
 
     @property
     def durable(self) -> bool:
@@ -126,6 +128,11 @@ class Inbox:
         """Write down every handled mark now (at stop)."""
         writer, self._writer = self._writer, None
         if writer is not None:
+            # A cancel inside its transaction would also cancel the rollback that returns
+            # the connection to the pool: let the write in hand end first.
+            idle = asyncio.ensure_future(self._idle.wait())
+            await asyncio.wait({writer, idle}, return_when=asyncio.FIRST_COMPLETED)
+            idle.cancel()
             writer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await writer
@@ -136,6 +143,7 @@ class Inbox:
         while True:
             await self._wake.wait()
             self._wake.clear()
+            self._idle.clear()
             try:
                 await self._write_marks()
             except Exception as exc:
@@ -144,9 +152,12 @@ class Inbox:
                     log.warning("could not mark Telegram updates handled (%r); trying again",
                                 exc)
                 pause = min(max(1.0, pause * 2), MARK_PAUSE_MAX)
+                self._idle.set()
                 await asyncio.sleep(pause)
                 self._wake.set()
                 continue
+            finally:
+                self._idle.set()
             pause = 0.0
 
     async def _write_marks(self) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam, func, or_, select
+from sqlalchemy import func, select
 
 from bot.core.announce import (
     calendar_event,
@@ -28,6 +28,7 @@ from bot.core.queries import (
     next_meetup,
     open_poll_of,
     tally,
+    upcoming,
 )
 from bot.core.recurring import open_next
 from bot.core.reminders import clear_meetup
@@ -142,11 +143,8 @@ async def who_shown(ctx: Ctx, meetup_id: int) -> list[tuple[RsvpStatus, int, str
             if pid in people]
 
 
-_UPCOMING = (select(Meetup).where(
-    Meetup.chapter_id == bindparam("chapter"),
-    Meetup.status.in_([MeetupStatus.SCHEDULED, MeetupStatus.POLLING]),
-    or_(Meetup.starts_at.is_(None), Meetup.starts_at > bindparam("now")))
-    .order_by(Meetup.starts_at, Meetup.id))
+_UPCOMING = (upcoming([MeetupStatus.SCHEDULED, MeetupStatus.POLLING])
+             .order_by(Meetup.starts_at, Meetup.id))
 
 
 async def list_meetups(ctx: Ctx, args: str) -> None:

@@ -46,12 +46,18 @@ async def chapter_ids_of(s: AsyncSession, person_id: int) -> list[int]:
         Membership.person_id == person_id)))
 
 
-def _next_of(statuses: list[MeetupStatus]) -> Select[Meetup]:
+def upcoming(statuses: Sequence[MeetupStatus]) -> Select[Meetup]:
+    """A chapter's meetups in `statuses` still ahead (or with no date yet), built once by the
+    caller; parameters `chapter` and `now`."""
+    return select(Meetup).where(Meetup.chapter_id == bindparam("chapter"),
+                                Meetup.status.in_(statuses),
+                                or_(Meetup.starts_at.is_(None),
+                                    Meetup.starts_at > bindparam("now")))
+
+
+def _next_of(statuses: Sequence[MeetupStatus]) -> Select[Meetup]:
     # The earliest dated one; a meetup whose date is still being polled comes after those.
-    return (select(Meetup).where(Meetup.chapter_id == bindparam("chapter"),
-                                 Meetup.status.in_(statuses),
-                                 or_(Meetup.starts_at.is_(None),
-                                     Meetup.starts_at > bindparam("now")))
+    return (upcoming(statuses)
             .order_by(Meetup.starts_at.is_(None), Meetup.starts_at, Meetup.id).limit(1))
 
 

@@ -62,8 +62,8 @@ class Database:
         elif url.startswith("sqlite+aiosqlite"):
             from bot.db.sqlite_driver import one_trip_dbapi
 
-            # A file has no server that restarts, so no ping before each unit of work.
-            options = {"pool_pre_ping": False, "module": one_trip_dbapi()}
+            # A file has no server that restarts: no ping before each unit of work.
+            options = {"module": one_trip_dbapi()}
         self.engine: AsyncEngine = create_async_engine(url, echo=echo, **options)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)

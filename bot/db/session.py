@@ -38,7 +38,7 @@ _SERVER_GOING = frozenset({"57P01", "57P02", "57P03"})
 def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute("PRAGMA busy_timeout=0")  # locks are waited for in sqlite_driver
     # A write-ahead log: one fsync a commit instead of the rollback journal's three and a file
     # made and deleted each time; readers (the web server) don't wait for a writer. FULL keeps
     # every commit on disk before it returns, as the outbox and the inbox need.
@@ -60,10 +60,10 @@ class Database:
         if url.startswith("postgresql"):
             options["connect_args"] = {"timeout": 10}
         elif url.startswith("sqlite+aiosqlite"):
-            from bot.db.sqlite_driver import one_trip_dbapi
+            from bot.db.sqlite_driver import sqlite_dbapi
 
             # A file has no server that restarts: no ping before each unit of work.
-            options = {"module": one_trip_dbapi()}
+            options = {"module": sqlite_dbapi()}
         self.engine: AsyncEngine = create_async_engine(url, echo=echo, **options)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)

@@ -1,24 +1,35 @@
-"""SQLAlchemy's aiosqlite adapter, with a statement in one trip to the SQLite thread.
+"""SQLAlchemy's aiosqlite adapter, with statements run on the event loop's own thread.
 
 aiosqlite runs the sqlite3 connection in a thread of its own and every call is a trip there
 and back: a queue put, a thread wake-up, a future resolved through the event loop's
-self-pipe. SQLAlchemy's adapter makes four of those per statement (make a cursor, execute,
-fetch the rows, close the cursor); profiled in the Matrix peer benchmark they were a third of
-the bot's CPU. This cursor does all four in one function on aiosqlite's thread, as
-aiosqlite's own `execute_fetchall` does, and keeps the rows, the description, the rowcount and
-the last row id it brought back. Everything else (the connection, transactions, errors,
-termination) is SQLAlchemy's adapter unchanged; like that adapter, it reaches aiosqlite's
-thread through `Connection._execute` and `_conn`.
+self-pipe. On this bot's indexed queries over a local file the trip costs far more than the
+statement (about 0.1 ms of CPU a trip against microseconds of SQLite work; profiled in the
+Matrix peer benchmark, the trips were a third of the bot's CPU). So:
 
-Used by `Database` for every `sqlite+aiosqlite` URL: `create_async_engine(url,
-module=one_trip_dbapi())`.
+* a statement (execute, executemany, rows fetched at once) runs on the loop's thread;
+* a COMMIT, which waits for the disk (`synchronous=FULL`: one fsync of the write-ahead log),
+  goes to aiosqlite's thread, so the loop doesn't wait for the disk; a unit of work that
+  wrote nothing commits without a trip;
+* a ROLLBACK runs on the loop's thread (it drops pages in memory; no fsync);
+* SQLite's own busy handler would sleep inside the call, on the loop's thread, while the
+  writer it waits for may be a coroutine of this same loop; so the connections wait for no
+  lock (`busy_timeout=0`) and a statement that finds the database locked (SQLITE_BUSY) is
+  tried again after an asynchronous pause, up to `BUSY_WAIT` seconds in all, as the busy
+  timeout did. A snapshot that went stale (SQLITE_BUSY_SNAPSHOT) fails at once, as before.
+
+Everything else (the connection, errors, termination) is SQLAlchemy's adapter unchanged; like
+that adapter, it reaches aiosqlite's connection through `_conn`, `_connection` and
+`_execute`. Used by `Database` for every `sqlite+aiosqlite` URL: `create_async_engine(url,
+module=sqlite_dbapi())`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import collections
 import sqlite3
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import aiosqlite
 from sqlalchemy.dialects.sqlite.aiosqlite import (
@@ -26,13 +37,18 @@ from sqlalchemy.dialects.sqlite.aiosqlite import (
     AsyncAdapt_aiosqlite_cursor,
     AsyncAdapt_aiosqlite_dbapi,
 )
+from sqlalchemy.util.concurrency import await_
+
+BUSY_WAIT = 5.0  # seconds a statement waits for a lock held by another connection
+FIRST_PAUSE, LONGEST_PAUSE = 0.001, 0.05
 
 _Description = tuple[tuple[Any, ...], ...] | None
+T = TypeVar("T")
 
 
 def _run(conn: sqlite3.Connection, sql: str, params: Any, many: bool
          ) -> tuple[_Description, list[Any], int, int | None]:
-    """On aiosqlite's thread: the whole statement, rows included."""
+    """The whole statement, rows included."""
     cursor = conn.cursor()
     try:
         if many:
@@ -46,8 +62,35 @@ def _run(conn: sqlite3.Connection, sql: str, params: Any, many: bool
         cursor.close()
 
 
-class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
-    """A cursor with no aiosqlite cursor behind it: each execute is one trip."""
+def _locked(exc: sqlite3.OperationalError) -> bool:
+    return getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_BUSY
+
+
+async def _waiting_for_locks(step: Callable[[], Any]) -> Any:
+    """`step()` (a call, or an awaitable made by the call), again after growing pauses while
+    another connection holds the lock it needs, for up to BUSY_WAIT seconds."""
+    loop = asyncio.get_running_loop()
+    ends: float | None = None
+    pause = FIRST_PAUSE
+    while True:
+        try:
+            result = step()
+            if asyncio.iscoroutine(result):
+                result = await result
+            return result
+        except sqlite3.OperationalError as exc:
+            if not _locked(exc):
+                raise
+            if ends is None:
+                ends = loop.time() + BUSY_WAIT
+            elif loop.time() >= ends:
+                raise
+        await asyncio.sleep(pause)
+        pause = min(pause * 2, LONGEST_PAUSE)
+
+
+class LoopThreadCursor(AsyncAdapt_aiosqlite_cursor):
+    """A cursor with no aiosqlite cursor behind it: each execute runs here, whole."""
 
     __slots__ = ("_description", "_lastrowid", "_rowcount")
 
@@ -87,31 +130,56 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
     def close(self) -> None:
         self._rows.clear()
 
-    async def _trip(self, sql: str, params: Any, many: bool) -> None:
+    async def _statement(self, sql: str, params: Any, many: bool) -> None:
+        conn = self._connection._conn  # raises ValueError once closed, as aiosqlite does
         async with self._adapt_connection._execute_mutex:
-            connection = self._connection
-            description, rows, self._rowcount, self._lastrowid = await connection._execute(
-                _run, connection._conn, sql, params, many)
+            description, rows, self._rowcount, self._lastrowid = await _waiting_for_locks(
+                lambda: _run(conn, sql, params, many))
             self._description = description
             self._rows = collections.deque(rows)
 
     async def _execute_async(self, operation: Any, parameters: Any) -> None:
-        await self._trip(operation, () if parameters is None else parameters, False)
+        await self._statement(operation, () if parameters is None else parameters, False)
 
     async def _executemany_async(self, operation: Any, seq_of_parameters: Any) -> None:
-        await self._trip(operation, seq_of_parameters, True)
+        await self._statement(operation, seq_of_parameters, True)
 
 
-class OneTripConnection(AsyncAdapt_aiosqlite_connection):
+class LoopThreadConnection(AsyncAdapt_aiosqlite_connection):
     __slots__ = ()
-    _cursor_cls = OneTripCursor  # type: ignore[assignment]  # a subclass; mypy reads it as a clash
+    _cursor_cls = LoopThreadCursor  # type: ignore[assignment]  # a subclass; mypy reads it as a clash
+
+    def _sqlite(self) -> sqlite3.Connection | None:
+        return self._connection._connection  # type: ignore[no-any-return]
+
+    def commit(self) -> None:
+        conn = self._sqlite()
+        if conn is None or not conn.in_transaction:
+            return  # nothing written: nothing to wait for
+        try:
+            await_(_waiting_for_locks(self._connection.commit))
+        except Exception as error:
+            self._handle_exception(error)
+
+    def rollback(self) -> None:
+        conn = self._sqlite()
+        if conn is None or not conn.in_transaction:
+            return
+        try:
+            conn.rollback()
+        except Exception as error:
+            self._handle_exception(error)
 
 
-class OneTripDBAPI(AsyncAdapt_aiosqlite_dbapi):
-    def connect(self, *arg: Any, **kw: Any) -> OneTripConnection:
+class LoopThreadDBAPI(AsyncAdapt_aiosqlite_dbapi):
+    def connect(self, *arg: Any, **kw: Any) -> LoopThreadConnection:
+        # Statements run on the loop's thread, commits and the close on aiosqlite's; never two
+        # at once (SQLAlchemy hands a connection to one user at a time, and each call is
+        # awaited).
+        kw["check_same_thread"] = False
         adapted = super().connect(*arg, **kw)
-        return OneTripConnection(self, adapted._connection)
+        return LoopThreadConnection(self, adapted._connection)
 
 
-def one_trip_dbapi() -> OneTripDBAPI:
-    return OneTripDBAPI(aiosqlite, sqlite3)
+def sqlite_dbapi() -> LoopThreadDBAPI:
+    return LoopThreadDBAPI(aiosqlite, sqlite3)

@@ -10,6 +10,8 @@ docs/decisions.md ("Dates").
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -331,3 +333,42 @@ async def test_recurring_reads_the_time_of_day_as_newmeetup_does(chat: Chat) -> 
                                    "er 's avonds of 's ochtends achter).")]:
         out = await chat.say("alice", f"/recurring {refused}; Borrel")
         assert [s.text for s in out] == [reply]
+
+
+# -- 2027-03-12 19:00 is read without dateparser --------------------------------------------
+
+ISO_DAYS = ["2026-10-25", "2027-03-28", "2027-03-14", "2028-02-29", "2027-02-29", "2026-10-22",
+            "2030-01-01"]
+
+
+@pytest.mark.parametrize("timezone", [TZ, "America/New_York", "Australia/Lord_Howe"])
+def test_an_iso_date_is_read_as_dateparser_reads_it(timezone: str,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every hour and half hour of days with the clocks going forward or back (Lord Howe moves
+    them by half an hour), a leap day, a day that doesn't exist, today and a day in the past:
+    the same instant, or the same refusal, as dateparser gives."""
+    import bot.core.dates as dates
+
+    def reading(text: str) -> str:
+        try:
+            return parse_when(text, timezone=timezone, language="en", now=OCT).at.isoformat()
+        except UserError as refused:
+            return f"refused: {refused.message} {refused.values}"
+
+    texts = [f"{day}{sep}{hour:02d}:{minute:02d}" for day in ISO_DAYS for hour in range(24)
+             for minute in (0, 30) for sep in (" ", "T")]
+    quick = [reading(text) for text in texts]
+    monkeypatch.setattr(dates, "_iso", lambda *args: None)  # every text through dateparser
+    assert quick == [reading(text) for text in texts]
+
+
+def test_a_chapter_whose_organisers_write_iso_dates_never_loads_dateparser() -> None:
+    code = ("import sys\n"
+            "from datetime import UTC, datetime\n"
+            "from bot.core.dates import parse_when\n"
+            "at = parse_when('2027-03-12 19:00', timezone='Europe/Amsterdam', language='nl',\n"
+            "                now=datetime(2026, 11, 26, tzinfo=UTC)).at\n"
+            "print(at.isoformat(), 'dateparser' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.split()
+    assert out == ["2027-03-12T18:00:00+00:00", "False"]

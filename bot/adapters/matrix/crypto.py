@@ -238,7 +238,7 @@ class Crypto:
         if (batch.get("to_device") or {}).get("events"):
             return True
         lists = batch.get("device_lists") or {}
-        if lists.get("changed") or lists.get("left"):
+        if self._shares_encrypted_room({*(lists.get("changed") or ()), *(lists.get("left") or ())}):
             return True
         count = (batch.get("device_one_time_keys_count") or {}).get("signed_curve25519")
         if isinstance(count, int) and self._client.olm is not None:
@@ -255,6 +255,16 @@ class Crypto:
                     if event.get("type") in ("m.room.encryption", "m.room.encrypted"):
                         return True
         return False
+
+    def _shares_encrypted_room(self, users: set[str]) -> bool:
+        """Whether nio would ask for the keys of any of `users` whose devices changed: only
+        of those in an encrypted room it knows (its own rule, nio's `_handle_olm_events`). A
+        change of someone who shares only plain rooms with the bot (or of the bot's own
+        device list, which Synapse reports often) is nothing to parse a whole batch for."""
+        if not users:
+            return False
+        return any(room.encrypted and not users.isdisjoint(room.users)
+                   for room in self._client.rooms.values())
 
     def done_with_batch(self) -> None:
         self._plain.clear()

@@ -87,6 +87,8 @@ class Crypto:
         self._loaded = False
         self._saved: tuple[float, int] | None = None  # the file's (mtime, size) last saved
         self._saved_hash: str | None = None
+        # (user, device) and the store's file: looked at after every batch and send.
+        self._path: tuple[tuple[str, str], Path] | None = None
 
     @property
     def on(self) -> bool:
@@ -117,8 +119,10 @@ class Crypto:
 
     def _file(self) -> Path:
         assert self._settings.store_dir is not None
-        return (Path(self._settings.store_dir)
-                / f"{self._client.user_id}_{self._client.device_id}.db")
+        key = (self._client.user_id, self._client.device_id)
+        if self._path is None or self._path[0] != key:
+            self._path = (key, Path(self._settings.store_dir) / f"{key[0]}_{key[1]}.db")
+        return self._path[1]
 
     async def _take_over(self) -> None:
         """Open the device's store: the file here when it follows from the copy the database

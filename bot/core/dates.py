@@ -112,7 +112,7 @@ def _natural(text: str, language: str, settings: dict[str, Any]) -> datetime | N
 
     other = "en" if language != "en" else "nl"
     for languages in ([language], [other]):
-        parsed = dateparser.parse(text, languages=languages, settings=settings)
+        parsed: datetime | None = dateparser.parse(text, languages=languages, settings=settings)
         if parsed is not None:
             return parsed
     return None

@@ -62,8 +62,13 @@ def _run(conn: sqlite3.Connection, sql: str, params: Any, many: bool
         cursor.close()
 
 
+# What SQLite's busy handler would wait out: a lock held by another connection, or another
+# process recovering the write-ahead log after a crash (not a stale snapshot).
+_WAITED_FOR = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_BUSY_RECOVERY})
+
+
 def _locked(exc: sqlite3.OperationalError) -> bool:
-    return getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_BUSY
+    return getattr(exc, "sqlite_errorcode", None) in _WAITED_FOR
 
 
 async def _waiting_for_locks(step: Callable[[], Any]) -> Any:

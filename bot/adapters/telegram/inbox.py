@@ -144,21 +144,22 @@ class Inbox:
             await self._wake.wait()
             self._wake.clear()
             self._idle.clear()
+            failed: Exception | None = None
             try:
                 await self._write_marks()
             except Exception as exc:
-                # The database away: try again after growing pauses, and say so once.
-                if pause == 0:
-                    log.warning("could not mark Telegram updates handled (%r); trying again",
-                                exc)
-                pause = min(max(1.0, pause * 2), MARK_PAUSE_MAX)
-                self._idle.set()
-                await asyncio.sleep(pause)
-                self._wake.set()
-                continue
+                failed = exc
             finally:
                 self._idle.set()
-            pause = 0.0
+            if failed is None:
+                pause = 0.0
+                continue
+            # The database away: try again after growing pauses, and say so once.
+            if pause == 0:
+                log.warning("could not mark Telegram updates handled (%r); trying again", failed)
+            pause = min(max(1.0, pause * 2), MARK_PAUSE_MAX)
+            await asyncio.sleep(pause)
+            self._wake.set()
 
     async def _write_marks(self) -> None:
         if not self._done or self.db is None:

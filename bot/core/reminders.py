@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 
 from bot.core.dates import parse_offsets
 from bot.core.i18n import format_duration, format_span, translator
@@ -39,21 +39,28 @@ def offsets_for(person: Person, chapter: Chapter, settings: CoreSettings) -> lis
 
 async def schedule_person(w: Work, meetup: Meetup, person: Person, chapter: Chapter) -> None:
     """Make the pending reminders of one person for one meetup match their settings.
-    Reminders already sent stay as they are; one whose time has passed is not written."""
+    Reminders already sent stay as they are; one whose time has passed is not written; a
+    pending one that is still right is left alone (answering "yes" again costs one read)."""
     assert meetup.starts_at is not None
-    await clear_person(w, meetup.id, person.id)
-    existing = set(await w.s.scalars(select(Reminder.offset_minutes).where(
-        Reminder.meetup_id == meetup.id, Reminder.person_id == person.id)))
-    earliest = None
-    for offset, due in reminder_times(meetup.starts_at,
-                                      offsets_for(person, chapter, w.svc.settings), w.now):
-        if offset in existing:
-            continue
-        w.s.add(Reminder(meetup_id=meetup.id, person_id=person.id, kind=ReminderKind.PERSON,
-                         offset_minutes=offset, due_at=due, status=ReminderStatus.PENDING))
-        earliest = due if earliest is None else min(earliest, due)
-    if earliest is not None:
-        w.svc.due_changed(earliest)
+    wanted = dict(reminder_times(meetup.starts_at, offsets_for(person, chapter, w.svc.settings),
+                                 w.now))
+    rows = (await w.s.execute(
+        select(Reminder.id, Reminder.offset_minutes, Reminder.due_at, Reminder.status)
+        .where(Reminder.meetup_id == meetup.id, Reminder.person_id == person.id))).all()
+    stale = [row_id for row_id, offset, due, status in rows
+             if status == ReminderStatus.PENDING and wanted.get(offset) != due]
+    have = {offset for row_id, offset, _due, _status in rows if row_id not in stale}
+    if stale:
+        await w.s.execute(delete(Reminder).where(Reminder.id.in_(stale),
+                                                 Reminder.status == ReminderStatus.PENDING)
+                          .execution_options(synchronize_session=False))
+    missing = {offset: due for offset, due in wanted.items() if offset not in have}
+    if missing:
+        await w.s.execute(insert(Reminder), [
+            {"meetup_id": meetup.id, "person_id": person.id, "kind": ReminderKind.PERSON,
+             "offset_minutes": offset, "due_at": due, "status": ReminderStatus.PENDING}
+            for offset, due in missing.items()])
+        w.svc.due_changed(min(missing.values()))
 
 
 async def clear_person(w: Work, meetup_id: int, person_id: int) -> None:

@@ -133,6 +133,7 @@ async def apply_rsvp(w: Work, meetup: Meetup, chapter: Chapter, person: Person,
     rsvp = await s.scalar(select(Rsvp).where(Rsvp.meetup_id == meetup.id,
                                              Rsvp.person_id == person.id))
     was_yes = rsvp is not None and rsvp.status == RsvpStatus.YES
+    before = None if rsvp is None else (rsvp.status, rsvp.guests)
     seats_before = 1 + rsvp.guests if rsvp is not None and was_yes else 0
     party_guests = guests if guests is not None else (rsvp.guests if rsvp else 0)
     name = person.display_name
@@ -196,7 +197,9 @@ async def apply_rsvp(w: Work, meetup: Meetup, chapter: Chapter, person: Person,
                  and rsvp.status == RsvpStatus.YES else 0)
     if was_yes and seats_now < seats_before:  # a seat, or a guest's seat, opened up
         await promote(w, meetup, chapter)
-    await refresh_announcements(w, meetup, chapter)
+    after = None if answer is None or rsvp is None else (rsvp.status, rsvp.guests)
+    if after != before:  # the same answer again leaves the announcements' counts as they are
+        await refresh_announcements(w, meetup, chapter)
     return line
 
 

@@ -111,3 +111,23 @@ async def test_promoted_member_who_cannot_be_dmed_is_named_once_in_the_group(
     out = await chat.advance(timedelta(days=3))  # bob was promoted (he has no DM either)
     texts = [s.text for s in messenger.sent if "can't send you private" in s.text]
     assert sorted(t.split(",")[0] for t in texts) == ["Bob", "Frank"]  # once per person
+
+
+async def test_saying_yes_again_keeps_one_reminder_of_each_and_leaves_the_announcement(
+        chat: Chat, messenger: RecordingMessenger) -> None:
+    await chapter(chat)
+    await chat.say("alice", f"/newmeetup T; {local(chat, timedelta(days=3))}; Cafe")
+    yes = next(s for s in messenger.sent if s.buttons).buttons[0].payload
+    await chat.dm("bob", "/start")
+    await chat.say("bob", "/rsvp yes")
+    assert [s for s in messenger.take() if s.kind == "edit"]  # the counts went up
+    assert (await chat.say("bob", "/rsvp yes"))[0].text == "Bob is going to T."
+    assert (await chat.press("bob", yes)).accepted
+    assert [s for s in messenger.take() if s.kind == "edit"] == []  # the counts are the same
+    await chat.say("bob", "/rsvp yes +1")
+    edits = [s for s in messenger.take() if s.kind == "edit"]
+    assert edits and "2 going" in edits[-1].text
+    await chat.advance(timedelta(days=3))
+    reminders = [s.text.split("\n")[0] for s in messenger.sent
+                 if s.kind == "dm" and s.text.startswith("Reminder")]
+    assert reminders == ["Reminder: T starts in 1 day.", "Reminder: T starts in 2 hours."]

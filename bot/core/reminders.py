@@ -49,11 +49,13 @@ async def schedule_person(w: Work, meetup: Meetup, person: Person, chapter: Chap
         .where(Reminder.meetup_id == meetup.id, Reminder.person_id == person.id))).all()
     stale = [row_id for row_id, offset, due, status in rows
              if status == ReminderStatus.PENDING and wanted.get(offset) != due]
-    have = {offset for row_id, offset, _due, _status in rows if row_id not in stale}
-    if stale:
-        await w.s.execute(delete(Reminder).where(Reminder.id.in_(stale),
-                                                 Reminder.status == ReminderStatus.PENDING)
-                          .execution_options(synchronize_session=False))
+    gone: set[int] = set()
+    if stale:  # one the scheduler took up meanwhile (no longer pending) stays, and counts
+        gone = set(await w.s.scalars(
+            delete(Reminder).where(Reminder.id.in_(stale),
+                                   Reminder.status == ReminderStatus.PENDING)
+            .returning(Reminder.offset_minutes).execution_options(synchronize_session=False)))
+    have = {offset for _id, offset, _due, _status in rows} - gone
     missing = {offset: due for offset, due in wanted.items() if offset not in have}
     if missing:
         await w.s.execute(insert(Reminder), [

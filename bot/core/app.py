@@ -475,13 +475,15 @@ class Core:
             if not await self._first_delivery(w, action.chat.platform, action.chat.id,
                                               action.event_id):
                 return await self._answer_given(w, action, event)
-            person, _identity = await person_for(w.s, action.sender, w.now)
-            chapter = (await chapter_for_chat(w.s, action.chat)
-                       or await rsvp.dm_announcement_chapter(w.s, action.chat, action.payload))
+            # The presser, the chat's chapter and their membership of it in one query.
+            known = await sender_in(w.s, action.sender, action.chat, w.now)
+            person, chapter = known.person, known.chapter
+            if chapter is None:  # a button under a DM'd announcement
+                chapter = await rsvp.dm_announcement_chapter(w.s, action.chat, action.payload)
             if chapter is not None:
                 event.language = chapter.language
             line = await rsvp.answer(w, chapter, person, rsvp.parse_payload(action.payload))
-            if chapter is not None:
+            if chapter is not None and known.membership is None:
                 await ensure_membership(w.s, chapter, person, w.now)
             await self._keep_answer(w, action, line)
             return Reply(line, True)

@@ -73,3 +73,24 @@ async def test_an_rsvp_does_not_read_the_chapters_whole_history(chat: Chat, db: 
     meetup_reads = [s for s in statements if "FROM meetups" in s]
     assert meetup_reads and all("starts_at >" in s or "starts_at IS NULL" in s
                                 for s in meetup_reads if "status IN" in s)
+
+
+async def test_a_button_press_reads_the_presser_in_one_query_and_a_repeat_changes_nothing(
+        chat: Chat, db: Database) -> None:
+    """The presser, the chat's chapter and their membership come in one query, as for a
+    command; the same answer again rewrites no reminder and edits no announcement."""
+    await chapter(chat)
+    await chat.say("alice", f"/newmeetup T; {local(chat, timedelta(days=5))}")
+    yes = next(s for s in chat.messenger.sent if s.buttons).buttons[0].payload
+    await chat.dm("bob", "/start")
+    await chat.say("bob", "/rsvp no")  # a member who answered before
+    with counting(db) as first:
+        assert (await chat.press("bob", yes)).accepted
+    with counting(db) as again:
+        assert (await chat.press("bob", yes)).accepted
+    print(f"\n{len(first)} statements for a press, {len(again)} for the same press again")
+    assert len([s for s in first if "FROM identities" in s]) == 1
+    assert not [s for s in first if s.startswith("SELECT chapters.") or "FROM memberships" in s]
+    assert len(first) <= 14 and len(again) <= 7
+    assert not [s for s in again if s.startswith(("INSERT INTO reminders", "DELETE FROM reminders"))
+                or "posted_messages" in s]

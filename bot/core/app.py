@@ -501,12 +501,11 @@ class Core:
             if not await self._first_delivery(w, action.chat.platform, action.chat.id,
                                               action.event_id):
                 return await self._answer_given(w, action, event)
-            person, _identity = await person_for(w.s, action.sender, w.now)
-            chapter = await chapter_for_chat(w.s, action.chat)
-            if chapter is None:
+            known = await sender_in(w.s, action.sender, action.chat, w.now)
+            person, chapter, membership = known.person, known.chapter, known.membership
+            if chapter is None or membership is None:
                 raise UserError("That button isn't valid.")
             event.language = chapter.language
-            membership = await ensure_membership(w.s, chapter, person, w.now)
             ctx = Ctx(s=w.s, out=w.out, svc=w.svc, now=w.now, chat=action.chat,
                       sender=action.sender, is_private=False, is_admin=action.sender_is_admin,
                       person=person, chapter=chapter, membership=membership,

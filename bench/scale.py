@@ -26,11 +26,20 @@ chat are handled one at a time in order (buttons in a lane of their own per chat
 answers one batch per poll), and different chats side by side, at most 1,024 at once; the
 database pool is the bot's own (SQLAlchemy's default, 5 + 10 connections).
 
+Copies: the timed runs spread the load over `--processes` copies of the bot (default one per
+core), each in a process of its own with its own `Core`, pool and share of the load generator,
+as copies of `irlbot run` in webhook mode on one PostgreSQL behind a balancer
+(docs/deploy.md): the arrivals go to the copies in turn, whatever their chat. Each process
+freezes its start-up heap as `irlbot run` does (`bot/heap.py`). Each run reports the
+connections the pools opened and the full garbage collections with the longest.
+
 Reported: per command kind and overall, commands handled, throughput, p50, p99, max; the run
 at `--rate` (default 200 a second for 30 s); a search for the highest rate whose p99 stays
 under 100 ms (stepped rates, then bisection; each step short); and CPU per command of each
-kind, from a serial pass (one command at a time): this process's and PostgreSQL's (all
-`postgres` processes on the machine, from /proc: other work on the same server counts too).
+kind, from a serial pass (one command at a time, in one process): this process's and
+PostgreSQL's (all `postgres` processes on the machine, from /proc: other work on the same
+server counts too; a backend that exits during a run, a connection the pool closed, is left
+out, so a run that opened many connections shows too little).
 
     PYTHONPATH=$PWD .venv/bin/python bench/scale.py                       # the full size
     PYTHONPATH=$PWD .venv/bin/python bench/scale.py --small --duration 10 # a quick check
@@ -45,7 +54,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
+import multiprocessing
 import os
 import random
 import sys
@@ -54,6 +65,7 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from multiprocessing.connection import Connection
 from pathlib import Path
 
 from sqlalchemy import event, text
@@ -66,6 +78,7 @@ from bot.core.app import Core
 from bot.core.messages import ChatRef, Inbound, PollAnswer, RsvpAction, UserRef
 from bot.core.settings import CoreSettings
 from bot.db.session import Database
+from bot.heap import settle_heap
 from tests.fakes import RecordingMessenger
 from tests.network import PLATFORM, Sizes, fill
 
@@ -242,6 +255,9 @@ class Run:
     statements: int = 0
     errors: int = 0
     late_start: float = 0.0  # the latest a command was started after its arrival
+    connects: int = 0  # database connections opened
+    gc_pauses: list[float] = field(default_factory=list)  # full garbage collections
+    copies: int = 1  # processes that ran it
 
     @property
     def all(self) -> list[float]:
@@ -279,19 +295,49 @@ class Bench:
             self.statements += 1
 
         event.listen(db.engine.sync_engine, "before_cursor_execute", count)
+        self.connects = 0
 
-    async def run(self, rate: float, seconds: float, poisson: bool = False) -> Run:
-        """Commands arriving at `rate` a second for `seconds`, open loop."""
+        def connected(*_args: object) -> None:
+            self.connects += 1
+
+        event.listen(db.engine.sync_engine, "connect", connected)
+        self.gc_pauses: list[float] = []  # full collections' lengths, seconds
+        gc_began = 0.0
+
+        def collected(phase: str, info: dict[str, int]) -> None:
+            nonlocal gc_began
+            if info["generation"] != 2:
+                return
+            if phase == "start":
+                gc_began = time.perf_counter()
+            else:
+                self.gc_pauses.append(time.perf_counter() - gc_began)
+
+        gc.callbacks.append(collected)
+        # As `irlbot run` does once started: what set-up made (here also the load generator's
+        # 100,000 members) is left out of the collector's full passes.
+        settle_heap()
+
+    async def run(self, rate: float, seconds: float, poisson: bool = False, *,
+                  begin: float | None = None, share: tuple[int, int] = (0, 1)) -> Run:
+        """Commands arriving at `rate` a second for `seconds`, open loop. A copy among
+        `share[1]` takes every `share[1]`-th arrival, from the `share[0]`-th on, of the one
+        arrival sequence all copies draw alike; `begin` (time.time()) is the first arrival."""
         loop = asyncio.get_running_loop()
+        index, copies = share
         n = max(1, int(rate * seconds))
-        gaps = ([self.commands.rng.expovariate(rate) for _ in range(n)] if poisson
-                else [1 / rate] * n)
-        script = [self.commands.random() for _ in range(n)]
+        draw = random.Random(f"{rate}/{seconds}/{begin}")
+        times = [0.0]
+        for _ in range(n - 1):
+            times.append(times[-1] + (draw.expovariate(rate) if poisson else 1 / rate))
+        times = times[index::copies]
+        script = [self.commands.random() for _ in times]
         lanes: dict[tuple[str, str], asyncio.Lock] = defaultdict(asyncio.Lock)
         slots = asyncio.Semaphore(SLOTS)
         result = Run(rate, seconds)
         done: list[float] = []
-        errors, statements = self.errors.count, self.statements
+        errors, statements, connects = self.errors.count, self.statements, self.connects
+        self.gc_pauses.clear()
         cpu, pg = time.process_time(), PostgresCpu()
 
         async def one(cmd: Command, arrival: float) -> None:
@@ -305,22 +351,25 @@ class Bench:
             done.append(end)
 
         tasks = []
-        start = loop.time() + 0.05
-        arrival = start
-        for cmd, gap in zip(script, gaps, strict=True):
+        start = loop.time() + (0.05 if begin is None else begin - time.time())
+        for cmd, at in zip(script, times, strict=True):
+            arrival = start + at
             delay = arrival - loop.time()
             if delay > 0:
                 await asyncio.sleep(delay)
             result.late_start = max(result.late_start, loop.time() - arrival)
             tasks.append(asyncio.create_task(one(cmd, arrival)))
-            arrival += gap
         await asyncio.gather(*tasks)
         await self.core.units.flush()
-        result.first, result.last = start, max(done)
+        # In wall-clock time, so copies' runs can be put side by side.
+        offset = time.time() - loop.time()
+        result.first, result.last = start + offset, max(done) + offset
         result.cpu = time.process_time() - cpu
         result.pg_cpu = pg.seconds()
         result.statements = self.statements - statements
         result.errors = self.errors.count - errors
+        result.connects = self.connects - connects
+        result.gc_pauses = list(self.gc_pauses)
         self.messenger.sent.clear()
         return result
 
@@ -352,6 +401,74 @@ class Bench:
         return out
 
 
+# --- copies: the load spread over processes ----------------------------------------------------
+
+def copy_main(url: str, seed: int, index: int, count: int, conn: Connection) -> None:
+    """One copy of the bot in a process of its own: runs its share of each run asked for."""
+    logging.basicConfig(level=logging.WARNING)
+    asyncio.run(copy_async(url, seed, index, count, conn))
+
+
+async def copy_async(url: str, seed: int, index: int, count: int, conn: Connection) -> None:
+    db = Database(url)
+    bench = Bench(db, await load_world(db), seed * 1000 + index)
+    conn.send("ready")
+    while True:
+        ask = await asyncio.to_thread(conn.recv)
+        if ask is None:
+            break
+        rate, seconds, poisson, begin = ask
+        run = await bench.run(rate, seconds, poisson, begin=begin, share=(index, count))
+        conn.send((dict(run.latencies), run.first, run.last, run.cpu, run.statements,
+                   run.errors, run.late_start, run.connects, run.gc_pauses))
+    await db.dispose()
+
+
+class Copies:
+    """`count` copies of the bot, each in its own process with its own core and database
+    pool, as copies of `irlbot run` in webhook mode on one PostgreSQL: every arrival goes to
+    one of them in turn, whatever its chat (a webhook post reaches any copy)."""
+
+    def __init__(self, url: str, seed: int, count: int) -> None:
+        spawn = multiprocessing.get_context("spawn")
+        self.conns: list[Connection] = []
+        self.procs = []
+        for index in range(count):
+            ours, theirs = spawn.Pipe()
+            proc = spawn.Process(target=copy_main, args=(url, seed, index, count, theirs),
+                                 daemon=True)
+            proc.start()
+            self.conns.append(ours)
+            self.procs.append(proc)
+
+    async def ready(self) -> None:
+        for conn in self.conns:
+            assert await asyncio.to_thread(conn.recv) == "ready"
+
+    async def run(self, rate: float, seconds: float, poisson: bool = False) -> Run:
+        begin = time.time() + 0.5
+        pg = PostgresCpu()
+        for conn in self.conns:
+            conn.send((rate, seconds, poisson, begin))
+        runs = await asyncio.gather(*(asyncio.to_thread(conn.recv) for conn in self.conns))
+        result = Run(rate, seconds, first=min(r[1] for r in runs),
+                     last=max(r[2] for r in runs), cpu=sum(r[3] for r in runs),
+                     pg_cpu=pg.seconds(), statements=sum(r[4] for r in runs),
+                     errors=sum(r[5] for r in runs), late_start=max(r[6] for r in runs),
+                     connects=sum(r[7] for r in runs),
+                     gc_pauses=[x for r in runs for x in r[8]], copies=len(runs))
+        for latencies, *_rest in runs:
+            for kind, values in latencies.items():
+                result.latencies[kind].extend(values)
+        return result
+
+    def close(self) -> None:
+        for conn in self.conns:
+            conn.send(None)
+        for proc in self.procs:
+            proc.join(30)
+
+
 # --- reporting ---------------------------------------------------------------------------------
 
 def ms(x: float) -> str:
@@ -375,15 +492,20 @@ def table(run: Run) -> str:
 
 def summary(run: Run) -> str:
     n = max(run.count, 1)
+    busy = run.cpu / (run.last - run.first)
+    where = (f"{busy:.0%} of a core" if run.copies == 1 else
+             f"{run.copies} processes, {busy:.0%} of a core in all")
     return (f"asked {run.rate:.0f}/s for {run.seconds:.0f} s: {run.count} commands, "
             f"{run.throughput:.1f}/s achieved, p50 {ms(percentile(run.all, 50))} ms, p99 "
             f"{ms(run.p99())} ms, max {ms(max(run.all))} ms; CPU {run.cpu / n * 1000:.1f} ms a "
-            f"command here ({run.cpu / (run.last - run.first):.0%} of a core), postgres "
+            f"command in the bot ({where}), postgres "
             f"{run.pg_cpu / n * 1000:.1f} ms; {run.statements / n:.1f} statements a command; "
+            f"{run.connects} connections opened; {len(run.gc_pauses)} full collections"
+            f"{f' (longest {ms(max(run.gc_pauses))} ms)' if run.gc_pauses else ''}; "
             f"{run.errors} errors; started up to {ms(run.late_start)} ms late")
 
 
-async def search(bench: Bench, steps: list[float], seconds: float, bisections: int,
+async def search(bench: Bench | Copies, steps: list[float], seconds: float, bisections: int,
                  poisson: bool) -> tuple[float | None, list[Run]]:
     """The highest rate with p99 < 100 ms: the steps upwards until one fails, then
     bisection between the last that passed and the first that failed."""
@@ -427,7 +549,7 @@ async def main_async(args: argparse.Namespace) -> int:
     print(f"load at start: {Path('/proc/loadavg').read_text().strip()} ({os.cpu_count()} cores)")
     if args.reuse:
         db = Database(args.reuse)
-        code = await measure(db, args, None)
+        code = await measure(args.reuse, db, args, None)
         await db.dispose()
         return code
     async with fresh_database("postgres", keep=args.keep_db) as url:
@@ -437,12 +559,13 @@ async def main_async(args: argparse.Namespace) -> int:
         print(f"seeded in {seconds:.1f} s: {sizes}")
         if args.keep_db:
             print(f"database kept: --reuse {url}")
-        code = await measure(db, args, await table_rows(db))
+        code = await measure(url, db, args, await table_rows(db))
         await db.dispose()
     return code
 
 
-async def measure(db: Database, args: argparse.Namespace, rows: dict[str, int] | None) -> int:
+async def measure(url: str, db: Database, args: argparse.Namespace,
+                  rows: dict[str, int] | None) -> int:
     world = await load_world(db)
     if rows is None:
         rows = await table_rows(db)
@@ -477,9 +600,17 @@ async def measure(db: Database, args: argparse.Namespace, rows: dict[str, int] |
     print(f"\nthe mix needs {mix_cpu:.1f} ms of this process's CPU a command: at most "
           f"{1000 / mix_cpu:.0f} commands a second on one core")
 
+    load: Bench | Copies = bench
+    if args.processes > 1:
+        copies = Copies(url, args.seed, args.processes)
+        await copies.ready()
+        load = copies
+        print(f"\n{args.processes} copies of the bot, a process each; warm-up: 5 s at 50/s")
+        print(f"  {summary(await copies.run(50, 5, args.arrivals == 'poisson'))}", flush=True)
+
     print(f"\nrun at {args.rate:.0f}/s for {args.duration:.0f} s (load "
           f"{Path('/proc/loadavg').read_text().split()[0]}):", flush=True)
-    main_run = await bench.run(args.rate, args.duration, args.arrivals == "poisson")
+    main_run = await load.run(args.rate, args.duration, args.arrivals == "poisson")
     print(summary(main_run))
     print()
     print(table(main_run))
@@ -490,10 +621,12 @@ async def measure(db: Database, args: argparse.Namespace, rows: dict[str, int] |
         steps = [float(s) for s in args.steps.split(",")]
         print(f"\nsearch: p99 < {GOAL_P99 * 1000:.0f} ms, {args.step_seconds:.0f} s a step "
               f"(load {Path('/proc/loadavg').read_text().split()[0]})", flush=True)
-        best, _runs = await search(bench, steps, args.step_seconds, args.bisections,
+        best, _runs = await search(load, steps, args.step_seconds, args.bisections,
                                    args.arrivals == "poisson")
         print(f"highest rate with p99 < {GOAL_P99 * 1000:.0f} ms: "
               f"{'none of the steps' if best is None else f'{best:.0f} commands a second'}")
+    if args.processes > 1:
+        copies.close()
     if bench.errors.first:
         print(f"\nfirst error logged: {bench.errors.first[:2000]}")
     print(f"\nload at end: {Path('/proc/loadavg').read_text().strip()}")
@@ -523,6 +656,9 @@ def main() -> int:
     parser.add_argument("--profile", metavar="HTML", help="pyinstrument profile of the serial "
                         "pass, to this file")
     parser.add_argument("--seed", type=int, default=14)
+    parser.add_argument("--processes", type=int, default=os.cpu_count() or 1,
+                        help="copies of the bot taking the load, a process each (the serial "
+                        "pass runs in one); default: one per core")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     return asyncio.run(main_async(args))

@@ -25,6 +25,7 @@ from bot.core.app import Core
 from bot.core.ports import Messenger
 from bot.core.settings import CoreSettings
 from bot.db.session import Database, database_unreachable
+from bot.heap import settle_heap
 from bot.leadership import MAX_PAUSE, Leadership, NotAlone
 from bot.readiness import Readiness
 from bot.redact import install as redact_logs
@@ -226,6 +227,7 @@ async def run(config: Config) -> int:
             await adapter.start()
             readiness.reading(name)
         await wakeups.start()
+        settle_heap()
         log.info("irlbot running: %s", ", ".join(messengers))
         keeper = asyncio.create_task(keep_the_lead(leadership, led, readiness),
                                      name="keep the lead")

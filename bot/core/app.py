@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypeVar
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 
 from bot.core import confirm, delivery, housekeeping, polls, rsvp, voters
 from bot.core import wall as wall_posts
@@ -72,6 +72,14 @@ R = TypeVar("R")
 
 # After the shutdown deadline: how long a send in hand may take to finish and be recorded.
 DRAIN_GRACE = timedelta(seconds=2)
+
+# A press's toast kept with its record (every press runs it: built once).
+_KEEP_ANSWER = (update(HandledMessage)
+                .where(HandledMessage.platform == bindparam("h_platform"),
+                       HandledMessage.chat_id == bindparam("h_chat"),
+                       HandledMessage.message_id == bindparam("h_event"))
+                .values(answer=bindparam("h_answer"))
+                .execution_options(synchronize_session=False))
 
 # The database away: the first pause before a unit of work is tried again (then doubling to 2 s).
 FIRST_PAUSE = 0.2
@@ -526,12 +534,10 @@ class Core:
         """Keep a press's toast with its record, for `_answer_given`."""
         if action.event_id is None:
             return
-        await w.s.execute(
-            update(HandledMessage)
-            .where(HandledMessage.platform == action.chat.platform,
-                   HandledMessage.chat_id == action.chat.id[:255],
-                   HandledMessage.message_id == action.event_id[:255])
-            .values(answer=text[:255]).execution_options(synchronize_session=False))
+        await w.s.execute(_KEEP_ANSWER, {"h_platform": action.chat.platform,
+                                         "h_chat": action.chat.id[:255],
+                                         "h_event": action.event_id[:255],
+                                         "h_answer": text[:255]})
 
     @staticmethod
     async def _answer_given(w: Work, action: RsvpAction, event: Event) -> Reply:

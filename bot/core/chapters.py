@@ -6,7 +6,7 @@ import functools
 import re
 from zoneinfo import available_timezones
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from bot.core.announce import describe, rsvp_buttons
 from bot.core.dates import parse_offsets
@@ -186,6 +186,10 @@ async def language(ctx: Ctx, args: str) -> None:
     ctx.reply(translator(choice)("I'll speak English with you from now on."))
 
 
+_INTEREST = select(Interest).where(Interest.chapter_id == bindparam("chapter"),
+                                   Interest.person_id == bindparam("person"))
+
+
 async def next_interest(ctx: Ctx, args: str) -> None:
     _ = ctx._
     chapter = ctx.chapter
@@ -196,8 +200,7 @@ async def next_interest(ctx: Ctx, args: str) -> None:
         chapter = await ctx.s.get_one(Chapter, ids[0])
     if chapter is None:
         chapter = ctx.require_chapter()
-    exists = await ctx.s.scalar(select(Interest).where(Interest.chapter_id == chapter.id,
-                                                       Interest.person_id == ctx.person.id))
+    exists = await ctx.s.scalar(_INTEREST, {"chapter": chapter.id, "person": ctx.person.id})
     if exists is None:
         ctx.s.add(Interest(chapter_id=chapter.id, person_id=ctx.person.id, created_at=ctx.now))
     ctx.reply(_("{name}, you'll get a DM when {chapter} announces its next meetup.",

@@ -3,11 +3,21 @@ Telegram and Matrix each native poll shows only its own platform's votes."""
 
 from __future__ import annotations
 
-from sqlalchemy import distinct, func, select
+from sqlalchemy import bindparam, distinct, func, select
 
 from bot.core.i18n import translator
 from bot.core.work import Work
 from bot.db.models import Meetup, Poll, PollKind, PollOption, Vote
+
+# Built once: every RSVP redraws the announcement, and with it this line.
+_CLOSED_DATE_POLL = (select(Poll.id).where(
+    Poll.chapter_id == bindparam("chapter"), Poll.meetup_id == bindparam("meetup"),
+    Poll.kind == PollKind.DATE, Poll.closed_at.is_not(None)).order_by(Poll.id.desc()).limit(1))
+_VOTERS = select(func.count(distinct(Vote.person_id))).where(Vote.poll_id == bindparam("poll"))
+_PICKED = (select(func.count(distinct(Vote.person_id)))
+           .join(PollOption, PollOption.id == Vote.option_id)
+           .where(Vote.poll_id == bindparam("poll"),
+                  PollOption.starts_at == bindparam("starts_at")))
 
 
 async def date_poll_lines(w: Work, meetup: Meetup, language: str) -> list[str]:
@@ -16,18 +26,13 @@ async def date_poll_lines(w: Work, meetup: Meetup, language: str) -> list[str]:
     the poll's options (moved since)."""
     if meetup.starts_at is None:
         return []
-    poll_id = await w.s.scalar(select(Poll.id).where(
-        Poll.chapter_id == meetup.chapter_id, Poll.meetup_id == meetup.id,
-        Poll.kind == PollKind.DATE, Poll.closed_at.is_not(None)).order_by(Poll.id.desc())
-        .limit(1))
+    poll_id = await w.s.scalar(_CLOSED_DATE_POLL,
+                               {"chapter": meetup.chapter_id, "meetup": meetup.id})
     if poll_id is None:
         return []
-    voters = int(await w.s.scalar(select(func.count(distinct(Vote.person_id)))
-                                  .where(Vote.poll_id == poll_id)) or 0)
-    picked = int(await w.s.scalar(
-        select(func.count(distinct(Vote.person_id)))
-        .join(PollOption, PollOption.id == Vote.option_id)
-        .where(Vote.poll_id == poll_id, PollOption.starts_at == meetup.starts_at)) or 0)
+    voters = int(await w.s.scalar(_VOTERS, {"poll": poll_id}) or 0)
+    picked = int(await w.s.scalar(_PICKED, {"poll": poll_id, "starts_at": meetup.starts_at})
+                 or 0)
     if not voters or not picked:
         return []
     _ = translator(language)

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
@@ -121,18 +121,36 @@ async def new_poll(ctx: Ctx, args: str) -> None:
     await _post_poll(ctx, chapter, poll, options, intro)
 
 
+# Built once: every vote runs them.
+_OPTIONS = (select(PollOption).where(PollOption.poll_id == bindparam("poll"))
+            .order_by(PollOption.position))
+# synchronize_session=False: SQLAlchemy's in-Python evaluation of the criteria does not
+# read bound parameters; the unit has loaded none of these rows as objects.
+_DROP_VOTES = (delete(Vote).where(Vote.poll_id == bindparam("poll"),
+                                  Vote.person_id == bindparam("person"))
+               .execution_options(synchronize_session=False))
+_OPEN_POLLS_POSTED_AS = (
+    select(PostedMessage.platform_poll_id, Poll.id, Poll.chapter_id, Poll.multiple)
+    .join(Poll, Poll.id == PostedMessage.poll_id)
+    .where(PostedMessage.platform == bindparam("platform"),
+           PostedMessage.platform_poll_id.in_(bindparam("posted_as", expanding=True)),
+           PostedMessage.kind == PostKind.POLL, Poll.closed_at.is_(None)))
+_OPTION_IDS = (select(PollOption.poll_id, PollOption.id)
+               .where(PollOption.poll_id.in_(bindparam("polls", expanding=True)))
+               .order_by(PollOption.poll_id, PollOption.position))
+
+
 async def record_votes(w: Work, poll: Poll, person_id: int,
                        positions: list[int]) -> list[PollOption]:
     """Replace a person's votes in a poll (the latest answer counts; none takes it back)."""
-    options = list(await w.s.scalars(select(PollOption).where(PollOption.poll_id == poll.id)
-                                     .order_by(PollOption.position)))
+    options = list(await w.s.scalars(_OPTIONS, {"poll": poll.id}))
     positions = sorted(set(positions))  # "/vote 2 2" names one option
     if any(p < 0 or p >= len(options) for p in positions):
         raise UserError.plural("This poll has option 1 to {n}.", "This poll has options 1 to {n}.",
                                len(options))
     if not poll.multiple and len(positions) > 1:
         raise UserError("Pick one option in this poll.")
-    await w.s.execute(delete(Vote).where(Vote.poll_id == poll.id, Vote.person_id == person_id))
+    await w.s.execute(_DROP_VOTES, {"poll": poll.id, "person": person_id})
     chosen = [options[p] for p in positions]
     for option in chosen:
         w.s.add(Vote(poll_id=poll.id, option_id=option.id, person_id=person_id, voted_at=w.now))
@@ -226,20 +244,14 @@ async def _open_polls_posted_as(s: AsyncSession,
     for platform, platform_poll_id in posted:
         by_platform.setdefault(platform, []).append(platform_poll_id)
     for platform, platform_poll_ids in by_platform.items():
-        rows = await s.execute(
-            select(PostedMessage.platform_poll_id, Poll.id, Poll.chapter_id, Poll.multiple)
-            .join(Poll, Poll.id == PostedMessage.poll_id)
-            .where(PostedMessage.platform == platform,
-                   PostedMessage.platform_poll_id.in_(platform_poll_ids),
-                   PostedMessage.kind == PostKind.POLL, Poll.closed_at.is_(None)))
+        rows = await s.execute(_OPEN_POLLS_POSTED_AS,
+                               {"platform": platform, "posted_as": platform_poll_ids})
         for posted_as, poll_id, chapter_id, multiple in rows.all():
             assert posted_as is not None
             found[(platform, posted_as)] = _OpenPoll(poll_id, chapter_id, multiple, [])
     if found:
         by_id = {p.poll_id: p for p in found.values()}
-        options = await s.execute(select(PollOption.poll_id, PollOption.id)
-                                  .where(PollOption.poll_id.in_(list(by_id)))
-                                  .order_by(PollOption.poll_id, PollOption.position))
+        options = await s.execute(_OPTION_IDS, {"polls": list(by_id)})
         for of_poll, option_id in options.all():
             by_id[of_poll].option_ids.append(option_id)
     return found

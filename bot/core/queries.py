@@ -71,12 +71,16 @@ async def next_meetup(s: AsyncSession, chapter_id: int, now: datetime,
                           {"chapter": chapter_id, "now": now})
 
 
+_SEATS = select(func.coalesce(func.sum(1 + Rsvp.guests), 0)).where(
+    Rsvp.meetup_id == bindparam("meetup"), Rsvp.status == RsvpStatus.YES)
+_SEATS_EXCEPT = _SEATS.where(Rsvp.person_id != bindparam("person"))
+
+
 async def seats_taken(s: AsyncSession, meetup_id: int, except_person: int | None = None) -> int:
-    query = select(func.coalesce(func.sum(1 + Rsvp.guests), 0)).where(
-        Rsvp.meetup_id == meetup_id, Rsvp.status == RsvpStatus.YES)
-    if except_person is not None:
-        query = query.where(Rsvp.person_id != except_person)
-    return int(await s.scalar(query) or 0)
+    if except_person is None:
+        return int(await s.scalar(_SEATS, {"meetup": meetup_id}) or 0)
+    return int(await s.scalar(_SEATS_EXCEPT, {"meetup": meetup_id, "person": except_person})
+               or 0)
 
 
 _TALLY = (select(Rsvp.status, func.count(), func.coalesce(func.sum(1 + Rsvp.guests), 0))
@@ -97,14 +101,20 @@ async def waitlist_position(s: AsyncSession, rsvp: Rsvp) -> int:
     return int(ahead or 0) + 1
 
 
+_OPEN_POLL = select(Poll).where(Poll.chapter_id == bindparam("chapter"),
+                                Poll.closed_at.is_(None)).order_by(Poll.id.desc())
+
+
 async def open_poll_of(s: AsyncSession, chapter_id: int) -> Poll | None:
-    return await s.scalar(select(Poll).where(Poll.chapter_id == chapter_id,
-                                             Poll.closed_at.is_(None)).order_by(Poll.id.desc()))
+    return await s.scalar(_OPEN_POLL, {"chapter": chapter_id})
+
+
+_ANNOUNCEMENTS = select(PostedMessage).where(PostedMessage.meetup_id == bindparam("meetup"),
+                                             PostedMessage.kind == PostKind.ANNOUNCEMENT)
 
 
 async def announcement_posts(s: AsyncSession, meetup_id: int) -> list[PostedMessage]:
-    return list(await s.scalars(select(PostedMessage).where(
-        PostedMessage.meetup_id == meetup_id, PostedMessage.kind == PostKind.ANNOUNCEMENT)))
+    return list(await s.scalars(_ANNOUNCEMENTS, {"meetup": meetup_id}))
 
 
 async def dm_targets(s: AsyncSession, person_id: int) -> list[UserRef]:

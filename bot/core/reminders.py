@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import bindparam, delete, insert, select
 
 from bot.core.dates import parse_offsets
 from bot.core.i18n import format_duration, format_span, translator
@@ -28,6 +28,20 @@ DAY_BEFORE = 24 * 60
 POLL_NUDGE_BEFORE = 12 * 60  # minutes before a date poll closes: "n have voted; closes at"
 
 
+# Built once: every answer runs them.
+_REMINDERS_OF = select(Reminder.id, Reminder.offset_minutes, Reminder.due_at,
+                       Reminder.status).where(Reminder.meetup_id == bindparam("meetup"),
+                                              Reminder.person_id == bindparam("person"))
+_DROP_STALE = (delete(Reminder).where(Reminder.id.in_(bindparam("ids", expanding=True)),
+                                      Reminder.status == ReminderStatus.PENDING)
+               .returning(Reminder.offset_minutes)
+               .execution_options(synchronize_session=False))
+_ADD_REMINDERS = insert(Reminder)
+_CLEAR_PERSON = (delete(Reminder).where(
+    Reminder.meetup_id == bindparam("meetup"), Reminder.person_id == bindparam("person"),
+    Reminder.status == ReminderStatus.PENDING).execution_options(synchronize_session=False))
+
+
 def offsets_for(person: Person, chapter: Chapter, settings: CoreSettings) -> list[int]:
     if person.reminder_offsets == "off":
         return []
@@ -44,21 +58,17 @@ async def schedule_person(w: Work, meetup: Meetup, person: Person, chapter: Chap
     assert meetup.starts_at is not None
     wanted = dict(reminder_times(meetup.starts_at, offsets_for(person, chapter, w.svc.settings),
                                  w.now))
-    rows = (await w.s.execute(
-        select(Reminder.id, Reminder.offset_minutes, Reminder.due_at, Reminder.status)
-        .where(Reminder.meetup_id == meetup.id, Reminder.person_id == person.id))).all()
+    rows = (await w.s.execute(_REMINDERS_OF,
+                              {"meetup": meetup.id, "person": person.id})).all()
     stale = [row_id for row_id, offset, due, status in rows
              if status == ReminderStatus.PENDING and wanted.get(offset) != due]
     gone: set[int] = set()
     if stale:  # one the scheduler took up meanwhile (no longer pending) stays, and counts
-        gone = set(await w.s.scalars(
-            delete(Reminder).where(Reminder.id.in_(stale),
-                                   Reminder.status == ReminderStatus.PENDING)
-            .returning(Reminder.offset_minutes).execution_options(synchronize_session=False)))
+        gone = set(await w.s.scalars(_DROP_STALE, {"ids": stale}))
     have = {offset for _id, offset, _due, _status in rows} - gone
     missing = {offset: due for offset, due in wanted.items() if offset not in have}
     if missing:
-        await w.s.execute(insert(Reminder), [
+        await w.s.execute(_ADD_REMINDERS, [
             {"meetup_id": meetup.id, "person_id": person.id, "kind": ReminderKind.PERSON,
              "offset_minutes": offset, "due_at": due, "status": ReminderStatus.PENDING}
             for offset, due in missing.items()])
@@ -66,9 +76,7 @@ async def schedule_person(w: Work, meetup: Meetup, person: Person, chapter: Chap
 
 
 async def clear_person(w: Work, meetup_id: int, person_id: int) -> None:
-    await w.s.execute(delete(Reminder).where(
-        Reminder.meetup_id == meetup_id, Reminder.person_id == person_id,
-        Reminder.status == ReminderStatus.PENDING))
+    await w.s.execute(_CLEAR_PERSON, {"meetup": meetup_id, "person": person_id})
 
 
 async def schedule_group(w: Work, meetup: Meetup) -> None:

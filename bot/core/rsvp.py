@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.announce import describe, refresh_announcements
@@ -33,6 +33,10 @@ from bot.db.models import (
 MAX_GUESTS = 10
 MAX_ID = 2**31 - 1  # ids are 32-bit integer columns
 _GUESTS = re.compile(r"^\+(\d{1,3})$", re.A)
+# Built once (every answer runs them; building costs more than running the cached SQL).
+_LOCK_MEETUP = select(Meetup.id).where(Meetup.id == bindparam("meetup")).with_for_update()
+_ANSWER_OF = select(Rsvp).where(Rsvp.meetup_id == bindparam("meetup"),
+                                Rsvp.person_id == bindparam("person"))
 _WORDS = {"yes": RsvpAnswer.YES, "ja": RsvpAnswer.YES, "maybe": RsvpAnswer.MAYBE,
           "misschien": RsvpAnswer.MAYBE, "no": RsvpAnswer.NO, "nee": RsvpAnswer.NO}
 
@@ -129,9 +133,8 @@ async def apply_rsvp(w: Work, meetup: Meetup, chapter: Chapter, person: Person,
     _ = translator(chapter.language)
     # Answers for one meetup are decided one at a time (PostgreSQL runs commands side by
     # side): without the row lock, two "yes" for the last seat both see it free.
-    await s.execute(select(Meetup.id).where(Meetup.id == meetup.id).with_for_update())
-    rsvp = await s.scalar(select(Rsvp).where(Rsvp.meetup_id == meetup.id,
-                                             Rsvp.person_id == person.id))
+    await s.execute(_LOCK_MEETUP, {"meetup": meetup.id})
+    rsvp = await s.scalar(_ANSWER_OF, {"meetup": meetup.id, "person": person.id})
     was_yes = rsvp is not None and rsvp.status == RsvpStatus.YES
     before = None if rsvp is None else (rsvp.status, rsvp.guests)
     seats_before = 1 + rsvp.guests if rsvp is not None and was_yes else 0

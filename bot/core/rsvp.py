@@ -152,7 +152,9 @@ async def apply_rsvp(w: Work, meetup: Meetup, chapter: Chapter, person: Person,
                                    "{title} has {max} seats in all; a group of {n} doesn't fit.",
                                    meetup.capacity, title=meetup.title, max=meetup.capacity,
                                    n=party)
-        taken = await seats_taken(s, meetup.id, except_person=person.id)
+        # Without a capacity every party fits and no count of seats is shown.
+        taken = (0 if meetup.capacity is None
+                 else await seats_taken(s, meetup.id, except_person=person.id))
         if rsvp is None:
             rsvp = Rsvp(meetup_id=meetup.id, person_id=person.id, status=RsvpStatus.NO,
                         guests=0, updated_at=w.now)

@@ -47,16 +47,26 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
     cursor.close()
 
 
+def _ping(dbapi_connection: Any, _record: object, _proxy: object) -> None:
+    """Before each use of a pooled PostgreSQL connection: one round trip, so that after the
+    database restarted or the network was cut the connection is replaced (the pool tries a
+    new one) rather than failing the unit of work. SQLAlchemy's own pre-ping wraps its
+    query in BEGIN and ROLLBACK for PgBouncer's transaction mode, three round trips where
+    one does (the bot holds session advisory locks, which need session pooling anyway)."""
+    try:
+        dbapi_connection.run_async(lambda driver: driver.execute("SELECT 1"))
+    except Exception as exc:
+        raise DisconnectionError(f"the pooled connection failed its ping: {exc!r}") from exc
+
+
 class Database:
     """One engine and its session factory."""
 
     def __init__(self, url: str, *, echo: bool = False) -> None:
         self.url = url
-        # pre-ping: after the database restarted or the network was cut, a pooled connection is
-        # replaced rather than failing the next unit of work.
         # A connection attempt to an unreachable server gives up after 10 s instead of
         # hanging; the caller's retry decides what then.
-        options: dict[str, Any] = {"pool_pre_ping": True}
+        options: dict[str, Any] = {}
         if url.startswith("postgresql"):
             options["connect_args"] = {"timeout": 10}
         elif url.startswith("sqlite+aiosqlite"):
@@ -67,6 +77,8 @@ class Database:
         self.engine: AsyncEngine = create_async_engine(url, echo=echo, **options)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+        else:
+            event.listen(self.engine.sync_engine, "checkout", _ping)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
 
     @property

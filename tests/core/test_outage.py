@@ -8,7 +8,7 @@ import asyncio
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from bot.clock import VirtualClock
 from bot.core.app import Core
@@ -146,3 +146,29 @@ async def test_a_press_whose_commit_answer_was_lost_is_answered_once_with_its_to
         assert await s.scalar(select(func.count()).select_from(Rsvp)) == 1
     again = await chat.core.handle_rsvp_action(press)  # delivered again after a restart
     assert (again.text, again.accepted) == ("", True)
+
+
+@pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
+async def test_after_the_servers_connections_were_dropped_the_next_command_is_answered(
+        db_url: str, chat: Chat, db: Database, messenger: RecordingMessenger,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """Every pooled connection ended by the server (as by a restart or a failover): the next
+    member's command is answered on a new connection at once, with no "the database can't be
+    reached" and no try again: the ping before each use of a pooled connection sees the dead
+    one (bot/db/session.py)."""
+    from tests.conftest import _pg_execute
+
+    await chapter(chat)
+    await chat.say("alice", "/meetups")
+    opened = []
+    event.listen(db.engine.sync_engine, "connect", lambda *_args: opened.append(1))
+    name = db_url.rsplit("/", 1)[1]
+    await _pg_execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                      f"WHERE datname = '{name}' AND pid <> pg_backend_pid()")
+    messenger.take()
+
+    replies = await chat.say("bob", "/meetups")
+
+    assert [r.text for r in replies] == ["No meetups planned. Send /next to hear when one is."]
+    assert opened, "no new connection was opened"
+    assert "can't be reached" not in caplog.text, caplog.text

@@ -419,13 +419,12 @@ async def copy_async(url: str, seed: int, index: int, count: int, conn: Connecti
             break
         rate, seconds, poisson, begin = ask
         run = await bench.run(rate, seconds, poisson, begin=begin, share=(index, count))
-        conn.send((dict(run.latencies), run.first, run.last, run.cpu, run.statements,
-                   run.errors, run.late_start, run.connects, run.gc_pauses))
+        conn.send({**vars(run), "latencies": dict(run.latencies)})  # plain values
     await db.dispose()
 
 
 class Copies:
-    """`count` copies of the bot, each in its own process with its own core and database
+    """`count` copies of the bot, each in its own process with its own `Core` and database
     pool, as copies of `irlbot run` in webhook mode on one PostgreSQL: every arrival goes to
     one of them in turn, whatever its chat (a webhook post reaches any copy)."""
 
@@ -450,15 +449,17 @@ class Copies:
         pg = PostgresCpu()
         for conn in self.conns:
             conn.send((rate, seconds, poisson, begin))
-        runs = await asyncio.gather(*(asyncio.to_thread(conn.recv) for conn in self.conns))
-        result = Run(rate, seconds, first=min(r[1] for r in runs),
-                     last=max(r[2] for r in runs), cpu=sum(r[3] for r in runs),
-                     pg_cpu=pg.seconds(), statements=sum(r[4] for r in runs),
-                     errors=sum(r[5] for r in runs), late_start=max(r[6] for r in runs),
-                     connects=sum(r[7] for r in runs),
-                     gc_pauses=[x for r in runs for x in r[8]], copies=len(runs))
-        for latencies, *_rest in runs:
-            for kind, values in latencies.items():
+        runs = [Run(**fields) for fields in await asyncio.gather(
+            *(asyncio.to_thread(conn.recv) for conn in self.conns))]
+        result = Run(rate, seconds, first=min(r.first for r in runs),
+                     last=max(r.last for r in runs), cpu=sum(r.cpu for r in runs),
+                     pg_cpu=pg.seconds(), statements=sum(r.statements for r in runs),
+                     errors=sum(r.errors for r in runs),
+                     late_start=max(r.late_start for r in runs),
+                     connects=sum(r.connects for r in runs),
+                     gc_pauses=[x for r in runs for x in r.gc_pauses], copies=len(runs))
+        for r in runs:
+            for kind, values in r.latencies.items():
                 result.latencies[kind].extend(values)
         return result
 

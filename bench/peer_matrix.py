@@ -132,6 +132,13 @@ def cpu_seconds(pid: int) -> float:
     return sum(int(x) for x in fields[11:15]) / CLK_TCK
 
 
+def system_seconds(pid: int) -> float:
+    """stime + cstime: the kernel's share of cpu_seconds (sockets, fsync, page faults)."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    fields = stat[stat.rindex(")") + 2:].split()
+    return (int(fields[12]) + int(fields[14])) / CLK_TCK
+
+
 def rss_mib(pid: int, key: str = "VmRSS") -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith(key + ":"):
@@ -545,16 +552,17 @@ async def run_bot(bot: BotKind, synapse: SynapseServer, watch: SyncWatch, args: 
 
         # serial
         spy = py_spy(args.py_spy, pid, f"{bot.name}-{work.name}-serial")
-        cpu0, t0 = cpu_seconds(pid), time.monotonic()
+        cpu0, sys0, t0 = cpu_seconds(pid), system_seconds(pid), time.monotonic()
         for _ in range(args.commands):
             result.serial_ms.append(
                 await ask(members[0], rooms[0], bot, bot_id, bot.command, bot.expect, running))
         result.cpu_serial = cpu_seconds(pid) - cpu0
+        system_serial = system_seconds(pid) - sys0
         result.wall_serial_s = time.monotonic() - t0
         result.rss_serial = rss_mib(pid)
         await stop_spy(spy)
         log(f"{bot.name}: serial {args.commands} in {result.wall_serial_s:.1f} s, "
-            f"CPU {result.cpu_serial:.2f} s")
+            f"CPU {result.cpu_serial:.2f} s, of which the kernel's {system_serial:.2f} s")
 
         # 4 rooms at once
         each = args.commands // ROOMS

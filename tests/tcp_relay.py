@@ -20,6 +20,9 @@ class TcpRelay:
         self.port = free_port()
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
+        # Reads from the clients: a client that waits for each answer (a database driver
+        # outside a pipeline) sends each request in one write, so these count round trips.
+        self.requests = 0
 
     @property
     def url(self) -> str:
@@ -52,11 +55,15 @@ class TcpRelay:
             up_writer.transport.abort()
             return
         self._writers.update((writer, up_writer))
-        await asyncio.gather(self._pipe(reader, up_writer), self._pipe(up_reader, writer))
+        await asyncio.gather(self._pipe(reader, up_writer, True),
+                             self._pipe(up_reader, writer))
 
-    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                    requests: bool = False) -> None:
         try:
             while data := await reader.read(65536):
+                if requests:
+                    self.requests += 1
                 writer.write(data)
                 await writer.drain()
         except (ConnectionError, OSError):

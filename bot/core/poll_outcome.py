@@ -9,15 +9,20 @@ from bot.core.i18n import translator
 from bot.core.work import Work
 from bot.db.models import Meetup, Poll, PollKind, PollOption, Vote
 
-# Built once: every RSVP redraws the announcement, and with it this line.
-_CLOSED_DATE_POLL = (select(Poll.id).where(
+# Built once: every RSVP redraws the announcement, and with it this line. The meetup's latest
+# closed date poll's voters and those of them who picked the meetup's date, in one query
+# (correlated subqueries); no row when there was no such poll.
+_VOTERS = (select(func.count(distinct(Vote.person_id))).where(Vote.poll_id == Poll.id)
+           .scalar_subquery())
+_PICKED = (select(func.count(distinct(Vote.person_id))).where(
+    Vote.poll_id == Poll.id,
+    Vote.option_id.in_(select(PollOption.id).where(
+        PollOption.poll_id == Poll.id, PollOption.starts_at == bindparam("starts_at"))
+        .correlate(Poll)))
+    .scalar_subquery())
+_DATE_POLL_COUNTS = (select(_VOTERS, _PICKED).where(
     Poll.chapter_id == bindparam("chapter"), Poll.meetup_id == bindparam("meetup"),
     Poll.kind == PollKind.DATE, Poll.closed_at.is_not(None)).order_by(Poll.id.desc()).limit(1))
-_VOTERS = select(func.count(distinct(Vote.person_id))).where(Vote.poll_id == bindparam("poll"))
-_PICKED = (select(func.count(distinct(Vote.person_id)))
-           .join(PollOption, PollOption.id == Vote.option_id)
-           .where(Vote.poll_id == bindparam("poll"),
-                  PollOption.starts_at == bindparam("starts_at")))
 
 
 async def date_poll_lines(w: Work, meetup: Meetup, language: str) -> list[str]:
@@ -26,13 +31,11 @@ async def date_poll_lines(w: Work, meetup: Meetup, language: str) -> list[str]:
     the poll's options (moved since)."""
     if meetup.starts_at is None:
         return []
-    poll_id = await w.s.scalar(_CLOSED_DATE_POLL,
-                               {"chapter": meetup.chapter_id, "meetup": meetup.id})
-    if poll_id is None:
+    counts = (await w.s.execute(_DATE_POLL_COUNTS, {
+        "chapter": meetup.chapter_id, "meetup": meetup.id, "starts_at": meetup.starts_at})).first()
+    if counts is None:
         return []
-    voters = int(await w.s.scalar(_VOTERS, {"poll": poll_id}) or 0)
-    picked = int(await w.s.scalar(_PICKED, {"poll": poll_id, "starts_at": meetup.starts_at})
-                 or 0)
+    voters, picked = int(counts[0] or 0), int(counts[1] or 0)
     if not voters or not picked:
         return []
     _ = translator(language)

@@ -63,12 +63,25 @@ def _next_of(statuses: Sequence[MeetupStatus]) -> Select[Meetup]:
 
 _NEXT = _next_of([MeetupStatus.SCHEDULED])
 _NEXT_OR_POLLING = _next_of([MeetupStatus.SCHEDULED, MeetupStatus.POLLING])
+# The row as it is once locked, not as an earlier read of this unit left it.
+_NEXT_LOCKED = (_NEXT.with_for_update(of=Meetup)
+                .execution_options(populate_existing=True))
+_LOCKED = (select(Meetup).where(Meetup.id == bindparam("meetup")).with_for_update()
+           .execution_options(populate_existing=True))
 
 
 async def next_meetup(s: AsyncSession, chapter_id: int, now: datetime,
-                      *, include_polling: bool = False) -> Meetup | None:
-    return await s.scalar(_NEXT_OR_POLLING if include_polling else _NEXT,
-                          {"chapter": chapter_id, "now": now})
+                      *, include_polling: bool = False, lock: bool = False) -> Meetup | None:
+    """The chapter's next meetup; `lock`: with its row locked until the commit (PostgreSQL;
+    SQLite has one writer at a time), in the same query."""
+    assert not (lock and include_polling)
+    statement = _NEXT_LOCKED if lock else _NEXT_OR_POLLING if include_polling else _NEXT
+    return await s.scalar(statement, {"chapter": chapter_id, "now": now})
+
+
+async def locked_meetup(s: AsyncSession, meetup_id: int) -> Meetup | None:
+    """A meetup by id, its row locked until the commit, in one query."""
+    return await s.scalar(_LOCKED, {"meetup": meetup_id})
 
 
 _SEATS = select(func.coalesce(func.sum(1 + Rsvp.guests), 0)).where(

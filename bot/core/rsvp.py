@@ -15,7 +15,7 @@ from bot.core.errors import UserError
 from bot.core.i18n import translator
 from bot.core.messages import ChatRef, RsvpAnswer
 from bot.core.notify import send_dm
-from bot.core.queries import next_meetup, seats_taken, waitlist_position
+from bot.core.queries import locked_meetup, next_meetup, seats_taken, waitlist_position
 from bot.core.reminders import clear_person, schedule_person
 from bot.core.rules import Party, fits, promotions, takes_answers
 from bot.core.work import Ctx, Work
@@ -34,7 +34,6 @@ MAX_GUESTS = 10
 MAX_ID = 2**31 - 1  # ids are 32-bit integer columns
 _GUESTS = re.compile(r"^\+(\d{1,3})$", re.A)
 # Built once (every answer runs them; building costs more than running the cached SQL).
-_LOCK_MEETUP = select(Meetup.id).where(Meetup.id == bindparam("meetup")).with_for_update()
 _ANSWER_OF = select(Rsvp).where(Rsvp.meetup_id == bindparam("meetup"),
                                 Rsvp.person_id == bindparam("person"))
 _WORDS = {"yes": RsvpAnswer.YES, "ja": RsvpAnswer.YES, "maybe": RsvpAnswer.MAYBE,
@@ -93,11 +92,12 @@ async def dm_announcement_chapter(s: AsyncSession, chat: ChatRef,
 
 
 async def meetup_for(w: Work, chapter: Chapter | None, request: RsvpRequest) -> Meetup:
-    """The meetup a request is for, when it still takes answers; else a UserError."""
+    """The meetup a request is for, when it still takes answers, its row locked until the
+    commit (answers for one meetup are decided one at a time); else a UserError."""
     if chapter is None:
         raise UserError("That button isn't valid.")
     if request.meetup_id is None:
-        meetup = await next_meetup(w.s, chapter.id, w.now)
+        meetup = await next_meetup(w.s, chapter.id, w.now, lock=True)
         if meetup is None:
             polling = await next_meetup(w.s, chapter.id, w.now, include_polling=True)
             if polling is not None:
@@ -105,7 +105,7 @@ async def meetup_for(w: Work, chapter: Chapter | None, request: RsvpRequest) -> 
                                 "the poll closes.", title=polling.title)
             raise UserError("No meetup is planned yet. Send /next to hear when one is.")
         return meetup
-    found = await w.s.get(Meetup, request.meetup_id)
+    found = await locked_meetup(w.s, request.meetup_id)
     if found is None or found.chapter_id != chapter.id:
         raise UserError("That button isn't valid.")
     if not still_open(found, w):
@@ -128,12 +128,13 @@ async def rsvp_command(ctx: Ctx, args: str) -> None:
 async def apply_rsvp(w: Work, meetup: Meetup, chapter: Chapter, person: Person,
                      answer: RsvpAnswer | None, guests: int | None) -> str:
     """Record an answer (None: take it back), move the waitlist, keep reminders in step.
-    Returns the line to show, in the chapter's language."""
+    Returns the line to show, in the chapter's language. The meetup's row is locked
+    (`meetup_for`): answers for one meetup are decided one at a time (PostgreSQL runs commands
+    side by side), or two "yes" for the last seat both see it free. The answer is read after
+    the lock, in a statement of its own: one that waited for the lock then sees the answer
+    the other committed."""
     s = w.s
     _ = translator(chapter.language)
-    # Answers for one meetup are decided one at a time (PostgreSQL runs commands side by
-    # side): without the row lock, two "yes" for the last seat both see it free.
-    await s.execute(_LOCK_MEETUP, {"meetup": meetup.id})
     rsvp = await s.scalar(_ANSWER_OF, {"meetup": meetup.id, "person": person.id})
     was_yes = rsvp is not None and rsvp.status == RsvpStatus.YES
     before = None if rsvp is None else (rsvp.status, rsvp.guests)

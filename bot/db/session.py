@@ -33,6 +33,7 @@ MIGRATION_LOCK = 0x4952_4C01  # "IRL" and 1: PostgreSQL's advisory lock for migr
 # SQLSTATEs besides class 08 (connection exception) that mean "try again later": the server is
 # shutting down, crashed, or still starting.
 _SERVER_GOING = frozenset({"57P01", "57P02", "57P03"})
+AUTOCOMMIT = "autocommit"  # the asyncpg adapter's isolation_level when it begins none
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
@@ -47,16 +48,22 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
     cursor.close()
 
 
-def _ping(dbapi_connection: Any, _record: object, _proxy: object) -> None:
-    """Before each use of a pooled PostgreSQL connection: one round trip, so that after the
-    database restarted or the network was cut the connection is replaced (the pool tries a
-    new one) rather than failing the unit of work. SQLAlchemy's own pre-ping wraps its
-    query in BEGIN and ROLLBACK for PgBouncer's transaction mode, three round trips where
-    one does (the bot holds session advisory locks, which need session pooling anyway)."""
+def _begin(dbapi_connection: Any, _record: object, _proxy: object) -> None:
+    """Before each use of a pooled PostgreSQL connection: its transaction's BEGIN, sent at
+    once, so that after the database restarted or the network was cut the connection is
+    replaced (the pool tries a new one) rather than failing the unit of work. The BEGIN is
+    the ping: the unit's first statement then finds its transaction open and sends none,
+    one round trip a unit where a separate ping (SQLAlchemy's pre-ping: BEGIN, query,
+    ROLLBACK; or a `SELECT 1`) and the BEGIN were two or four. A unit holds no snapshot or
+    lock between this BEGIN and its first statement (READ COMMITTED takes a snapshot a
+    statement). A connection set to autocommit has no transaction to begin: it is pinged."""
     try:
-        dbapi_connection.run_async(lambda driver: driver.execute("SELECT 1"))
+        if dbapi_connection._transaction is None and dbapi_connection.isolation_level != AUTOCOMMIT:
+            dbapi_connection.run_async(lambda _driver: dbapi_connection._start_transaction())
+        else:
+            dbapi_connection.run_async(lambda driver: driver.execute("SELECT 1"))
     except Exception as exc:
-        raise DisconnectionError(f"the pooled connection failed its ping: {exc!r}") from exc
+        raise DisconnectionError(f"the pooled connection failed its BEGIN: {exc!r}") from exc
 
 
 class Database:
@@ -78,7 +85,7 @@ class Database:
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
         else:
-            event.listen(self.engine.sync_engine, "checkout", _ping)
+            event.listen(self.engine.sync_engine, "checkout", _begin)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
 
     @property

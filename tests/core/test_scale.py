@@ -78,7 +78,8 @@ async def test_an_rsvp_does_not_read_the_chapters_whole_history(chat: Chat, db: 
 async def test_a_button_press_reads_the_presser_in_one_query_and_a_repeat_changes_nothing(
         chat: Chat, db: Database) -> None:
     """The presser, the chat's chapter and their membership come in one query, as for a
-    command; the same answer again rewrites no reminder and edits no announcement."""
+    command, the meetup and its row lock in another; the same answer again rewrites no
+    reminder and edits no announcement."""
     await chapter(chat)
     await chat.say("alice", f"/newmeetup T; {local(chat, timedelta(days=5))}")
     yes = next(s for s in chat.messenger.sent if s.buttons).buttons[0].payload
@@ -91,6 +92,26 @@ async def test_a_button_press_reads_the_presser_in_one_query_and_a_repeat_change
     print(f"\n{len(first)} statements for a press, {len(again)} for the same press again")
     assert len([s for s in first if "FROM identities" in s]) == 1
     assert not [s for s in first if s.startswith("SELECT chapters.") or "FROM memberships" in s]
-    assert len(first) <= 14 and len(again) <= 7
+    assert len(first) <= 12 and len(again) <= 5
     assert not [s for s in again if s.startswith(("INSERT INTO reminders", "DELETE FROM reminders"))
                 or "posted_messages" in s]
+
+
+async def test_an_answer_for_a_meetup_whose_date_was_polled_counts_the_poll_in_one_query(
+        chat: Chat, db: Database) -> None:
+    """The card keeps "Date picked by k of n voters" and every answer redraws it: the closed
+    poll, its voters and those who picked the date come in one query."""
+    await chapter(chat)
+    first, second = local(chat, timedelta(days=3)), local(chat, timedelta(days=4))
+    await chat.say("alice", f"/newmeetup Borrel; {first} | {second}")
+    await chat.say("bob", "/vote 1")
+    await chat.say("carol", "/vote 1 2")
+    await chat.advance(timedelta(hours=49))
+    start = len(chat.messenger.sent)
+    with counting(db) as statements:
+        await chat.say("bob", "/rsvp yes")
+    edits = [s for s in chat.messenger.sent[start:] if s.kind == "edit"]
+    assert edits and "Date picked by 2 of 2 voters" in edits[-1].text.splitlines()
+    assert len([s for s in statements if "FROM polls" in s]) == 1, statements
+    assert not [s for s in statements if "FROM votes" in s and "FROM polls" not in s]
+    assert len([s for s in statements if "FROM meetups" in s]) == 1, statements

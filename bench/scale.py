@@ -24,7 +24,7 @@ sent ride on the next unit of work or the flusher, as in the bot), so delivery i
 time. As in the Telegram adapter (bot/adapters/telegram/processor.py, votes.py), events of one
 chat are handled one at a time in order (buttons in a lane of their own per chat, poll
 answers one batch per poll), and different chats side by side, at most 1,024 at once; the
-database pool is the bot's own (SQLAlchemy's default, 5 + 10 connections).
+database pool is the bot's own (8 connections kept open, no more: bot/db/session.py).
 
 Copies: the timed runs spread the load over `--processes` copies of the bot (default one per
 core), each in a process of its own with its own `Core`, pool and share of the load generator,

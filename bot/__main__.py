@@ -170,7 +170,7 @@ async def run(config: Config) -> int:
     # From the start: a SIGTERM while starting up stops the bot as gracefully as later.
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, on_signal, sig)
-    db = Database(config.database.url)
+    db = Database(config.database.url, connections=config.database.connections)
     readiness = Readiness()
     if not await migrate_or_stop(db, readiness, stop, config.database.leader_poll_seconds):
         await db.dispose()
@@ -375,7 +375,7 @@ async def shut_down(core: Core, wakeups: Wakeups, adapters: Sequence[Adapter]) -
 
 
 async def migrate(config: Config) -> int:
-    db = Database(config.database.url)
+    db = Database(config.database.url, connections=config.database.connections)
     try:
         await db.migrate()
     finally:

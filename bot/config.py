@@ -54,6 +54,8 @@ class DatabaseConfig:
     url: str = DEFAULT_DATABASE_URL
     # PostgreSQL, several copies: how often a waiting copy tries to take the lead.
     leader_poll_seconds: float = 2.0
+    # PostgreSQL: the connections this process keeps open, and never more (bot/db/session.py).
+    connections: int = 8
 
 
 @dataclass(frozen=True)
@@ -171,7 +173,7 @@ def load_config(path: str | Path | None) -> Config:
             "leave_unbound_after", "store_dir"}),
             core.default_language),
         database=_database(_Section(source, "database", raw.get("database", {}),
-                                    {"url", "leader_poll_seconds"})),
+                                    {"url", "leader_poll_seconds", "connections"})),
         web=web,
         source=source,
     )
@@ -208,7 +210,8 @@ def _database(s: _Section) -> DatabaseConfig:
     if not url.startswith(tuple(f"{driver}://" for driver in DATABASE_DRIVERS)):
         raise ConfigError(s.source, key, "must start with " + " or ".join(
             f"{driver}://" for driver in DATABASE_DRIVERS))
-    return DatabaseConfig(url, float(s.integer("leader_poll_seconds", 2, 1, 60)))
+    return DatabaseConfig(url, float(s.integer("leader_poll_seconds", 2, 1, 60)),
+                          s.integer("connections", DatabaseConfig.connections, 2, 100))
 
 
 def _core(s: _Section) -> CoreSettings:

@@ -31,6 +31,7 @@ def test_the_example_config_loads_with_its_defaults(monkeypatch: pytest.MonkeyPa
         monkeypatch.delenv(var, raising=False)
     config = load_config(EXAMPLE)
     assert config.database.url == "sqlite+aiosqlite:///irl.db"
+    assert config.database.connections == 8
     assert config.core.reminder_offsets == (1440, 120)
     assert config.core.reminder_grace == timedelta(hours=3)
     assert config.core.shutdown_deadline == timedelta(seconds=10)
@@ -123,6 +124,8 @@ def test_secrets_come_from_the_environment(monkeypatch: pytest.MonkeyPatch,
     ('bot = "yes"\n', "[bot]"),
     ('[database]\nurl = "postgres://db/irl"\n', "[database] url"),
     ("[database]\nurl = 5\n", "[database] url"),
+    ("[database]\nconnections = 1\n", "[database] connections"),
+    ("[database]\nconnections = \"10\"\n", "[database] connections"),
 ])
 def test_a_config_error_names_the_key_and_the_file(text: str, key: str, tmp_path: Path,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
@@ -253,6 +256,12 @@ def test_the_shutdown_deadline_is_read_from_the_bot_section(tmp_path: Path) -> N
     assert load_config(path).core.shutdown_deadline == timedelta(0)
     path.write_text("[bot]\nshutdown_deadline_seconds = 25\n")
     assert load_config(path).core.shutdown_deadline == timedelta(seconds=25)
+
+
+def test_the_pools_connections_are_read_from_the_database_section(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text("[database]\nconnections = 4\n")
+    assert load_config(path).database.connections == 4
 
 
 def test_commands_per_minute_is_read_from_the_bot_section(tmp_path: Path) -> None:

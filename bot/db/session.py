@@ -33,6 +33,7 @@ MIGRATION_LOCK = 0x4952_4C01  # "IRL" and 1: PostgreSQL's advisory lock for migr
 # SQLSTATEs besides class 08 (connection exception) that mean "try again later": the server is
 # shutting down, crashed, or still starting.
 _SERVER_GOING = frozenset({"57P01", "57P02", "57P03"})
+CONNECTIONS = 8  # a process's pool on PostgreSQL; [database] connections
 AUTOCOMMIT = "autocommit"  # the asyncpg adapter's isolation_level when it begins none
 
 
@@ -69,13 +70,18 @@ def _begin(dbapi_connection: Any, _record: object, _proxy: object) -> None:
 class Database:
     """One engine and its session factory."""
 
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+    def __init__(self, url: str, *, echo: bool = False, connections: int = CONNECTIONS) -> None:
         self.url = url
-        # A connection attempt to an unreachable server gives up after 10 s instead of
-        # hanging; the caller's retry decides what then.
         options: dict[str, Any] = {}
         if url.startswith("postgresql"):
+            # A connection attempt to an unreachable server gives up after 10 s instead of
+            # hanging; the caller's retry decides what then.
             options["connect_args"] = {"timeout": 10}
+            # `connections` are kept open and no more are opened: under a burst a unit of work
+            # waits for one (no unit holds two). SQLAlchemy's default opened up to ten more
+            # for a burst and closed each after use; near the machine's limit that churn (a
+            # new server process, every statement prepared again) cost more than the burst.
+            options["pool_size"], options["max_overflow"] = connections, 0
         elif url.startswith("sqlite+aiosqlite"):
             from bot.db.sqlite_driver import sqlite_dbapi
 

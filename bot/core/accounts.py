@@ -108,6 +108,12 @@ async def _use_code(ctx: Ctx, code: str) -> None:
                         "with me on your other account for a new one.")
     keeper = await ctx.s.get_one(Person, found.person_id)
     joined = await join(ctx, keeper, ctx.person)
+    # One person on two platforms now: where they spoke last chooses where DMs go, and this
+    # account is where (single accounts don't keep it: bot/core/app.py, SPOKE_EVERY).
+    speaking = await ctx.s.scalar(select(Identity).where(
+        Identity.platform == ctx.sender.platform, Identity.platform_user_id == ctx.sender.id))
+    if speaking is not None:
+        speaking.last_spoke_at = ctx.now
     lines = [_("Done: these accounts are one person now, counted once in answers, votes, seats "
                "and reminders:"), *(_account(i) for i in await _identities(ctx, keeper.id))]
     lines += _notes(_, joined)

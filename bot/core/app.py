@@ -84,8 +84,11 @@ _KEEP_ANSWER = (update(HandledMessage)
 # The database away: the first pause before a unit of work is tried again (then doubling to 2 s).
 FIRST_PAUSE = 0.2
 
-# Where someone last spoke (their DMs go there by default) is written at most this often per
-# account: a chatty member costs no write per command, and a minute's doubt does no harm.
+# Where someone last spoke (their DMs go there by default, `queries.dm_targets_of`) is written
+# at most this often per account, and only for a person with accounts on two platforms: with
+# one there is nothing to choose, so most members' commands write nothing for it (it was an
+# UPDATE in most commands of a big network). A chatty member costs no write per command either,
+# and a minute's doubt does no harm.
 SPOKE_EVERY = timedelta(minutes=1)
 
 # At start: how far back an edit may have been marked sent without reaching its platform.
@@ -244,7 +247,8 @@ class Core:
                                      w.now)
             person, identity = sender.person, sender.identity
             chapter, membership = sender.chapter, sender.membership
-            if identity.last_spoke_at is None or w.now - identity.last_spoke_at >= SPOKE_EVERY:
+            if sender.linked and (identity.last_spoke_at is None
+                                  or w.now - identity.last_spoke_at >= SPOKE_EVERY):
                 identity.last_spoke_at = w.now
             if msg.is_private:
                 identity.dm_started = True

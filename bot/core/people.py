@@ -7,9 +7,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, bindparam, delete, insert, select, update
+from sqlalchemy import and_, bindparam, delete, exists, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from bot.core.messages import ChatRef, UserRef
 from bot.core.settings import CoreSettings
@@ -39,6 +40,7 @@ class Sender:
     binding_id: int | None  # the chat's binding to it
     membership: Membership | None  # the sender's, of that chapter
     admin_row: int | None  # the sender's row in the chat's admins (note_admin)
+    linked: bool = False  # the person has an account on another platform too (/whoami)
 
 
 # Everything above in one query (every command); a first contact makes the person first.
@@ -46,8 +48,11 @@ _ADMIN_OF_SENDER = (  # a subquery, not a join: read by its key even in a small 
     select(ChatAdmin.id).where(ChatAdmin.binding_id == ChatBinding.id,
                                ChatAdmin.person_id == Identity.person_id)
     .correlate(ChatBinding, Identity).scalar_subquery())
+_OTHER_ACCOUNT = aliased(Identity)
+_LINKED = exists().where(_OTHER_ACCOUNT.person_id == Identity.person_id,
+                         _OTHER_ACCOUNT.id != Identity.id).correlate(Identity)
 _SENDER = (
-    select(Identity, Person, Chapter, ChatBinding.id, Membership, _ADMIN_OF_SENDER)
+    select(Identity, Person, Chapter, ChatBinding.id, Membership, _ADMIN_OF_SENDER, _LINKED)
     .join(Person, Person.id == Identity.person_id)
     .outerjoin(ChatBinding, and_(ChatBinding.platform == bindparam("chat_platform"),
                                  ChatBinding.chat_id == bindparam("chat")))
@@ -68,11 +73,11 @@ async def sender_in(s: AsyncSession, user: UserRef, chat: ChatRef | None,
     if found is None:  # first contact: the person is made, then read like everyone else
         await person_for(s, user, now)
         found = (await s.execute(_SENDER, params)).one()
-    identity, person, chapter, binding_id, membership, admin_row = found
+    identity, person, chapter, binding_id, membership, admin_row, linked = found
     _keep_name(identity, person, user)
     if chapter is not None and membership is None:
         membership = await ensure_membership(s, chapter, person, now)
-    return Sender(person, identity, chapter, binding_id, membership, admin_row)
+    return Sender(person, identity, chapter, binding_id, membership, admin_row, bool(linked))
 
 
 def _keep_name(identity: Identity, person: Person, user: UserRef) -> None:

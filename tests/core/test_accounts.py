@@ -225,6 +225,21 @@ async def test_reminders_go_where_you_last_spoke_or_where_you_chose(linked: Link
     assert (await room.dm("bob", "/remindvia signal"))[0].text.startswith("Write it like")
 
 
+async def test_reminders_go_where_you_spoke_last_after_joining_accounts(linked: Linked) -> None:
+    """Joined on Matrix (the code typed there), then bob answers on Telegram: that is where
+    he spoke last, so his reminder goes there."""
+    group, room = linked.group, linked.room
+    await group.say("alice", f"/newmeetup Borrel; {local(group, timedelta(days=5))}")
+    await group.dm("bob", "/start")
+    await room.dm("bob", "/start")
+    await join_bob(linked)
+    await group.advance(timedelta(minutes=2))
+    await group.say("bob", "/rsvp yes")
+    await group.advance(timedelta(days=4))
+    assert [d.text[:16] for d in linked.tg.dms("bob")][-1] == "Reminder: Borrel"
+    assert not any(d.text.startswith("Reminder") for d in linked.mx.dms("bob"))
+
+
 async def test_remindvia_needs_an_account_there(linked: Linked) -> None:
     (answer,) = await linked.group.dm("bob", "/remindvia matrix")
     assert answer.text == ("I know no account of yours on Matrix. Join it to this one with "

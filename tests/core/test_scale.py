@@ -115,3 +115,15 @@ async def test_an_answer_for_a_meetup_whose_date_was_polled_counts_the_poll_in_o
     assert len([s for s in statements if "FROM polls" in s]) == 1, statements
     assert not [s for s in statements if "FROM votes" in s and "FROM polls" not in s]
     assert len([s for s in statements if "FROM meetups" in s]) == 1, statements
+
+
+async def test_a_member_with_one_account_writes_nothing_for_where_they_spoke(
+        chat: Chat, db: Database) -> None:
+    """Where someone spoke last only chooses between their platforms (their DMs go there):
+    a member with one account costs no write for it, however long since they last spoke."""
+    await chapter(chat)
+    await chat.say("bob", "/help")
+    await chat.advance(timedelta(hours=2))
+    with counting(db) as statements:
+        await chat.say("bob", "/meetups")
+    assert not [s for s in statements if s.startswith("UPDATE identities")], statements

@@ -567,9 +567,9 @@ async def main_async(args: argparse.Namespace) -> int:
 
 async def settle_disk(db: Database) -> None:
     """Before timing: the seed's (or a copied database's) hundreds of MB written through to
-    the disk. Otherwise the kernel's write-back of them runs beside the timed runs, and every
-    commit's fsync waits behind it: 200–700 ms at any rate, 6 commands a second included
-    (/proc/pressure/io at 10–18 % then)."""
+    the disk, and the latency of a bare commit shown. Otherwise the kernel's write-back of
+    them runs beside the timed runs, and every commit's fsync waits behind it: 200–700 ms at
+    any rate, 6 commands a second included (/proc/pressure/io at 10–18 % then)."""
     began = time.perf_counter()
     async with db.engine.connect() as conn:
         await conn.exec_driver_sql("CHECKPOINT")
@@ -578,6 +578,20 @@ async def settle_disk(db: Database) -> None:
     now = pressure.read_text().split()[1] if pressure.exists() else "not reported"
     print(f"written through to the disk in {time.perf_counter() - began:.1f} s (io pressure "
           f"now: {now})", flush=True)
+    # What this machine's disk allows: a bare commit (one row, no bot) a few times a second.
+    # Its p99 is a floor under every command's, whatever the bot does.
+    took = []
+    async with db.engine.connect() as conn:
+        await conn.exec_driver_sql("CREATE TEMPORARY TABLE bench_commits (at float8)")
+        await conn.commit()
+        for _ in range(100):
+            t0 = time.perf_counter()
+            await conn.exec_driver_sql("INSERT INTO bench_commits VALUES (1)")
+            await conn.commit()
+            took.append(time.perf_counter() - t0)
+            await asyncio.sleep(0.03)
+    print(f"a bare commit now: p50 {percentile(took, 50) * 1000:.1f} ms, p99 "
+          f"{percentile(took, 99) * 1000:.1f} ms, max {max(took) * 1000:.1f} ms", flush=True)
 
 
 async def measure(url: str, db: Database, args: argparse.Namespace,

@@ -206,15 +206,22 @@ async def test_one_interest_and_one_dm_for_the_next_meetup(linked: Linked) -> No
     assert len(told) == 1
 
 
-async def test_reminders_go_where_you_last_spoke_or_where_you_chose(linked: Linked) -> None:
+async def bob_says_yes_in(linked: Linked, chat: Chat) -> None:
+    """A meetup in five days; bob, who opened both private chats and joined his accounts (the
+    code typed on Matrix), says yes in `chat` two minutes later; then his day-before reminder."""
     group, room = linked.group, linked.room
     await group.say("alice", f"/newmeetup Borrel; {local(group, timedelta(days=5))}")
     await group.dm("bob", "/start")
     await room.dm("bob", "/start")
     await join_bob(linked)
     await group.advance(timedelta(minutes=2))
-    await room.say("bob", "/rsvp yes")  # bob spoke last on Matrix
+    await chat.say("bob", "/rsvp yes")
     await group.advance(timedelta(days=4))
+
+
+async def test_reminders_go_where_you_last_spoke_or_where_you_chose(linked: Linked) -> None:
+    group, room = linked.group, linked.room
+    await bob_says_yes_in(linked, room)  # bob spoke last on Matrix
     assert [d.text[:16] for d in linked.mx.dms("bob")][-1] == "Reminder: Borrel"
     assert not any(d.text.startswith("Reminder") for d in linked.tg.dms("bob"))
 
@@ -228,14 +235,7 @@ async def test_reminders_go_where_you_last_spoke_or_where_you_chose(linked: Link
 async def test_reminders_go_where_you_spoke_last_after_joining_accounts(linked: Linked) -> None:
     """Joined on Matrix (the code typed there), then bob answers on Telegram: that is where
     he spoke last, so his reminder goes there."""
-    group, room = linked.group, linked.room
-    await group.say("alice", f"/newmeetup Borrel; {local(group, timedelta(days=5))}")
-    await group.dm("bob", "/start")
-    await room.dm("bob", "/start")
-    await join_bob(linked)
-    await group.advance(timedelta(minutes=2))
-    await group.say("bob", "/rsvp yes")
-    await group.advance(timedelta(days=4))
+    await bob_says_yes_in(linked, linked.group)
     assert [d.text[:16] for d in linked.tg.dms("bob")][-1] == "Reminder: Borrel"
     assert not any(d.text.startswith("Reminder") for d in linked.mx.dms("bob"))
 

@@ -16,6 +16,7 @@ from sqlalchemy import delete, or_, select
 from bot.core.errors import UserError
 from bot.core.i18n import Translate
 from bot.core.joining import Joined, join, split
+from bot.core.people import identity_of
 from bot.core.queries import dm_targets
 from bot.core.work import Ctx
 from bot.db.models import AccountCode, Identity, Person, RsvpStatus
@@ -110,8 +111,7 @@ async def _use_code(ctx: Ctx, code: str) -> None:
     joined = await join(ctx, keeper, ctx.person)
     # One person on two platforms now: where they spoke last chooses where DMs go, and this
     # account is where (single accounts don't keep it: bot/core/app.py, SPOKE_EVERY).
-    speaking = await ctx.s.scalar(select(Identity).where(
-        Identity.platform == ctx.sender.platform, Identity.platform_user_id == ctx.sender.id))
+    speaking = await identity_of(ctx.s, ctx.sender)
     if speaking is not None:
         speaking.last_spoke_at = ctx.now
     lines = [_("Done: these accounts are one person now, counted once in answers, votes, seats "
@@ -136,8 +136,7 @@ def _notes(_: Translate, joined: Joined) -> list[str]:
 
 async def _unlink(ctx: Ctx) -> None:
     _ = ctx._
-    identity = await ctx.s.scalar(select(Identity).where(
-        Identity.platform == ctx.sender.platform, Identity.platform_user_id == ctx.sender.id))
+    identity = await identity_of(ctx.s, ctx.sender)
     assert identity is not None  # the sender's account: made before any command runs
     if len(await _identities(ctx, ctx.person.id)) < 2:
         raise UserError("I know only this account as you: there is nothing to unlink.")

@@ -108,7 +108,7 @@ async def person_for(s: AsyncSession, user: UserRef, now: datetime) -> tuple[Per
                 await s.flush()
             return person, identity
         except IntegrityError:
-            theirs = await _identity(s, user)
+            theirs = await identity_of(s, user)
             if theirs is None:
                 raise
             identity, person = theirs, await s.get_one(Person, theirs.person_id)
@@ -174,7 +174,8 @@ async def _accounts(s: AsyncSession,
     return found
 
 
-async def _identity(s: AsyncSession, user: UserRef) -> Identity | None:
+async def identity_of(s: AsyncSession, user: UserRef) -> Identity | None:
+    """The account behind a platform user, when known."""
     return await s.scalar(select(Identity).where(Identity.platform == user.platform,
                                                  Identity.platform_user_id == user.id))
 
